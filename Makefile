@@ -1,0 +1,44 @@
+# The README's two commands: `make tour` and `make test`. Each creates .venv when missing,
+# installs what is needed (Fashion-MNIST from Debian when apt is available) and runs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FMNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
+OUT ?= runs/tour
+
+.PHONY: tour tour-full test lint bench setup data
+
+setup: $(VENV)/.installed data
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $@
+
+# Fashion-MNIST ships as a Debian package; install it once when apt is here and we may use it.
+data:
+	@if [ ! -f $(FMNIST) ] && [ -z "$$PIXELAB_DATA" ] && command -v apt-get >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else SUDO=none; fi; \
+	  if [ "$$SUDO" = none ]; then echo "note: cannot install dataset-fashion-mnist (not root, no sudo)"; \
+	  else $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null; fi; \
+	fi
+
+tour: setup
+	$(BIN)/pixelab tour --quick --out $(OUT)
+	@echo "open $(OUT)/report.html in a browser"
+
+tour-full: setup
+	$(BIN)/pixelab tour --out runs/tour-full
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
+
+test: setup lint
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: setup
+	$(BIN)/python benchmarks/bench_hog.py
+	$(BIN)/python benchmarks/bench_classic.py

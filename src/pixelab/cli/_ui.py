@@ -1,0 +1,64 @@
+"""Terminal helpers for the CLI: rich progress bars, tables, JSON output, run-folder names."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+err_console = Console(stderr=True)
+out_console = Console()
+
+
+@contextlib.contextmanager
+def progress_bar(*, quiet: bool = False) -> Iterator[Any]:
+    """Yield a ``progress(task, done, total)`` callback that drives rich bars on stderr."""
+    if quiet:
+        yield None
+        return
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(task: str, done: int, total: int) -> None:
+            if task not in tasks:
+                tasks[task] = bar.add_task(task, total=total or None)
+            bar.update(tasks[task], completed=done, total=total or None)
+
+        yield progress
+
+
+def print_json(obj: Any) -> None:
+    """Print ``obj`` as one JSON object on stdout."""
+    from pixelab._core.io import to_jsonable
+
+    sys.stdout.write(json.dumps(to_jsonable(obj)) + "\n")
+
+
+def default_out(kind: str) -> str:
+    """``runs/<kind>-<YYYYmmdd-HHMMSS>``: a fresh run folder name."""
+    return f"runs/{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
+    """Print a simple rich table on stdout."""
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for h in headers:
+        t.add_column(h)
+    for r in rows:
+        t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
+    out_console.print(t)

@@ -1,0 +1,65 @@
+"""The ``pixelab`` command: a thin shell over the Python API.
+
+Errors caused by input become one red line and exit code 2 (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from pixelab import __version__
+from pixelab._core.errors import PixelabError
+from pixelab.cli import classic, data, features, tour
+
+app = typer.Typer(
+    name="pixelab",
+    help="Machine learning for images, from pixels to CNNs — on built-in data or your own folders.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(data.app, name="data")
+app.add_typer(features.app, name="features")
+app.add_typer(classic.app, name="classic")
+app.command("tour")(tour.tour)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pixelab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+) -> None:
+    """Machine learning for images, from pixels to CNNs."""
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning PixelabError into one red line and exit code 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        app(args=args, prog_name="pixelab", standalone_mode=True)
+    except PixelabError as err:
+        if debug:
+            raise
+        from pixelab.cli._ui import err_console
+
+        err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted; finished work was saved\n")
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,317 @@
+"""Reading image files and folders of class subfolders, with every problem named."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from pixelab._core.errors import PixelabError
+from pixelab._core.progress import ProgressFn, report
+from pixelab.data.imageset import ImageSet
+
+#: File endings read as images (lower case).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+#: Images with more pixels than this are refused (decompression-bomb guard, ~16k x 16k).
+MAX_PIXELS = 256_000_000
+#: Images smaller than this on either side carry too little to learn from.
+MIN_SIDE = 8
+#: Folder images of mixed sizes are resized to this square side when no size is given.
+DEFAULT_FOLDER_SIZE = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One file that cannot be used, and why (in plain words)."""
+
+    path: str
+    reason: str
+
+
+def _to_mode(img, mode: str):  # PIL.Image -> PIL.Image in "L" or "RGB"
+    from PIL import Image
+
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(np.round(arr * 255.0 / top), 0, 255).astype(np.uint8), "L")
+    elif img.mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+        scaled = (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
+        img = Image.fromarray(np.round(scaled * 255).astype(np.uint8), "L")
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    if has_alpha:
+        # composite on white: transparent areas of icons and cut-outs become background
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return img.convert(mode)
+
+
+_GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def natural_mode(path: str | os.PathLike[str]) -> str:
+    """Return "L" for a file that stores grey pixels and "RGB" otherwise (reads only the header)."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return "L" if img.mode in _GREY_MODES else "RGB"
+
+
+def read_image(
+    path: str | os.PathLike[str],
+    *,
+    mode: str | None = None,
+    max_pixels: int = MAX_PIXELS,
+    min_side: int = MIN_SIDE,
+) -> np.ndarray:
+    """Read one image file into uint8 (H, W, C), honouring EXIF orientation.
+
+    ``mode`` is "L" (grey, C=1), "RGB" (C=3) or None (grey files stay grey). 16-bit
+    images are scaled to 8 bits, CMYK and palettes become RGB, transparency is put on
+    white. Raises PixelabError naming the file and the problem for anything unreadable.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    if mode not in (None, "L", "RGB"):
+        raise PixelabError(f"mode must be 'L', 'RGB' or None, got {mode!r}")
+    if not path.is_file():
+        raise PixelabError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise PixelabError(f"{path}: empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                w, h = img.size
+                if w * h > max_pixels:
+                    raise PixelabError(
+                        f"{path}: image too large ({w}x{h} = {w * h:,} pixels, limit "
+                        f"{max_pixels:,})",
+                        hint="downscale it first, or raise max_pixels if you trust the file",
+                    )
+                if min(w, h) < min_side:
+                    raise PixelabError(
+                        f"{path}: image too small ({w}x{h}; need at least {min_side}x{min_side})"
+                    )
+                target = mode or ("L" if img.mode in _GREY_MODES else "RGB")
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                arr = np.asarray(_to_mode(img, target), dtype=np.uint8)
+    except PixelabError:
+        raise
+    except UnidentifiedImageError as err:
+        raise PixelabError(f"{path}: not an image file (or a format PIL cannot read)") from err
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise PixelabError(f"{path}: image too large (decompression-bomb guard)") from err
+    except (OSError, SyntaxError, ValueError) as err:
+        raise PixelabError(f"{path}: unreadable or truncated image ({err})") from err
+    return arr[:, :, None] if arr.ndim == 2 else arr
+
+
+def _list_class_dirs(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _list_images(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
+
+
+@dataclasses.dataclass
+class FolderCheck:
+    """What ``check_folder`` found: classes with their file counts, and every problem."""
+
+    root: str
+    class_files: dict[str, int]
+    problems: list[Problem]
+    other_files: list[str]
+    sizes: dict[str, int]
+    modes: dict[str, int]
+
+    @property
+    def ok(self) -> bool:
+        """True when no file is unreadable and there are two or more non-empty classes."""
+        return not self.problems and len([c for c, n in self.class_files.items() if n]) >= 2
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary."""
+        return {
+            "root": self.root,
+            "ok": self.ok,
+            "class_files": self.class_files,
+            "problems": [dataclasses.asdict(p) for p in self.problems],
+            "other_files": self.other_files,
+            "sizes": self.sizes,
+            "modes": self.modes,
+        }
+
+
+def _check_root(root: str | os.PathLike[str]) -> tuple[Path, list[Path]]:
+    root = Path(root)
+    if not root.exists():
+        raise PixelabError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise PixelabError(
+            f"{root} is a file, not a folder",
+            hint="pass a folder with one subfolder per class, e.g. photos/cats/*.jpg",
+        )
+    class_dirs = _list_class_dirs(root)
+    if not class_dirs:
+        loose = _list_images(root)
+        raise PixelabError(
+            f"{root} has no class subfolders"
+            + (f" ({len(loose)} images lie directly in it)" if loose else ""),
+            hint="put the images of each class in its own subfolder: root/cat/*.jpg, root/dog/*.jpg",
+        )
+    return root, class_dirs
+
+
+def check_folder(
+    root: str | os.PathLike[str], *, progress: ProgressFn | None = None
+) -> FolderCheck:
+    """Open every image under ``root``'s class subfolders and list all problems found."""
+    from PIL import Image
+
+    root, class_dirs = _check_root(root)
+    class_files: dict[str, int] = {}
+    problems: list[Problem] = []
+    sizes: dict[str, int] = {}
+    modes: dict[str, int] = {}
+    other = sorted(
+        str(p.relative_to(root))
+        for d in class_dirs
+        for p in d.rglob("*")
+        if p.is_file() and p.suffix.lower() not in IMAGE_EXTENSIONS and not p.name.startswith(".")
+    )
+    files = [(d.name, f) for d in class_dirs for f in _list_images(d)]
+    for d in class_dirs:
+        class_files[d.name] = 0
+    for i, (cls, f) in enumerate(files):
+        try:
+            arr = read_image(f)
+            with Image.open(f) as img:
+                modes[img.mode] = modes.get(img.mode, 0) + 1
+            key = f"{arr.shape[1]}x{arr.shape[0]}"
+            sizes[key] = sizes.get(key, 0) + 1
+            class_files[cls] += 1
+        except PixelabError as err:
+            problems.append(Problem(str(f), err.message.split(": ", 1)[-1]))
+        report(progress, "checking images", i + 1, len(files))
+    for cls, n in class_files.items():
+        if n == 0:
+            problems.append(Problem(str(root / cls), "class folder has no readable images"))
+    return FolderCheck(str(root), class_files, problems, other, sizes, modes)
+
+
+def _square(arr: np.ndarray, size: int) -> np.ndarray:
+    """Centre-crop to a square, then resize to size x size (area filter when shrinking)."""
+    from pixelab.data.preprocess import resize
+
+    h, w = arr.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return resize(arr[top : top + side, left : left + side][None], size)[0]
+
+
+def load_folder(
+    root: str | os.PathLike[str],
+    *,
+    size: int | None = None,
+    gray: bool | None = None,
+    max_pixels: int = MAX_PIXELS,
+    progress: ProgressFn | None = None,
+) -> ImageSet:
+    """Load a folder of class subfolders (``root/<class>/*.jpg``) into an ImageSet.
+
+    Unreadable files are skipped and listed in ``skipped``; images are centre-cropped
+    to squares and resized to ``size`` (needed when sizes differ; default 64 then).
+    ``gray=None`` keeps grey folders grey and makes everything else RGB. Raises
+    PixelabError for a missing folder, no images, empty or fewer than two classes.
+    """
+    root, class_dirs = _check_root(root)
+    files = [(i, f) for i, d in enumerate(class_dirs) for f in _list_images(d)]
+    if not files:
+        raise PixelabError(
+            f"{root} has no image files in its class subfolders",
+            hint=f"supported endings: {' '.join(IMAGE_EXTENSIONS)}",
+        )
+    if gray is None:
+        modes = set()
+        for _, f in files:
+            try:
+                modes.add(natural_mode(f))
+            except Exception:  # unreadable files are reported below
+                continue
+        mode = "L" if modes == {"L"} else "RGB"
+    else:
+        mode = "L" if gray else "RGB"
+    arrays: list[np.ndarray] = []
+    labels: list[int] = []
+    paths: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for n, (label, f) in enumerate(files):
+        try:
+            arrays.append(read_image(f, mode=mode, max_pixels=max_pixels))
+            labels.append(label)
+            paths.append(str(f))
+        except PixelabError as err:
+            skipped.append((str(f), err.message.split(": ", 1)[-1]))
+        report(progress, "reading images", n + 1, len(files))
+    classes = [d.name for d in class_dirs]
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(classes))
+    empty = [c for c, k in zip(classes, counts, strict=True) if k == 0]
+    if not arrays:
+        raise PixelabError(
+            f"none of the {len(files)} image files under {root} could be read",
+            hint=f"run 'pixelab data check {root}' to see why",
+        )
+    if empty:
+        raise PixelabError(
+            f"class folder(s) with no readable images: {', '.join(empty)}",
+            hint=f"add images, or remove the folder(s); 'pixelab data check {root}' lists problems",
+        )
+    if len(classes) < 2:
+        raise PixelabError(
+            f"{root} has a single class ({classes[0]!r}); classification needs two or more",
+            hint="add a second class subfolder",
+        )
+    notes: list[str] = []
+    shapes = {a.shape[:2] for a in arrays}
+    if size is None and len(shapes) > 1:
+        size = DEFAULT_FOLDER_SIZE
+        notes.append(
+            f"images have {len(shapes)} different sizes; all were centre-cropped and resized "
+            f"to {size}x{size} (choose with size=N / --size N)"
+        )
+    if size is not None:
+        arrays = [a if a.shape[:2] == (size, size) else _square(a, size) for a in arrays]
+    if skipped:
+        notes.append(f"skipped {len(skipped)} unreadable file(s)")
+    return ImageSet(
+        images=np.stack(arrays),
+        labels=np.asarray(labels, dtype=np.int64),
+        classes=classes,
+        paths=paths,
+        name=root.name,
+        skipped=skipped,
+        notes=notes,
+    )
+
+
+def iter_image_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Expand files and folders into a sorted list of image files."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        out.extend(_list_images(p) if p.is_dir() else [p])
+    return out

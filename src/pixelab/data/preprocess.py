@@ -1,0 +1,98 @@
+"""Preprocessing from the lecture: grey, smaller, flat, and floats -- each a named step."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pixelab._core.checks import check_choice, check_image, check_images, check_positive_int
+from pixelab._core.errors import PixelabError
+
+RESIZE_METHODS = ("area", "bilinear", "bicubic", "nearest")
+
+
+def to_gray(images: np.ndarray) -> np.ndarray:
+    """Convert uint8 RGB images (..., H, W, 3) to grey (..., H, W, 1) with ITU-R 601 weights.
+
+    Grey input is returned unchanged.
+
+    >>> to_gray(np.full((1, 2, 2, 3), 200, np.uint8))[0, 0, 0, 0]
+    np.uint8(200)
+    """
+    x = check_images(images) if images.ndim == 4 else check_image(images)
+    if x.shape[-1] == 1:
+        return x
+    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    grey = x.astype(np.float32) @ weights
+    return np.clip(np.rint(grey), 0, 255).astype(np.uint8)[..., None]
+
+
+def to_rgb(images: np.ndarray) -> np.ndarray:
+    """Repeat a grey channel three times; RGB input is returned unchanged."""
+    x = check_images(images) if images.ndim == 4 else check_image(images)
+    return x if x.shape[-1] == 3 else np.repeat(x, 3, axis=-1)
+
+
+def resize(images: np.ndarray, size: int | tuple[int, int], *, method: str = "area") -> np.ndarray:
+    """Resize uint8 images (N, H, W, C) to ``size`` (side, or (H, W)) with OpenCV.
+
+    ``method="area"`` averages pixels when shrinking (the right choice for downsampling);
+    bilinear, bicubic and nearest are there to compare.
+
+    >>> resize(np.zeros((2, 28, 28, 1), np.uint8), 7).shape
+    (2, 7, 7, 1)
+    """
+    import cv2
+
+    x = check_images(images)
+    check_choice(method, RESIZE_METHODS, name="resize method")
+    h, w = (size, size) if isinstance(size, (int, np.integer)) else size
+    check_positive_int(int(h), name="size")
+    check_positive_int(int(w), name="size")
+    if (h, w) == x.shape[1:3]:
+        return x
+    flag = {
+        "area": cv2.INTER_AREA,
+        "bilinear": cv2.INTER_LINEAR,
+        "bicubic": cv2.INTER_CUBIC,
+        "nearest": cv2.INTER_NEAREST,
+    }[method]
+    if method == "area" and (h > x.shape[1] or w > x.shape[2]):
+        flag = cv2.INTER_LINEAR  # area is only meaningful for shrinking
+    out = np.empty((len(x), h, w, x.shape[3]), dtype=np.uint8)
+    for i, img in enumerate(x):
+        r = cv2.resize(img, (int(w), int(h)), interpolation=flag)
+        out[i] = r.reshape(h, w, x.shape[3])
+    return out
+
+
+def flatten(images: np.ndarray) -> np.ndarray:
+    """Flatten images (N, H, W, C) row by row into vectors (N, H*W*C); spatial layout is lost.
+
+    >>> flatten(np.zeros((3, 4, 4, 1), np.uint8)).shape
+    (3, 16)
+    """
+    x = check_images(images)
+    return x.reshape(len(x), -1)
+
+
+def to_float01(images: np.ndarray) -> np.ndarray:
+    """Map uint8 [0, 255] to float32 [0, 1] (the only uint8 -> float conversion we use)."""
+    if images.dtype != np.uint8:
+        raise PixelabError(f"expected uint8 images, got {images.dtype}")
+    return images.astype(np.float32) / np.float32(255)
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Map floats in [0, 1] to uint8 [0, 255]; values outside [0, 1] are an error, not clipped."""
+    x = np.asarray(images)
+    if x.dtype == np.uint8:
+        return x
+    if not np.issubdtype(x.dtype, np.floating):
+        raise PixelabError(f"expected float images in [0, 1], got dtype {x.dtype}")
+    lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
+    if np.isnan(x).any() or lo < -1e-6 or hi > 1 + 1e-6:
+        raise PixelabError(
+            f"float images must lie in [0, 1], got range [{lo:.3g}, {hi:.3g}]",
+            hint="divide by 255 if they are 0-255 values, or clip them first",
+        )
+    return np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)

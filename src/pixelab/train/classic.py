@@ -1,0 +1,177 @@
+"""The "old days" pipeline: hand-made features -> scaler -> a classic classifier.
+
+>>> import pixelab as px
+>>> ds = px.data.load("digits")
+>>> clf = classic_pipeline(features="pixels", classifier="logreg").fit(ds.images, ds.labels)
+>>> float((clf.predict(ds.images) == ds.labels).mean()) > 0.95
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import numpy as np
+
+from pixelab._core.checks import check_choice
+from pixelab._core.config import Config
+from pixelab._core.errors import PixelabError
+from pixelab._core.progress import ProgressFn, report
+from pixelab.data.imageset import ImageSet
+
+#: Classifier names and what they are, in the words of the lecture.
+CLASSIFIERS: dict[str, str] = {
+    "logreg": "logistic regression: one linear score per class",
+    "linear_svm": "linear support-vector machine",
+    "svm": "support-vector machine with an RBF kernel (a curved decision boundary)",
+    "rf": "random forest: many decision trees voting",
+    "knn": "k-nearest neighbours: the label of the most similar training images",
+    "mlp": "a small fully-connected neural network",
+}
+
+
+def make_classifier(name: str, *, seed: int = 0, **kwargs: Any):
+    """A fresh scikit-learn classifier by name, with CPU-friendly defaults."""
+    check_choice(name, tuple(CLASSIFIERS), name="classifier")
+    if name == "logreg":
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(**{"max_iter": 300, "C": 1.0, "random_state": seed, **kwargs})
+    if name == "linear_svm":
+        from sklearn.svm import LinearSVC
+
+        return LinearSVC(**{"C": 0.01, "random_state": seed, **kwargs})
+    if name == "svm":
+        from sklearn.svm import SVC
+
+        return SVC(
+            **{"C": 10.0, "gamma": "scale", "cache_size": 2000, "random_state": seed, **kwargs}
+        )
+    if name == "rf":
+        from sklearn.ensemble import RandomForestClassifier
+
+        return RandomForestClassifier(
+            **{"n_estimators": 200, "n_jobs": -1, "random_state": seed, **kwargs}
+        )
+    if name == "knn":
+        from sklearn.neighbors import KNeighborsClassifier
+
+        return KNeighborsClassifier(**{"n_neighbors": 5, "n_jobs": -1, **kwargs})
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier(
+        **{
+            "hidden_layer_sizes": (256,),
+            "early_stopping": True,
+            "max_iter": 60,
+            "random_state": seed,
+            **kwargs,
+        }
+    )
+
+
+def classic_pipeline(
+    features: str = "hog",
+    classifier: str = "svm",
+    *,
+    seed: int = 0,
+    pca: int | None = None,
+    feature_kwargs: dict[str, Any] | None = None,
+    classifier_kwargs: dict[str, Any] | None = None,
+):
+    """A scikit-learn Pipeline ``features -> StandardScaler -> [PCA] -> classifier``.
+
+    It takes uint8 image batches (N, H, W, C) in ``fit``/``predict``.
+    """
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from pixelab.features import make_features
+
+    steps: list[tuple[str, Any]] = [
+        ("features", make_features(features, **(feature_kwargs or {}))),
+        ("scale", StandardScaler()),
+    ]
+    if pca:
+        steps.append(("pca", PCA(n_components=pca, whiten=False, random_state=seed)))
+    steps.append(
+        ("classifier", make_classifier(classifier, seed=seed, **(classifier_kwargs or {})))
+    )
+    return Pipeline(steps)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassicConfig(Config):
+    """Options of a classic run: which data, features and classifier, and how much data."""
+
+    data: str = "fashion-mnist"
+    features: str = "hog"
+    classifier: str = "svm"
+    size: int | None = None
+    gray: bool | None = None
+    limit: int | None = None
+    test_size: float = 0.2
+    pca: int | None = None
+    seed: int = 0
+
+
+def fit_classic(
+    config: ClassicConfig,
+    train: ImageSet,
+    test: ImageSet,
+    *,
+    progress: ProgressFn | None = None,
+) -> tuple[Any, dict[str, Any], np.ndarray]:
+    """Fit the configured pipeline on ``train`` and evaluate on ``test``.
+
+    Returns ``(pipeline, metrics, test_predictions)``; metrics use the shared keys
+    (accuracy, train_seconds, predict_seconds, n_train, n_test, ...).
+    """
+    from pixelab.evaluate import classification
+
+    if train.shape != test.shape:
+        raise PixelabError(f"train images are {train.shape} but test images are {test.shape}")
+    if len(np.unique(train.labels)) < 2:
+        raise PixelabError("the training split holds a single class; need at least two")
+    pipe = classic_pipeline(config.features, config.classifier, seed=config.seed, pca=config.pca)
+    report(progress, f"fitting {config.features} + {config.classifier}", 0, 2)
+    t0 = time.perf_counter()
+    pipe.fit(train.images, train.labels)
+    train_seconds = time.perf_counter() - t0
+    report(progress, f"predicting {len(test)} test images", 1, 2)
+    t0 = time.perf_counter()
+    pred = pipe.predict(test.images)
+    predict_seconds = time.perf_counter() - t0
+    report(progress, "done", 2, 2)
+    scores = classification(test.labels, pred, classes=train.classes)
+    n_features = int(pipe.named_steps["scale"].n_features_in_)
+    metrics = {
+        "accuracy": scores["accuracy"],
+        "train_seconds": round(train_seconds, 3),
+        "predict_seconds": round(predict_seconds, 3),
+        "n_train": len(train),
+        "n_test": len(test),
+        "num_parameters": _num_parameters(pipe.named_steps["classifier"]),
+        "n_features": n_features,
+        "skipped_files": len(train.skipped),
+        **{k: v for k, v in scores.items() if k != "accuracy"},
+    }
+    return pipe, metrics, pred
+
+
+def _num_parameters(clf: Any) -> int | None:
+    """Learned numbers in a fitted classifier (weights, support vectors, tree nodes)."""
+    if hasattr(clf, "coef_"):
+        return int(clf.coef_.size + np.size(getattr(clf, "intercept_", 0)))
+    if hasattr(clf, "support_vectors_"):
+        return int(clf.support_vectors_.size + clf.dual_coef_.size)
+    if hasattr(clf, "estimators_"):
+        return int(sum(e.tree_.node_count for e in clf.estimators_))
+    if hasattr(clf, "coefs_"):
+        return int(sum(w.size for w in clf.coefs_) + sum(b.size for b in clf.intercepts_))
+    if hasattr(clf, "_fit_X"):  # k-NN stores the training set itself
+        return int(clf._fit_X.size)
+    return None
