@@ -28,7 +28,9 @@ def test_gray_folder_stays_gray_and_gray_flag(tmp_path):
     for k in range(2):
         (tmp_path / f"c{k}").mkdir()
         for i in range(3):
-            Image.fromarray(np.full((16, 16), 40 * (k + i), np.uint8)).save(tmp_path / f"c{k}/{i}.png")
+            Image.fromarray(np.full((16, 16), 40 * (k + i), np.uint8)).save(
+                tmp_path / f"c{k}/{i}.png"
+            )
     assert load_folder(tmp_path).channels == 1
     assert load_folder(tmp_path, gray=False).channels == 3
 
@@ -62,7 +64,9 @@ def _png_bytes() -> bytes:
     import io
 
     buf = io.BytesIO()
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), np.uint8)).save(buf, "PNG")
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), np.uint8)).save(
+        buf, "PNG"
+    )
     return buf.getvalue()
 
 

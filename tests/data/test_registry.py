@@ -31,7 +31,7 @@ def test_load_by_name_with_size_and_gray():
 
 
 def test_unknown_dataset_lists_the_names():
-    with pytest.raises(PixelabError, match="unknown dataset 'nope'.*fashion-mnist"):
+    with pytest.raises(PixelabError, match=r"unknown dataset 'nope'.*fashion-mnist"):
         load("nope")
 
 
@@ -42,7 +42,7 @@ def test_list_datasets_names():
 def test_split_is_stratified_deterministic_and_disjoint():
     ds = load_digits()
     a_tr, a_te = split(ds, test_size=0.2, seed=1)
-    b_tr, b_te = split(ds, test_size=0.2, seed=1)
+    _, b_te = split(ds, test_size=0.2, seed=1)
     assert a_te.paths == b_te.paths
     assert not set(a_tr.paths) & set(a_te.paths)
     assert len(a_tr) + len(a_te) == len(ds)
@@ -56,7 +56,9 @@ def test_split_refuses_one_class_and_tiny_classes():
     ds = load_digits()
     with pytest.raises(PixelabError, match="at least two"):
         split(ds.subset(ds.labels == 3))
-    tiny = ds.subset(np.concatenate([np.flatnonzero(ds.labels == 0), np.flatnonzero(ds.labels == 1)[:1]]))
+    tiny = ds.subset(
+        np.concatenate([np.flatnonzero(ds.labels == 0), np.flatnonzero(ds.labels == 1)[:1]])
+    )
     with pytest.raises(PixelabError, match="too few"):
         split(tiny)
 

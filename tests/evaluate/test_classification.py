@@ -24,7 +24,9 @@ def test_matches_sklearn_on_random_labels():
     r = classification(t, p, classes=list("abcd"))
     assert r["macro_f1"] == pytest.approx(f1_score(t, p, average="macro"), abs=1e-4)
     assert np.array(r["confusion"]).sum() == 200
-    assert (confusion_matrix(t, p, 4).diagonal().sum() / 200) == pytest.approx(r["accuracy"], abs=1e-4)
+    assert (confusion_matrix(t, p, 4).diagonal().sum() / 200) == pytest.approx(
+        r["accuracy"], abs=1e-4
+    )
 
 
 def test_bad_inputs():

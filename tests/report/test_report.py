@@ -27,7 +27,7 @@ def test_rundir_on_a_file_and_missing_metrics(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(PixelabError, match="not a folder"):
         RunDir(tmp_path / "f")
-    with pytest.raises(PixelabError, match="metrics.json not found"):
+    with pytest.raises(PixelabError, match=r"metrics\.json not found"):
         RunDir(tmp_path / "new").read_metrics()
 
 
@@ -36,7 +36,9 @@ def test_html_report_is_self_contained(tmp_path):
     fig = F.image_grid(np.zeros((3, 8, 8, 1), np.uint8), titles=["a", "b", "c"], ncols=2)
     png = run.save_figure(fig, "grid")
     rep = HtmlReport("Title <x>", lede="hello")
-    rep.chapter("One").text("uses `code` & <b>").figure(png, "a grid").table(["k", "v"], [["a", 1.5], ["b", 2]])
+    rep.chapter("One").text("uses `code` & <b>").figure(png, "a grid").table(
+        ["k", "v"], [["a", 1.5], ["b", 2]]
+    )
     html = rep.render()
     assert "data:image/png;base64," in html and 'src="figures' not in html
     assert "Title &lt;x&gt;" in html and "<code>code</code> &amp; &lt;b&gt;" in html
@@ -50,5 +52,7 @@ def test_plot_functions_return_axes_and_draw_on_given_axes():
     ax = fig.add_subplot()
     assert F.plot_bars(["a", "b"], [0.5, 0.9], ax=ax) is ax
     assert len(ax.patches) == 2
-    emb = F.plot_embedding(np.random.default_rng(0).normal(size=(20, 2)), np.arange(20) % 2, ["a", "b"])
+    emb = F.plot_embedding(
+        np.random.default_rng(0).normal(size=(20, 2)), np.arange(20) % 2, ["a", "b"]
+    )
     assert len(emb.collections) == 2

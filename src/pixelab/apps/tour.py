@@ -60,16 +60,24 @@ def chapter_challenges(ctx: TourContext) -> dict[str, Any]:
         "where we control every knob.",
     )
     severities = (0.0, 0.25, 0.5, 0.75, 1.0)
-    rows = [challenge_examples(c, severities=severities, n=1, size=64, seed=ctx.seed)[:, 0] for c in CHALLENGES]
+    rows = [
+        challenge_examples(c, severities=severities, n=1, size=64, seed=ctx.seed)[:, 0]
+        for c in CHALLENGES
+    ]
     grid = np.concatenate(rows)
     fig = F.image_grid(
         grid,
         ncols=len(severities),
         row_labels=[c.replace("_", "-") for c in CHALLENGES],
-        titles=[f"severity {s:g}" if i < len(severities) else "" for i, s in enumerate(severities * len(CHALLENGES))],
+        titles=[
+            f"severity {s:g}" if i < len(severities) else ""
+            for i, s in enumerate(severities * len(CHALLENGES))
+        ],
         cell=1.2,
     )
-    ctx.figure(ch, fig, "challenges", "One star, seven challenges, growing severity from left to right.")
+    ctx.figure(
+        ch, fig, "challenges", "One star, seven challenges, growing severity from left to right."
+    )
 
     n_train = 60 if ctx.quick else 200
     n_test = 30 if ctx.quick else 80
@@ -160,10 +168,18 @@ def chapter_pixels(ctx: TourContext) -> dict[str, Any]:
 
     train, test = ctx.fashion()
     info = dimensionality(train)
-    ctx.figure(ch, F.plot_dimensionality(info).figure, "dimensionality", "Numbers per image and the weights they cost (log scale).")
+    ctx.figure(
+        ch,
+        F.plot_dimensionality(info).figure,
+        "dimensionality",
+        "Numbers per image and the weights they cost (log scale).",
+    )
     ch.table(
         ["representation", "d", "linear model weights", "dense layer (1,024 units) weights"],
-        [[s["step"], s["d"], s["linear_params"], s["dense_params"]] for s in [*info["steps"], info["reference"]]],
+        [
+            [s["step"], s["d"], s["linear_params"], s["dense_params"]]
+            for s in [*info["steps"], info["reference"]]
+        ],
     )
     rows = []
     for s in (28, 14, 7, 4):
@@ -231,9 +247,13 @@ def chapter_similarity(ctx: TourContext) -> dict[str, Any]:
             else hog_batch(test.images[sample])
         )
         _, nearest = nn.kneighbors(qs, n_neighbors=1)
-        agreement[space] = round(float((ref.labels[nearest[:, 0]] == test.labels[sample]).mean()), 3)
+        agreement[space] = round(
+            float((ref.labels[nearest[:, 0]] == test.labels[sample]).mean()), 3
+        )
     fig = F.image_grid(tiles, titles=titles, ncols=k + 1, cell=1.1)
-    ctx.figure(ch, fig, "neighbours", "Rows 1-5: nearest neighbours by pixels. Rows 6-10: by HOG features.")
+    ctx.figure(
+        ch, fig, "neighbours", "Rows 1-5: nearest neighbours by pixels. Rows 6-10: by HOG features."
+    )
     ch.table(
         ["space", "nearest training image has the same class"],
         [[s, a] for s, a in agreement.items()],
@@ -269,7 +289,13 @@ def chapter_similarity(ctx: TourContext) -> dict[str, Any]:
     emb = pca.transform(px_ref[:n_show] / 255)[:, :2]
     fig = F.new_figure(11, 4.2)
     ax1, ax2 = fig.subplots(1, 2)
-    F.plot_embedding(emb, ref.labels[:n_show], ref.classes, title="pixels projected on 2 principal directions", ax=ax1)
+    F.plot_embedding(
+        emb,
+        ref.labels[:n_show],
+        ref.classes,
+        title="pixels projected on 2 principal directions",
+        ax=ax1,
+    )
     ax2.plot(np.arange(1, len(cum) + 1), cum)
     ax2.axhline(0.9, color="grey", ls=":")
     ax2.axvline(n90, color="grey", ls=":")
@@ -277,7 +303,12 @@ def chapter_similarity(ctx: TourContext) -> dict[str, Any]:
     ax2.set_xlabel("number of principal components")
     ax2.set_ylabel("share of pixel variance kept")
     ax2.set_title(f"{n90} of {px_ref.shape[1]} directions keep 90%", fontsize=10)
-    ctx.figure(ch, fig, "manifold", "Left: a 2-D view of the pixel space. Right: how few directions carry most of the variation.")
+    ctx.figure(
+        ch,
+        fig,
+        "manifold",
+        "Left: a 2-D view of the pixel space. Right: how few directions carry most of the variation.",
+    )
     ch.text(
         f"The manifold hypothesis says real images fill only a thin, curved part of their "
         f"huge space. Here {n90} directions out of {px_ref.shape[1]} already keep 90% of the "
@@ -285,7 +316,12 @@ def chapter_similarity(ctx: TourContext) -> dict[str, Any]:
         f"a straight projection: the useful structure is curved, which is what better features "
         f"and, later, neural networks learn to unfold."
     )
-    return {"nn_same_class": agreement, "pca_components_for_90pct": n90, "shift_distance": round(d_shift, 1), "closest_other_class_distance": round(float(d_other.min()), 1)}
+    return {
+        "nn_same_class": agreement,
+        "pca_components_for_90pct": n90,
+        "shift_distance": round(d_shift, 1),
+        "closest_other_class_distance": round(float(d_other.min()), 1),
+    }
 
 
 # ---------------------------------------------------------------- 4. hand-made features
@@ -307,14 +343,26 @@ def chapter_features(ctx: TourContext) -> dict[str, Any]:
     fig = F.new_figure(9, 4.5)
     a1, a2 = fig.subplots(1, 2)
     F.plot_image(astro, title="photo", ax=a1)
-    F.plot_image(feats.hog_image(astro, cell=8), title="HOG: dominant directions per 8 px cell", ax=a2, cmap="magma")
-    ctx.figure(ch, fig, "hog_photo", "HOG of a photo: each cell is drawn as a star of its gradient directions.")
+    F.plot_image(
+        feats.hog_image(astro, cell=8),
+        title="HOG: dominant directions per 8 px cell",
+        ax=a2,
+        cmap="magma",
+    )
+    ctx.figure(
+        ch,
+        fig,
+        "hog_photo",
+        "HOG of a photo: each cell is drawn as a star of its gradient directions.",
+    )
     train, _ = ctx.fashion()
     picks = [int(np.flatnonzero(train.labels == c)[0]) for c in range(0, len(train.classes), 2)]
-    tiles = []
+    tiles: list[np.ndarray] = []
+    titles: list[str] = []
     for i in picks:
         tiles += [train.images[i], feats.hog_image(train.images[i], cell=4)]
-    fig = F.image_grid(tiles, ncols=len(tiles) // 2 * 2, cell=1.3, titles=sum([[train.classes[train.labels[i]], "HOG"] for i in picks], []))
+        titles += [train.classes[train.labels[i]], "HOG"]
+    fig = F.image_grid(tiles, ncols=len(tiles), cell=1.3, titles=titles)
     ctx.figure(ch, fig, "hog_fashion", "Fashion-MNIST items and their HOG pictures (4 px cells).")
     d_hog = int(feats.hog(train.images[0], cell=4).size)
     ch.text(
@@ -329,7 +377,9 @@ def chapter_features(ctx: TourContext) -> dict[str, Any]:
     kp, _ = feats.sift(squirrel)
     fig = F.new_figure(6, 4.5)
     F.plot_keypoints(squirrel, kp, ax=fig.add_subplot())
-    ctx.figure(ch, fig, "sift_keypoints", "SIFT keypoints: circle size = scale, tick = orientation.")
+    ctx.figure(
+        ch, fig, "sift_keypoints", "SIFT keypoints: circle size = scale, tick = orientation."
+    )
     if {"box", "box_in_scene"} <= set(photo_names()):
         a, b = photo("box"), photo("box_in_scene")
         where = "an object and a cluttered scene that contains it"
@@ -345,7 +395,9 @@ def chapter_features(ctx: TourContext) -> dict[str, Any]:
     F.plot_matches(a, b, pa, pb, ax=fig.add_subplot())
     ctx.figure(ch, fig, "sift_matches", f"SIFT matches between {where}.")
     coins = shrink(photo("coins"), 300)
-    building = shrink(photo("checkerboard") if "checkerboard" in photo_names() else photo("camera"), 300)
+    building = shrink(
+        photo("checkerboard") if "checkerboard" in photo_names() else photo("camera"), 300
+    )
     coords, _ = feats.corners(building)
     fig = F.new_figure(10, 3.6)
     b1, b2, b3 = fig.subplots(1, 3)
@@ -354,7 +406,9 @@ def chapter_features(ctx: TourContext) -> dict[str, Any]:
     F.plot_image(building, ax=b3)
     b3.scatter(coords[:, 1], coords[:, 0], s=12, c="#ff3d00", marker="+")
     b3.set_title(f"{len(coords)} Harris corners", fontsize=9)
-    ctx.figure(ch, fig, "edges_corners", "Edges (where brightness jumps) and corners (where edges meet).")
+    ctx.figure(
+        ch, fig, "edges_corners", "Edges (where brightness jumps) and corners (where edges meet)."
+    )
     return {"hog_d_28px": d_hog, "sift_keypoints": len(kp), "sift_matches": len(pa)}
 
 
@@ -392,20 +446,42 @@ def chapter_classic(ctx: TourContext) -> dict[str, Any]:
         train = train_all if cap is None else limit_per_class(train_all, cap, seed=ctx.seed)
         cfg = ClassicConfig(data="fashion-mnist", features=feat, classifier=clf, seed=ctx.seed)
         _, m, pred = fit_classic(cfg, train, test)
-        rows.append([f"{feat} + {clf}", m["n_train"], m["accuracy"], m["train_seconds"], m["predict_seconds"]])
+        rows.append(
+            [
+                f"{feat} + {clf}",
+                m["n_train"],
+                m["accuracy"],
+                m["train_seconds"],
+                m["predict_seconds"],
+            ]
+        )
         if m["accuracy"] > best.get("accuracy", -1):
             best = {**m, "name": f"{feat} + {clf}", "pred": pred}
         report(ctx.progress, "classic classifiers", i + 1, len(COMPARISON))
-    ch.table(["pipeline", "training images", "test accuracy", "fit seconds", "predict seconds"], rows)
+    ch.table(
+        ["pipeline", "training images", "test accuracy", "fit seconds", "predict seconds"], rows
+    )
     fig = F.new_figure(11, 0.45 * len(rows) + 1.5)
     a1, a2 = fig.subplots(1, 2, sharey=True)
     F.plot_bars([r[0] for r in rows], [r[2] for r in rows], xlabel="test accuracy", ax=a1)
     a1.set_xlim(0.5, 1)
-    F.plot_bars([r[0] for r in rows], [r[3] for r in rows], xlabel="fit seconds (log)", log=True, fmt="{:.1f}", ax=a2)
+    F.plot_bars(
+        [r[0] for r in rows],
+        [r[3] for r in rows],
+        xlabel="fit seconds (log)",
+        log=True,
+        fmt="{:.1f}",
+        ax=a2,
+    )
     ctx.figure(ch, fig, "classic_comparison", "Accuracy and training time of each pipeline.")
     ax = F.plot_confusion(best["confusion"], test.classes)
     ax.set_title(f"{best['name']}: accuracy {best['accuracy']:.3f}", fontsize=10)
-    ctx.figure(ch, ax.figure, "classic_confusion", "Where the best classic pipeline goes wrong (rows: true class).")
+    ctx.figure(
+        ch,
+        ax.figure,
+        "classic_confusion",
+        "Where the best classic pipeline goes wrong (rows: true class).",
+    )
     mc = best["most_confused"]
     ch.text(
         f"The best pipeline here is {best['name']} with {best['accuracy']:.1%} test accuracy. "
@@ -415,8 +491,21 @@ def chapter_classic(ctx: TourContext) -> dict[str, Any]:
         "its own."
     )
     return {
-        "comparison": [dict(zip(["pipeline", "n_train", "accuracy", "train_seconds", "predict_seconds"], r, strict=True)) for r in rows],
-        "best": {k: v for k, v in best.items() if k in ("name", "accuracy", "train_seconds", "predict_seconds", "n_train", "n_test")},
+        "comparison": [
+            dict(
+                zip(
+                    ["pipeline", "n_train", "accuracy", "train_seconds", "predict_seconds"],
+                    r,
+                    strict=True,
+                )
+            )
+            for r in rows
+        ],
+        "best": {
+            k: v
+            for k, v in best.items()
+            if k in ("name", "accuracy", "train_seconds", "predict_seconds", "n_train", "n_test")
+        },
     }
 
 
@@ -444,7 +533,9 @@ def run_tour(
     """
     run = RunDir(out)
     selected = [(k, f) for k, f in CHAPTERS if chapters is None or k in chapters]
-    run.write_config({"quick": quick, "seed": seed, "chapters": [k for k, _ in selected]}, kind="tour")
+    run.write_config(
+        {"quick": quick, "seed": seed, "chapters": [k for k, _ in selected]}, kind="tour"
+    )
     rep = HtmlReport(
         "pixelab tour: machine learning for images",
         lede=("Quick tour (" if quick else "Full tour (")

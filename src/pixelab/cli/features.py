@@ -40,9 +40,7 @@ def show_cmd(
         512, "--max-side", help="Shrink larger images to this side first (HOG cells stay visible)."
     ),
     cell: int = typer.Option(8, "--cell", help="HOG cell size in pixels."),
-    seed: int = typer.Option(
-        0, "--seed", help="Random seed (these features are deterministic)."
-    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed (these features are deterministic)."),
     json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
 ) -> None:
     """Draw what a feature extractor sees in IMAGE; writes OUT/figures/KIND.png and metrics.json."""

@@ -12,10 +12,14 @@ from pixelab.data.imageset import ImageSet
 from pixelab.data.info import dimensionality
 from pixelab.data.preprocess import flatten, resize, to_float01, to_gray, to_rgb, to_uint8
 from pixelab.data.registry import list_datasets, load, load_train_test
+from pixelab.data.shapes import CHALLENGES, ShapesConfig, challenge_examples, make_shapes
 from pixelab.data.split import limit_per_class, split
 
 __all__ = [
+    "CHALLENGES",
     "ImageSet",
+    "ShapesConfig",
+    "challenge_examples",
     "check_folder",
     "dimensionality",
     "flatten",
@@ -26,6 +30,7 @@ __all__ = [
     "load_folder",
     "load_photos",
     "load_train_test",
+    "make_shapes",
     "photo",
     "photo_names",
     "read_image",

@@ -34,7 +34,7 @@ def split(ds: ImageSet, *, test_size: float = 0.2, seed: int = 0) -> tuple[Image
     >>> from pixelab.data.builtins import load_digits
     >>> train, test = split(load_digits(), test_size=0.25, seed=0)
     >>> len(train), len(test)
-    (1350, 447)
+    (1347, 450)
     """
     if not 0 < test_size < 1:
         raise PixelabError(f"test_size must lie strictly between 0 and 1, got {test_size}")

@@ -38,7 +38,9 @@ def make_classifier(name: str, *, seed: int = 0, **kwargs: Any):
     if name == "logreg":
         from sklearn.linear_model import LogisticRegression
 
-        return LogisticRegression(**{"max_iter": 300, "C": 1.0, "random_state": seed, **kwargs})
+        return LogisticRegression(
+            **{"max_iter": 500, "C": 0.05, "tol": 1e-3, "random_state": seed, **kwargs}
+        )
     if name == "linear_svm":
         from sklearn.svm import LinearSVC
 
