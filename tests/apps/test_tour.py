@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from pixelab.apps.tour import CHAPTERS, run_tour
+
+
+def test_a_single_chapter_run_writes_report_and_metrics(tmp_path):
+    seen = []
+    m = run_tour(tmp_path, quick=True, chapters=["challenges"], progress=lambda *a: seen.append(a))
+    html = (tmp_path / "report.html").read_text()
+    assert "Why vision is hard" in html and "Classic classifiers" not in html
+    acc = m["chapters"]["challenges"]["accuracy_under_challenge"]["pixels + logistic regression"]
+    # trained on clean shapes: near-perfect on clean ones, clearly worse at full severity
+    assert all(v[0] > 0.9 for v in acc.values())
+    assert sum(v[-1] for v in acc.values()) / len(acc) < 0.7
+    assert ("tour chapters", 1, 1) in seen
+    assert json.loads((tmp_path / "config.json").read_text())["chapters"] == ["challenges"]
+
+
+@pytest.mark.slow
+def test_quick_tour_end_to_end(tmp_path):
+    m = run_tour(tmp_path, quick=True)
+    html = (tmp_path / "report.html").read_text()
+    for key, _ in CHAPTERS:
+        assert key in m["chapters"] and key in m["seconds"]
+    for title in ("Why vision is hard", "curse of dimensionality", "manifold hypothesis",
+                  "hand-made features", "Classic classifiers on Fashion-MNIST"):  # fmt: skip
+        assert title in html
+    pngs = sorted((tmp_path / "figures").glob("*.png"))
+    assert len(re.findall("data:image/png;base64,", html)) == len(pngs) >= 10
+    assert 0.7 < m["accuracy"] <= 1.0
+    assert json.loads((tmp_path / "metrics.json").read_text())["accuracy"] == m["accuracy"]
