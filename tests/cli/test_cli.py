@@ -116,7 +116,7 @@ def test_classic_train_on_a_folder_counts_skipped_files(capsys, tmp_path, make_f
 def test_config_file_gives_defaults_and_flags_win(capsys, tmp_path):
     cfg = tmp_path / "run.json"
     cfg.write_text(json.dumps({"data": "digits", "features": "pixels", "classifier": "knn"}))
-    code, out, _ = cli(capsys, "classic", "train", "--config", str(cfg), "--classifier", "logreg",
+    code, _out, _ = cli(capsys, "classic", "train", "--config", str(cfg), "--classifier", "logreg",
                        "--out", str(tmp_path / "r"), "--json")  # fmt: skip
     assert code == 0
     assert json.loads((tmp_path / "r" / "config.json").read_text())["classifier"] == "logreg"
@@ -136,7 +136,7 @@ def test_config_file_gives_defaults_and_flags_win(capsys, tmp_path):
     ],
 )
 def test_errors_are_one_red_line_and_exit_2(capsys, tmp_path, args, message):
-    code, out, err = cli(
+    code, _out, err = cli(
         capsys, *args, *(["--out", str(tmp_path / "r")] if args[0] == "classic" else [])
     )
     assert code == 2

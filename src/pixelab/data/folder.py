@@ -214,7 +214,7 @@ def check_folder(
     return FolderCheck(str(root), class_files, problems, other, sizes, modes)
 
 
-def _square(arr: np.ndarray, size: int) -> np.ndarray:
+def square_resize(arr: np.ndarray, size: int) -> np.ndarray:
     """Centre-crop to a square, then resize to size x size (area filter when shrinking)."""
     from pixelab.data.preprocess import resize
 
@@ -295,7 +295,7 @@ def load_folder(
             f"to {size}x{size} (choose with size=N / --size N)"
         )
     if size is not None:
-        arrays = [a if a.shape[:2] == (size, size) else _square(a, size) for a in arrays]
+        arrays = [a if a.shape[:2] == (size, size) else square_resize(a, size) for a in arrays]
     if skipped:
         notes.append(f"skipped {len(skipped)} unreadable file(s)")
     return ImageSet(

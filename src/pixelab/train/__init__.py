@@ -1,4 +1,4 @@
-"""Training: classic scikit-learn pipelines (and, later, neural-network loops)."""
+"""Training: classic scikit-learn pipelines and a readable, resumable neural-network loop."""
 
 from pixelab.train.classic import (
     CLASSIFIERS,
@@ -7,5 +7,17 @@ from pixelab.train.classic import (
     fit_classic,
     make_classifier,
 )
+from pixelab.train.loop import CNNConfig, TrainConfig, TrainResult, fit, predict_logits
 
-__all__ = ["CLASSIFIERS", "ClassicConfig", "classic_pipeline", "fit_classic", "make_classifier"]
+__all__ = [
+    "CLASSIFIERS",
+    "CNNConfig",
+    "ClassicConfig",
+    "TrainConfig",
+    "TrainResult",
+    "classic_pipeline",
+    "fit",
+    "fit_classic",
+    "make_classifier",
+    "predict_logits",
+]

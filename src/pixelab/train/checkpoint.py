@@ -1,0 +1,138 @@
+"""Training checkpoints as safetensors + JSON: model and optimizer state, never pickles."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pixelab._core.errors import PixelabError
+from pixelab._core.io import atomic_write, read_json, write_json
+
+CHECKPOINT_VERSION = 1
+STATE = "checkpoint.json"
+BEST = "checkpoint-best.safetensors"
+
+
+def save_weights(path: str | os.PathLike[str], state_dict: dict[str, Any]) -> None:
+    """Save a state dict as safetensors, atomically."""
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().contiguous() for k, v in state_dict.items()}
+    atomic_write(path, lambda p: save_file(tensors, str(p)))
+
+
+def load_weights(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load a safetensors state dict, with a clear error when it is missing or corrupt."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise PixelabError(f"cannot read weights {path} ({err})") from err
+
+
+def _split_optimizer(opt_state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Optimizer state -> (tensors by flat key, JSON-able rest)."""
+    import torch
+
+    tensors: dict[str, Any] = {}
+    plain: dict[str, Any] = {"param_groups": opt_state["param_groups"], "state": {}}
+    for pid, st in opt_state["state"].items():
+        plain["state"][str(pid)] = {}
+        for k, v in st.items():
+            if isinstance(v, torch.Tensor):
+                tensors[f"optim.{pid}.{k}"] = v.detach().contiguous().clone()
+            else:
+                plain["state"][str(pid)][k] = v
+    return tensors, plain
+
+
+def save_checkpoint(
+    folder: str | os.PathLike[str],
+    *,
+    model: Any,
+    optimizer: Any,
+    scheduler: Any,
+    state: dict[str, Any],
+) -> None:
+    """Write model + optimizer tensors, then the JSON that points at them.
+
+    Tensors go to a file named by epoch and the JSON is replaced last, so an interruption at
+    any moment leaves a complete checkpoint behind (the previous one or the new one).
+    """
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    tensors = {f"model.{k}": v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    opt_tensors, opt_plain = _split_optimizer(optimizer.state_dict())
+    tensors.update(opt_tensors)
+    name = f"checkpoint-e{state['epoch']}.safetensors"
+    atomic_write(folder / name, lambda p: save_file(tensors, str(p)))
+    write_json(
+        folder / STATE,
+        {
+            "version": CHECKPOINT_VERSION,
+            **state,
+            "tensors": name,
+            "optimizer": opt_plain,
+            "scheduler": None if scheduler is None else scheduler.state_dict(),
+        },
+    )
+    for old in folder.glob("checkpoint-e*.safetensors"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+
+
+def has_checkpoint(folder: str | os.PathLike[str]) -> bool:
+    """True when ``folder`` holds a checkpoint."""
+    return (Path(folder) / STATE).is_file()
+
+
+def load_checkpoint(
+    folder: str | os.PathLike[str], *, model: Any, optimizer: Any, scheduler: Any
+) -> dict[str, Any]:
+    """Restore model, optimizer and scheduler in place; return the loop state."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    if not has_checkpoint(folder):
+        raise PixelabError(f"no checkpoint in {folder}", hint="train first, without --resume")
+    try:
+        state = read_json(folder / STATE)
+    except ValueError as err:
+        raise PixelabError(f"{folder / STATE} is corrupt ({err})") from err
+    if state.get("version", 0) > CHECKPOINT_VERSION:
+        raise PixelabError(
+            f"the checkpoint in {folder} was written by a newer pixelab",
+            hint="upgrade pixelab to resume it",
+        )
+    try:
+        tensors = load_file(str(folder / state["tensors"]))
+    except (SafetensorError, OSError, ValueError, KeyError) as err:
+        raise PixelabError(
+            f"the checkpoint in {folder} is corrupt or incomplete ({err})",
+            hint="delete checkpoint.* to start again",
+        ) from err
+    model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    try:
+        model.load_state_dict(model_state)
+    except RuntimeError as err:
+        raise PixelabError(
+            f"the checkpoint in {folder} does not fit this model",
+            hint="resume with the same model and options",
+        ) from err
+    opt = state["optimizer"]
+    opt_state: dict[int, dict[str, Any]] = {}
+    for pid, st in opt["state"].items():
+        opt_state[int(pid)] = dict(st)
+    for key, v in tensors.items():
+        if key.startswith("optim."):
+            _, pid, name = key.split(".", 2)
+            opt_state.setdefault(int(pid), {})[name] = v
+    optimizer.load_state_dict({"state": opt_state, "param_groups": opt["param_groups"]})
+    if scheduler is not None and state.get("scheduler") is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    return state

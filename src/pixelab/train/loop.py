@@ -1,0 +1,374 @@
+"""Training a neural network on an ImageSet: one readable loop, fast on a CPU.
+
+Data is preloaded as one uint8 tensor; each batch is drawn, turned into floats, augmented
+(random shifts / flips, batched) and fed to the model -- no per-image Python work in the
+loop. Every epoch ends with an atomic checkpoint; ``resume=True`` continues exactly where
+the last checkpoint stopped (the data order and augmentation of epoch e depend only on the
+seed and e), and Ctrl-C stops after saving the last finished epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pixelab._core.checks import check_choice
+from pixelab._core.config import Config
+from pixelab._core.errors import PixelabError
+from pixelab._core.progress import ProgressFn, report
+from pixelab.data.imageset import ImageSet
+from pixelab.train.checkpoint import (
+    BEST,
+    has_checkpoint,
+    load_checkpoint,
+    load_weights,
+    save_checkpoint,
+    save_weights,
+)
+
+OPTIMIZERS = ("adamw", "sgd")
+SCHEDULES = ("onecycle", "cosine", "constant")
+AUGMENTS = ("none", "shift", "shift+flip")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(Config):
+    """How to train: CPU-minute defaults that beat the classic pipelines on Fashion-MNIST."""
+
+    epochs: int = 8
+    batch_size: int = 128
+    optimizer: str = "adamw"
+    lr: float = 3e-3
+    weight_decay: float = 5e-4
+    momentum: float = 0.9
+    schedule: str = "onecycle"
+    label_smoothing: float = 0.1
+    augment: str = "shift+flip"
+    shift: int = 2
+    patience: int | None = None
+    bf16: bool = True
+    channels_last: bool = True
+    threads: int | None = None
+    device: str = "auto"
+    seed: int = 0
+
+    def check(self) -> TrainConfig:
+        """Raise PixelabError for impossible values; return self."""
+        check_choice(self.optimizer, OPTIMIZERS, name="optimizer")
+        check_choice(self.schedule, SCHEDULES, name="schedule")
+        check_choice(self.augment, AUGMENTS, name="augment")
+        check_choice(self.device, ("auto", "cpu", "cuda"), name="device")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise PixelabError("epochs and batch_size must be at least 1")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise PixelabError(f"lr must be a positive number, got {self.lr}")
+        return self
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What fit() returns: the per-epoch history, timings and whether training finished."""
+
+    history: list[dict[str, float]]
+    best_epoch: int
+    train_seconds: float
+    samples_seen: int
+    finished: bool
+    stopped_early: bool = False
+
+    @property
+    def samples_per_second(self) -> float:
+        """Training throughput over the whole run."""
+        return self.samples_seen / self.train_seconds if self.train_seconds > 0 else 0.0
+
+
+def resolve_device(device: str) -> Any:
+    """'auto' -> CUDA when present, else CPU; 'cuda' without a GPU is an error."""
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise PixelabError(
+            "--device cuda asked for a GPU, but none is available", hint="use --device cpu"
+        )
+    return torch.device(device)
+
+
+def _augment(x: Any, cfg: TrainConfig, generator: Any) -> Any:
+    """Random shifts (zero padding, like a small camera move) and left-right flips, batched."""
+    import torch
+    import torch.nn.functional as F
+
+    if cfg.augment == "none":
+        return x
+    b, _, h, w = x.shape
+    p = cfg.shift
+    if p > 0:
+        padded = F.pad(x, (p, p, p, p))
+        oy = torch.randint(0, 2 * p + 1, (b,), generator=generator)
+        ox = torch.randint(0, 2 * p + 1, (b,), generator=generator)
+        rows = (oy[:, None] + torch.arange(h))[:, None, :, None]
+        cols = (ox[:, None] + torch.arange(w))[:, None, None, :]
+        x = padded[
+            torch.arange(b)[:, None, None, None],
+            torch.arange(x.shape[1])[None, :, None, None],
+            rows,
+            cols,
+        ]
+    if cfg.augment == "shift+flip":
+        flip = torch.rand(b, generator=generator) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+    return x
+
+
+def _make_optimizer(model: Any, cfg: TrainConfig) -> Any:
+    import torch
+
+    decay, no_decay = [], []
+    for p in model.parameters():
+        (decay if p.ndim > 1 else no_decay).append(p)  # no weight decay on biases and norms
+    groups = [
+        {"params": decay, "weight_decay": cfg.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def _make_scheduler(opt: Any, cfg: TrainConfig, steps_per_epoch: int) -> Any:
+    import torch
+
+    total = cfg.epochs * steps_per_epoch
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt,
+            max_lr=cfg.lr,
+            total_steps=total,
+            pct_start=0.25,
+            div_factor=10,
+            final_div_factor=100,
+        )
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+    return None
+
+
+def predict_logits(
+    model: Any,
+    images: np.ndarray,
+    *,
+    batch_size: int = 512,
+    device: str = "auto",
+    bf16: bool = False,
+) -> np.ndarray:
+    """Logits (N, num_classes) for uint8 images (N, H, W, C), in inference mode."""
+    import torch
+
+    from pixelab.data.tensors import to_tensor_uint8
+
+    dev = resolve_device(device)
+    x_all = to_tensor_uint8(images)
+    model.eval()
+    out = []
+    with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+        for i in range(0, len(x_all), batch_size):
+            x = x_all[i : i + batch_size].to(dev).float().div_(255)
+            out.append(model(x).float().cpu())
+    return torch.cat(out).numpy()
+
+
+def _evaluate(
+    model: Any, x_all: Any, y_all: Any, dev: Any, cfg: TrainConfig
+) -> tuple[float, float]:
+    import torch
+    import torch.nn.functional as F
+
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+        for i in range(0, len(x_all), 512):
+            x = x_all[i : i + 512].to(dev).float().div_(255)
+            y = y_all[i : i + 512].to(dev)
+            if cfg.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            logits = model(x).float()
+            total_loss += float(F.cross_entropy(logits, y, reduction="sum"))
+            correct += int((logits.argmax(1) == y).sum())
+    return total_loss / len(x_all), correct / len(x_all)
+
+
+def fit(
+    model: Any,
+    train: ImageSet,
+    *,
+    val: ImageSet | None = None,
+    config: TrainConfig | None = None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    progress: ProgressFn | None = None,
+) -> TrainResult:
+    """Train ``model`` on ``train`` (validating on ``val`` each epoch) and return the history.
+
+    With ``checkpoint_dir`` every epoch is checkpointed atomically; ``resume=True`` continues
+    from the last checkpoint. With ``patience`` (needs ``val``) training stops when validation
+    accuracy has not improved for that many epochs, and the best weights are restored.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from pixelab.data.tensors import to_tensor_uint8
+
+    cfg = (config or TrainConfig()).check()
+    if cfg.patience is not None and val is None:
+        raise PixelabError("early stopping (patience) needs a validation set")
+    _check_model_data(model, train)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    dev = resolve_device(cfg.device)
+    model.to(dev)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    x_all, y_all = to_tensor_uint8(train.images), torch.from_numpy(train.labels)
+    xv, yv = (
+        (None, None) if val is None else (to_tensor_uint8(val.images), torch.from_numpy(val.labels))
+    )
+    n = len(x_all)
+    steps = max(1, n // cfg.batch_size)  # drop the ragged last batch: steady batch-norm stats
+    opt = _make_optimizer(model, cfg)
+    sched = _make_scheduler(opt, cfg, steps)
+    history: list[dict[str, float]] = []
+    start_epoch, best_acc, best_epoch, best_state = 0, -1.0, -1, None
+    elapsed, seen = 0.0, 0
+    if resume:
+        if checkpoint_dir is None or not has_checkpoint(checkpoint_dir):
+            raise PixelabError(
+                "nothing to resume: no checkpoint found", hint="train without --resume first"
+            )
+        state = load_checkpoint(checkpoint_dir, model=model, optimizer=opt, scheduler=sched)
+        if state.get("finished"):
+            raise PixelabError(
+                f"this run already finished its {state['epoch'] + 1} epochs; nothing to resume",
+                hint="start a new run, or raise --epochs in a new run folder",
+            )
+        if state["config"] != cfg.to_dict():
+            changed = sorted(k for k, v in cfg.to_dict().items() if state["config"].get(k) != v)
+            raise PixelabError(
+                f"--resume needs the same training options; changed: {', '.join(changed)}",
+            )
+        start_epoch = state["epoch"] + 1
+        history, best_acc, best_epoch = state["history"], state["best_acc"], state["best_epoch"]
+        elapsed, seen = state["train_seconds"], state["samples_seen"]
+    stopped_early = False
+    epoch = start_epoch - 1
+    try:
+        for epoch in range(start_epoch, cfg.epochs):
+            t0 = time.perf_counter()
+            gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+            torch.manual_seed(cfg.seed * 100_003 + epoch)  # dropout and friends
+            order = torch.randperm(n, generator=gen)
+            model.train()
+            run_loss, run_correct, count = 0.0, 0, 0
+            for step in range(steps):
+                idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+                x = _augment(x_all[idx].float().div_(255), cfg, gen).to(dev)
+                y = y_all[idx].to(dev)
+                if cfg.channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                    logits = model(x)
+                loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if sched is not None:
+                    sched.step()
+                run_loss += float(loss.detach()) * len(idx)
+                run_correct += int((logits.argmax(1) == y).sum())
+                count += len(idx)
+                report(progress, f"epoch {epoch + 1}/{cfg.epochs}", step + 1, steps)
+            elapsed += time.perf_counter() - t0
+            seen += count
+            row = {"epoch": epoch + 1, "train_loss": run_loss / count, "train_accuracy": run_correct / count,
+                   "lr": opt.param_groups[0]["lr"], "seconds": round(elapsed, 3)}  # fmt: skip
+            if xv is not None:
+                row["val_loss"], row["val_accuracy"] = _evaluate(model, xv, yv, dev, cfg)
+            history.append({k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()})
+            score = row.get("val_accuracy", -epoch)  # without validation, the last epoch is best
+            if score > best_acc:
+                best_acc, best_epoch = score, epoch
+                if cfg.patience is not None:
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    if checkpoint_dir is not None:
+                        save_weights(Path(checkpoint_dir) / BEST, best_state)
+            done = epoch + 1 == cfg.epochs
+            if cfg.patience is not None and epoch - best_epoch >= cfg.patience:
+                stopped_early = done = True
+            if checkpoint_dir is not None:
+                save_checkpoint(
+                    Path(checkpoint_dir),
+                    model=model,
+                    optimizer=opt,
+                    scheduler=sched,
+                    state={
+                        "epoch": epoch,
+                        "config": cfg.to_dict(),
+                        "history": history,
+                        "best_acc": best_acc,
+                        "best_epoch": best_epoch,
+                        "finished": done,
+                        "train_seconds": elapsed,
+                        "samples_seen": seen,
+                    },
+                )
+            if stopped_early:
+                break
+    except KeyboardInterrupt:
+        return TrainResult(history, best_epoch, elapsed, seen, finished=False)
+    if cfg.patience is not None and best_state is None and checkpoint_dir is not None:
+        best_state = load_weights(Path(checkpoint_dir) / BEST)  # resumed: best came before
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(
+        history, best_epoch, elapsed, seen, finished=True, stopped_early=stopped_early
+    )
+
+
+def _check_model_data(model: Any, data: ImageSet) -> None:
+    """A model built for other images or classes gets a clear error, not a shape crash."""
+    c = data.shape[2]
+    want_c = getattr(model, "in_channels", c)
+    if want_c != c:
+        raise PixelabError(
+            f"the model takes {want_c}-channel images but the data has {c} channel(s)",
+            hint="use --gray/--color to match, or train a new model",
+        )
+    k = getattr(model, "num_classes", None)
+    if k is not None and int(data.labels.max()) >= k:
+        raise PixelabError(f"the model predicts {k} classes but the data has {len(data.classes)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class CNNConfig(TrainConfig):
+    """A whole neural-network run: which data and model, plus every training option."""
+
+    data: str = "fashion-mnist"
+    model: str = "small_cnn"
+    size: int | None = None
+    gray: bool | None = None
+    limit: int | None = None
+    test_size: float = 0.2
+    val_fraction: float = 0.0
+
+    def train_config(self) -> TrainConfig:
+        """Just the training options."""
+        names = {f.name for f in dataclasses.fields(TrainConfig)}
+        return TrainConfig(**{k: v for k, v in self.to_dict().items() if k in names})

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from pixelab import PixelabError
+from pixelab.data import load_digits, split
+from pixelab.train import TrainConfig, fit, predict_logits
+
+
+class Tiny(nn.Module):
+    """A small conv net with the attributes fit() checks."""
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10) -> None:
+        super().__init__()
+        self.in_channels, self.num_classes = in_channels, num_classes
+        self.body = nn.Sequential(nn.Conv2d(in_channels, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                                  nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Dropout(0.1))  # fmt: skip
+        self.head = nn.Linear(32, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return split(load_digits(), test_size=0.25, seed=0)
+
+
+def small_cfg(**kw) -> TrainConfig:
+    base = {
+        "epochs": 3,
+        "batch_size": 64,
+        "lr": 1e-2,
+        "bf16": False,
+        "augment": "shift",
+        "shift": 1,
+    }
+    return TrainConfig(**{**base, **kw})
+
+
+def test_loss_falls_and_accuracy_beats_chance(digits):
+    train, test = digits
+    torch.manual_seed(0)
+    model = Tiny()
+    result = fit(model, train, val=test, config=small_cfg(epochs=4))
+    losses = [h["train_loss"] for h in result.history]
+    assert losses[-1] < losses[0]
+    assert result.history[-1]["val_accuracy"] > 0.6  # chance is 0.1
+    acc = (predict_logits(model, test.images).argmax(1) == test.labels).mean()
+    assert acc == pytest.approx(result.history[-1]["val_accuracy"], abs=1e-4)
+    assert result.finished and result.samples_per_second > 0
+
+
+def _weights(model: nn.Module) -> list[np.ndarray]:
+    return [v.detach().numpy().copy() for v in model.state_dict().values()]
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(digits, tmp_path):
+    train, _ = digits
+    torch.manual_seed(0)
+    straight = Tiny()
+    fit(straight, train, config=small_cfg(), checkpoint_dir=tmp_path / "a")
+
+    def interrupt(task: str, done: int, total: int) -> None:
+        if task.startswith("epoch 3/"):
+            raise KeyboardInterrupt
+
+    torch.manual_seed(0)
+    first = Tiny()
+    partial = fit(
+        first, train, config=small_cfg(), checkpoint_dir=tmp_path / "b", progress=interrupt
+    )
+    assert not partial.finished and len(partial.history) == 2
+    resumed = Tiny()  # a fresh process would rebuild the model and load the checkpoint
+    result = fit(resumed, train, config=small_cfg(), checkpoint_dir=tmp_path / "b", resume=True)
+    assert result.finished and len(result.history) == 3
+    for a, b in zip(_weights(straight), _weights(resumed), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert len(list((tmp_path / "b").glob("checkpoint-e*.safetensors"))) == 1
+
+
+def test_resume_errors(digits, tmp_path):
+    train, _ = digits
+    with pytest.raises(PixelabError, match="nothing to resume"):
+        fit(Tiny(), train, config=small_cfg(), checkpoint_dir=tmp_path, resume=True)
+    fit(Tiny(), train, config=small_cfg(epochs=1), checkpoint_dir=tmp_path)
+    with pytest.raises(PixelabError, match="already finished"):
+        fit(Tiny(), train, config=small_cfg(epochs=1), checkpoint_dir=tmp_path, resume=True)
+    state = json.loads((tmp_path / "checkpoint.json").read_text())
+    state["finished"] = False
+    (tmp_path / "checkpoint.json").write_text(json.dumps(state))
+    with pytest.raises(PixelabError, match="changed: lr"):
+        fit(Tiny(), train, config=small_cfg(epochs=1, lr=0.5), checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(PixelabError, match="does not fit this model"):
+        fit(
+            Tiny(num_classes=12),
+            train,
+            config=small_cfg(epochs=1),
+            checkpoint_dir=tmp_path,
+            resume=True,
+        )
+    (tmp_path / state["tensors"]).write_bytes(b"garbage")
+    with pytest.raises(PixelabError, match="corrupt"):
+        fit(Tiny(), train, config=small_cfg(epochs=1), checkpoint_dir=tmp_path, resume=True)
+    state["version"] = 99
+    (tmp_path / "checkpoint.json").write_text(json.dumps(state))
+    with pytest.raises(PixelabError, match="newer pixelab"):
+        fit(Tiny(), train, config=small_cfg(epochs=1), checkpoint_dir=tmp_path, resume=True)
+
+
+def test_wrong_model_data_pairings(digits):
+    train, _ = digits
+    with pytest.raises(PixelabError, match="3-channel images but the data has 1"):
+        fit(Tiny(in_channels=3), train, config=small_cfg())
+    with pytest.raises(PixelabError, match="predicts 5 classes"):
+        fit(Tiny(num_classes=5), train, config=small_cfg())
+    with pytest.raises(PixelabError, match="needs a validation set"):
+        fit(Tiny(), train, config=small_cfg(patience=1))
+    with pytest.raises(PixelabError, match="unknown optimizer"):
+        fit(Tiny(), train, config=small_cfg(optimizer="lion"))
+
+
+def test_early_stopping_keeps_the_best_epoch(digits):
+    train, test = digits
+    torch.manual_seed(0)
+    model = Tiny()
+    # a huge learning rate makes validation accuracy wander; patience 1 stops at the first dip
+    result = fit(
+        model, train, val=test, config=small_cfg(epochs=12, lr=0.3, schedule="constant", patience=1)
+    )
+    accs = [h["val_accuracy"] for h in result.history]
+    assert result.stopped_early or len(accs) == 12
+    best = max(accs)
+    acc = (predict_logits(model, test.images).argmax(1) == test.labels).mean()
+    assert acc == pytest.approx(best, abs=1e-4)
