@@ -12,7 +12,7 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
-_SUBMODULES = ("data", "features", "train", "evaluate", "report", "apps")
+_SUBMODULES = ("data", "features", "models", "train", "evaluate", "report", "apps")
 __all__ = ["PixelabError", "__version__", *_SUBMODULES]
 
 from pixelab._core.errors import PixelabError  # noqa: E402

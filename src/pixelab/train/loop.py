@@ -52,7 +52,7 @@ class TrainConfig(Config):
     augment: str = "shift+flip"
     shift: int = 2
     patience: int | None = None
-    bf16: bool = True
+    bf16: bool = False
     channels_last: bool = True
     threads: int | None = None
     device: str = "auto"
@@ -147,7 +147,7 @@ def _make_scheduler(opt: Any, cfg: TrainConfig, steps_per_epoch: int) -> Any:
     import torch
 
     total = cfg.epochs * steps_per_epoch
-    if cfg.schedule == "onecycle":
+    if cfg.schedule == "onecycle" and total >= 8:  # too few steps for a warm-up: use cosine
         return torch.optim.lr_scheduler.OneCycleLR(
             opt,
             max_lr=cfg.lr,
@@ -156,7 +156,7 @@ def _make_scheduler(opt: Any, cfg: TrainConfig, steps_per_epoch: int) -> Any:
             div_factor=10,
             final_div_factor=100,
         )
-    if cfg.schedule == "cosine":
+    if cfg.schedule in ("cosine", "onecycle"):
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
     return None
 

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.cli.test_cli import cli
+
+
+@pytest.fixture(scope="module")
+def cnn_run(tmp_path_factory):
+    """One small CNN trained on a generated 3-class colour folder, shared by the tests."""
+    from pixelab.apps.cnn import train_cnn
+    from pixelab.train import CNNConfig
+
+    root = tmp_path_factory.mktemp("imgs")
+    rng = np.random.default_rng(0)
+    for k in range(3):
+        (root / f"c{k}").mkdir()
+        for i in range(12):
+            img = rng.integers(0, 50, (20, 20, 3), dtype=np.uint8)
+            img[:, :, k] += 180  # the class is the dominant colour
+            Image.fromarray(img).save(root / f"c{k}" / f"{i}.png")
+    out = tmp_path_factory.mktemp("run") / "cnn"
+    cfg = CNNConfig(data=str(root), model="small_cnn", epochs=4, batch_size=16, lr=5e-3, seed=0)
+    metrics = train_cnn(cfg, out)
+    return root, out, metrics
+
+
+def test_train_writes_a_complete_run(cnn_run):
+    _, out, metrics = cnn_run
+    assert metrics["accuracy"] >= 0.75  # colour is easy: far above chance (0.33)
+    for f in (
+        "config.json",
+        "metrics.json",
+        "model.json",
+        "model.safetensors",
+        "figures/curves.png",
+    ):
+        assert (out / f).is_file(), f
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["classes"] == ["c0", "c1", "c2"] and meta["preprocess"]["channels"] == 3
+    assert len(metrics["history"]) == 4
+
+
+def test_predict_any_size_and_mode(capsys, cnn_run, tmp_path):
+    _, out, _ = cnn_run
+    big = np.zeros((90, 60, 3), np.uint8)
+    big[..., 1] = 230  # green -> c1
+    Image.fromarray(big).save(tmp_path / "big.jpg")
+    Image.fromarray(big).convert("P").save(tmp_path / "pal.png")
+    code, stdout, _ = cli(
+        capsys, "predict", str(out), str(tmp_path / "big.jpg"), str(tmp_path / "pal.png"), "--json"
+    )
+    preds = json.loads(stdout)["predictions"]
+    assert code == 0 and len(preds) == 2
+    assert [p["top"][0]["class"] for p in preds] == ["c1", "c1"]
+    assert abs(sum(t["probability"] for t in preds[0]["top"]) - 1) < 0.01  # top-3 of 3 classes
+
+
+def test_predict_unreadable_image_is_one_line(capsys, cnn_run, tmp_path):
+    _, out, _ = cnn_run
+    (tmp_path / "bad.png").write_text("not an image")
+    code, _, err = cli(capsys, "predict", str(out), str(tmp_path / "bad.png"))
+    assert code == 2 and "not an image file" in err
+
+
+def test_evaluate_on_the_same_folder_and_on_other_classes(capsys, cnn_run, tmp_path, make_folder):
+    root, out, _ = cnn_run
+    code, stdout, _ = cli(capsys, "cnn", "evaluate", str(out), "--data", str(root), "--json")
+    assert code == 0 and json.loads(stdout)["accuracy"] > 0.75
+    other = make_folder(classes=2)
+    code, _, err = cli(capsys, "cnn", "evaluate", str(out), "--data", str(other))
+    assert code == 2 and "the model knows the classes" in err
+
+
+def test_export_onnx_matches_pytorch(capsys, cnn_run):
+    _, out, _ = cnn_run
+    code, stdout, _ = cli(capsys, "export", str(out), "--format", "onnx", "--json")
+    result = json.loads(stdout)
+    assert code == 0 and result["max_abs_difference"] < 1e-4
+    assert (out / "model.onnx").stat().st_size > 1000
+
+
+def test_compare_classic_and_cnn_runs(capsys, cnn_run, tmp_path):
+    root, out, _ = cnn_run
+    classic = tmp_path / "classic"
+    cli(
+        capsys,
+        "classic",
+        "train",
+        "--data",
+        str(root),
+        "--features",
+        "color",
+        "--classifier",
+        "rf",
+        "--out",
+        str(classic),
+    )
+    code, stdout, _ = cli(
+        capsys, "compare", str(out), str(classic), "--out", str(tmp_path / "cmp"), "--json"
+    )
+    rows = json.loads(stdout)["runs"]
+    assert code == 0 and [r["kind"] for r in rows] == ["cnn", "classic"]
+    assert all(r["accuracy"] is not None and r["images_per_second"] for r in rows)
+    assert (tmp_path / "cmp" / "figures" / "compare.png").is_file()
+
+
+def test_resume_a_finished_run_and_broken_runs(capsys, cnn_run, tmp_path):
+    _, out, _ = cnn_run
+    code, _, err = cli(capsys, "cnn", "train", "--out", str(out), "--resume")
+    assert code == 2 and "already finished" in err
+    broken = tmp_path / "broken"
+    shutil.copytree(out, broken)
+    (broken / "model.safetensors").write_bytes(b"\x00" * 10)
+    code, _, err = cli(capsys, "predict", str(broken), str(out / "figures" / "curves.png"))
+    assert code == 2 and "model.safetensors" in err
+    cfg = json.loads((broken / "config.json").read_text())
+    cfg["format_version"] = 99
+    (broken / "config.json").write_text(json.dumps(cfg))
+    code, _, err = cli(capsys, "export", str(broken))
+    assert code == 2 and "newer pixelab" in err
+    code, _, err = cli(capsys, "cnn", "train", "--out", str(tmp_path / "empty"), "--resume")
+    assert code == 2 and "not a pixelab run folder" in err
+
+
+def test_wrong_channels_are_a_clear_error(capsys, tmp_path):
+    code, _, err = cli(
+        capsys,
+        "cnn",
+        "train",
+        "--data",
+        "digits",
+        "--model",
+        "lenet",
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "r"),
+    )
+    assert code == 2 and "lenet" in err  # 8x8 digits are too small for LeNet
