@@ -53,7 +53,7 @@ class TrainConfig(Config):
     shift: int = 2
     patience: int | None = None
     bf16: bool = False
-    channels_last: bool = True
+    channels_last: bool = False
     threads: int | None = None
     device: str = "auto"
     seed: int = 0
