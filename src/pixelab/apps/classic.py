@@ -63,13 +63,7 @@ def _figures(run: RunDir, test: Any, pred: np.ndarray, metrics: dict[str, Any]) 
     ax = F.plot_confusion(metrics["confusion"], test.classes)
     ax.set_title(f"accuracy {metrics['accuracy']:.3f} on {metrics['n_test']} test images")
     paths = [run.save_figure(ax.figure, "confusion")]
-    wrong = np.flatnonzero(pred != test.labels)[:24]
-    if len(wrong):
-        fig = F.image_grid(
-            test.images[wrong],
-            titles=[f"{test.classes[test.labels[i]]}\n→ {test.classes[pred[i]]}" for i in wrong],
-            ncols=8,
-            suptitle="mistakes: true class → predicted class",
-        )
+    fig = F.mistakes_grid(test.images, test.labels, pred, test.classes)
+    if fig is not None:
         paths.append(run.save_figure(fig, "mistakes"))
     return [str(p.relative_to(run.path)) for p in paths]

@@ -231,3 +231,18 @@ def _tab_colors(n: int) -> list[Any]:
 
     cmap = colormaps["tab10" if n <= 10 else "tab20"]
     return [cmap(i % cmap.N) for i in range(n)]
+
+
+def mistakes_grid(
+    images: np.ndarray, true: np.ndarray, pred: np.ndarray, classes: Sequence[str], *, n: int = 24
+):
+    """The first ``n`` misclassified images titled "true → predicted"; None when there are none."""
+    wrong = np.flatnonzero(np.asarray(pred) != np.asarray(true))[:n]
+    if not len(wrong):
+        return None
+    return image_grid(
+        images[wrong],
+        titles=[f"{classes[true[i]]}\n→ {classes[pred[i]]}" for i in wrong],
+        ncols=8,
+        suptitle="mistakes: true class → predicted class",
+    )
