@@ -81,7 +81,7 @@ def test_clone_keeps_params_and_drops_learned_state():
 
 
 def test_registry_errors():
-    with pytest.raises(PixelabError, match="choose one of: pixels, hog, sift, color"):
+    with pytest.raises(PixelabError, match=r"choose one of: pixels, hog, hog\+pixels, sift, color"):
         make_features("surf")
     with pytest.raises(PixelabError, match="valid options: orientations"):
         make_features("hog", cells=4)

@@ -14,7 +14,7 @@ app = typer.Typer(help="Classic pipelines: features -> scaler -> classifier.", n
 def train_cmd(
     data: str = typer.Option(None, "--data", help=DATA_HELP + " [default: fashion-mnist]"),
     features: str = typer.Option(
-        None, "--features", help="pixels, hog, sift or color. [default: hog]"
+        None, "--features", help="pixels, hog, hog+pixels, sift or color. [default: hog+pixels]"
     ),
     classifier: str = typer.Option(
         None, "--classifier", help="logreg, linear_svm, svm, rf, knn or mlp. [default: svm]"
@@ -22,7 +22,9 @@ def train_cmd(
     size: int = typer.Option(None, "--size", help="Resize images to SIZE x SIZE."),
     gray: bool = typer.Option(None, "--gray/--color", help="Force grey or colour images."),
     limit: int = typer.Option(None, "--limit", help="Use at most N training images."),
-    pca: int = typer.Option(None, "--pca", help="Reduce features to N principal components."),
+    pca: int = typer.Option(
+        None, "--pca", help="Reduce features to N principal components; 0 = no PCA. [default: 96]"
+    ),
     test_size: float = typer.Option(
         None, "--test-size", help="Share held out for testing (no official split)."
     ),

@@ -29,6 +29,7 @@ _LAZY = {
     "corners": "_basic",
     "PixelFeatures": "_transformers",
     "HOGFeatures": "_transformers",
+    "HOGPixelFeatures": "_transformers",
     "ColorHistogramFeatures": "_transformers",
     "SiftBoVW": "_transformers",
 }

@@ -143,22 +143,30 @@ def _codes(images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return chosen[..., 0], tie
 
 
-def _cell_histograms(images: np.ndarray, orientations: int, cell: int) -> np.ndarray:
-    """Orientation histograms (N, cells_row, cells_col, orientations) in float32."""
-    n_img, height, width = images.shape[:3]
-    ncr, ncc = height // cell, width // cell
+def _pixel_bins(images: np.ndarray, orientations: int) -> tuple[np.ndarray, np.ndarray]:
+    """Orientation bin (intp) and gradient magnitude (float64) of every pixel, (N, H, W) each."""
     lut_bins, lut_mag, lut_ambiguous = _lookup(orientations)
     code, tie = _codes(images)
-    code = code[:, : ncr * cell, : ncc * cell]
     bins = lut_bins[code]
     magnitude = lut_mag[code]
     if lut_ambiguous or tie is not None:
         exact = bins == orientations
         if tie is not None:
-            exact |= tie[:, : ncr * cell, : ncc * cell]
+            exact |= tie
         idx = np.nonzero(exact)
         if len(idx[0]):
             bins[idx], magnitude[idx] = _exact(images, idx, orientations)
+    return bins, magnitude
+
+
+def _cell_histograms(
+    bins: np.ndarray, magnitude: np.ndarray, orientations: int, cell: int
+) -> np.ndarray:
+    """Orientation histograms (N, cells_row, cells_col, orientations) in float32."""
+    n_img, height, width = bins.shape
+    ncr, ncc = height // cell, width // cell
+    bins = bins[:, : ncr * cell, : ncc * cell]
+    magnitude = magnitude[:, : ncr * cell, : ncc * cell]
     base = np.arange(n_img * ncr * ncc, dtype=np.intp) * orientations
     flat = bins.reshape(n_img, ncr, cell, ncc, cell) + base.reshape(n_img, ncr, 1, ncc, 1)
     hist = np.bincount(
@@ -219,19 +227,40 @@ def hog_batch(
     images = check_images(images)
     _check_params(orientations, cell, block, block_norm)
     check_positive_int(chunk, name="chunk")
-    height, width = images.shape[1:3]
-    _check_size(height, width, cell, block)
-    n_img = len(images)
-    nbr, nbc = height // cell - block + 1, width // cell - block + 1
-    out = np.empty((n_img, nbr * nbc * block * block * orientations), np.float32)
+    _check_size(images.shape[1], images.shape[2], cell, block)
+    return _hog_cells(images, (cell,), orientations, block, block_norm, chunk, progress)
+
+
+def _hog_cells(
+    images: np.ndarray,
+    cells: tuple[int, ...],
+    orientations: int,
+    block: int,
+    block_norm: str,
+    chunk: int,
+    progress: ProgressFn | None,
+) -> np.ndarray:
+    """HOG vectors for several cell sizes, side by side (N, D1 + D2 + ...); checked input.
+
+    The gradients are binned once per slice and shared by all cell sizes.
+    """
+    n_img, height, width = images.shape[:3]
+    sizes = [
+        (height // c - block + 1) * (width // c - block + 1) * block * block * orientations
+        for c in cells
+    ]
+    ends = np.cumsum([0, *sizes])
+    out = np.empty((n_img, int(ends[-1])), np.float32)
     per_slice = max(1, _SLICE_PIXELS // (height * width))
     report(progress, "hog", 0, n_img)
     for start in range(0, n_img, chunk):
         stop = min(start + chunk, n_img)
         for first in range(start, stop, per_slice):
             last = min(first + per_slice, stop)
-            hist = _cell_histograms(images[first:last], orientations, cell)
-            out[first:last] = _normalize_blocks(hist, block, block_norm)
+            bins, magnitude = _pixel_bins(images[first:last], orientations)
+            for c, a, b in zip(cells, ends[:-1], ends[1:], strict=True):
+                hist = _cell_histograms(bins, magnitude, orientations, c)
+                out[first:last, a:b] = _normalize_blocks(hist, block, block_norm)
         report(progress, "hog", stop, n_img)
     return out
 

@@ -7,11 +7,12 @@ from typing import Any
 from pixelab._core.errors import PixelabError
 
 #: The registered feature names, in teaching order.
-FEATURES = ("pixels", "hog", "sift", "color")
+FEATURES = ("pixels", "hog", "hog+pixels", "sift", "color")
 
 _CLASSES = {
     "pixels": "PixelFeatures",
     "hog": "HOGFeatures",
+    "hog+pixels": "HOGPixelFeatures",
     "sift": "SiftBoVW",
     "color": "ColorHistogramFeatures",
 }

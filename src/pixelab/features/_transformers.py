@@ -15,13 +15,19 @@ from threadpoolctl import threadpool_limits
 
 from pixelab._core.checks import check_images, check_positive_int
 from pixelab._core.errors import PixelabError
-from pixelab._core.progress import ProgressFn
+from pixelab._core.progress import ProgressFn, report
 from pixelab._core.seeding import rng_from
 from pixelab.features._basic import _check_bins, color_histograms
-from pixelab.features._hog import _check_params, _check_size, hog_batch
+from pixelab.features._hog import _check_params, _check_size, _hog_cells, hog_batch
 from pixelab.features._sift import batches, describe_batch, parallel
 
-__all__ = ["ColorHistogramFeatures", "HOGFeatures", "PixelFeatures", "SiftBoVW"]
+__all__ = [
+    "ColorHistogramFeatures",
+    "HOGFeatures",
+    "HOGPixelFeatures",
+    "PixelFeatures",
+    "SiftBoVW",
+]
 
 
 class _ImageTransformer(TransformerMixin, BaseEstimator):
@@ -105,6 +111,93 @@ class HOGFeatures(_ImageTransformer):
             chunk=self.chunk,
             progress=self.progress,
         )
+
+
+class HOGPixelFeatures(_ImageTransformer):
+    """HOG at several cell sizes plus the raw pixels, side by side: shape and intensity together.
+
+    Each image is resized to ``size`` x ``size`` pixels (bilinear when enlarging, pixel averages
+    when shrinking) and described by HOG with every cell size in ``cells`` (pixels of the
+    resized image; ``orientations``, ``block`` and ``block_norm`` as in
+    :func:`pixelab.features.hog_batch`); then come its raw pixels in [0, 1] at ``pixel_size`` x
+    ``pixel_size`` (``pixel_size=0`` leaves them out). Features are float32 (N, D) and D does
+    not depend on the input size.
+
+    The defaults suit 28x28 images such as Fashion-MNIST: doubling them to 56 px gives HOG
+    more, smoother gradient directions per cell (cells of 8 and 14 px are 4 and 7 original
+    pixels), and the pixels add what HOG throws away (brightness, filled areas). Followed by PCA
+    to 96 numbers and an RBF SVM, this reaches about 0.93 test accuracy on Fashion-MNIST, against
+    about 0.92 for the same HOG + pixels without the resizing (see BENCHMARKS.md).
+
+    >>> HOGPixelFeatures().fit_transform(np.zeros((2, 28, 28), np.uint8)).shape
+    (2, 2404)
+    """
+
+    def __init__(
+        self,
+        size: int = 56,
+        cells: tuple[int, ...] = (8, 14),
+        orientations: int = 9,
+        block: int = 2,
+        block_norm: str = "L2-Hys",
+        pixel_size: int = 28,
+        chunk: int = 4096,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        self.size = size
+        self.cells = cells
+        self.orientations = orientations
+        self.block = block
+        self.block_norm = block_norm
+        self.pixel_size = pixel_size
+        self.chunk = chunk
+        self.progress = progress
+
+    def _cells(self) -> tuple[int, ...]:
+        cells = (self.cells,) if isinstance(self.cells, (int, np.integer)) else self.cells
+        try:
+            cells = tuple(cells)
+        except TypeError:
+            cells = ()
+        if not cells:
+            raise PixelabError(
+                f"cells must be one or more cell sizes, got {self.cells!r}",
+                hint="e.g. cells=(8, 14)",
+            )
+        return tuple(check_positive_int(c, name="cell") for c in cells)
+
+    def _check_params(self, images: np.ndarray) -> None:
+        size = check_positive_int(self.size, name="size")
+        check_positive_int(self.pixel_size, name="pixel_size", minimum=0)
+        check_positive_int(self.chunk, name="chunk")
+        for cell in self._cells():
+            _check_params(self.orientations, cell, self.block, self.block_norm)
+            _check_size(size, size, cell, self.block)
+
+    def _features(self, images: np.ndarray) -> np.ndarray:
+        from pixelab.data.preprocess import resize
+
+        cells, n = self._cells(), len(images)
+        parts = []
+        report(self.progress, "hog+pixels", 0, n)
+        for start in range(0, n, self.chunk):
+            batch = images[start : start + self.chunk]
+            hogs = _hog_cells(
+                resize(batch, self.size, method="area"),
+                cells,
+                self.orientations,
+                self.block,
+                self.block_norm,
+                self.chunk,
+                None,
+            )
+            if self.pixel_size:
+                small = resize(batch, self.pixel_size, method="area")
+                pixels = small.reshape(len(batch), -1).astype(np.float32) / np.float32(255)
+                hogs = np.concatenate([hogs, pixels], axis=1)
+            parts.append(hogs)
+            report(self.progress, "hog+pixels", min(start + self.chunk, n), n)
+        return np.concatenate(parts)
 
 
 class ColorHistogramFeatures(_ImageTransformer):
