@@ -138,3 +138,13 @@ def test_early_stopping_keeps_the_best_epoch(digits):
     best = max(accs)
     acc = (predict_logits(model, test.images).argmax(1) == test.labels).mean()
     assert acc == pytest.approx(best, abs=1e-4)
+
+
+def test_read_only_images_train_without_warnings():
+    from pixelab.data.tensors import to_tensor_uint8
+
+    images = np.zeros((4, 8, 8, 1), np.uint8)
+    images.flags.writeable = False  # like np.frombuffer over an idx file
+    t = to_tensor_uint8(images)
+    t += 1  # the tensor owns its memory
+    assert images.max() == 0 and t.shape == (4, 1, 8, 8)

@@ -17,7 +17,8 @@ def to_tensor_uint8(images: np.ndarray) -> Any:
     import torch
 
     x = check_images(images)
-    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    # always a copy: read-only inputs (e.g. memory-mapped idx files) stay untouched
+    return torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
 
 
 def to_float_tensor(images: np.ndarray) -> Any:
