@@ -26,32 +26,21 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import sys
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sklearn
+from _common import cpu_name
 
 from pixelab._core.io import write_json
 from pixelab.data import load_train_test
 
 SEED = 0
 HOG = {"orientations": 9, "pixels_per_cell": (4, 4), "cells_per_block": (2, 2)}
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def skimage_hog_loop(images: np.ndarray) -> np.ndarray:

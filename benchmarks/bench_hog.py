@@ -13,14 +13,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import skimage
+from _common import cpu_name
 from skimage.feature import hog as sk_hog
 
 from pixelab._core.io import write_json
@@ -28,16 +27,6 @@ from pixelab.data.fashion_mnist import load_fashion_mnist
 from pixelab.features import hog_batch
 
 PARAMS = {"orientations": 9, "cell": 4, "block": 2, "block_norm": "L2-Hys"}
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def skimage_loop(images: np.ndarray) -> tuple[float, np.ndarray]:

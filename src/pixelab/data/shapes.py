@@ -184,14 +184,7 @@ def make_shapes(
             hint="build one with pixelab.data.shapes.ShapesConfig(...) or pass fields as keywords",
         )
     if overrides:
-        valid = {f.name for f in dataclasses.fields(ShapesConfig)}
-        unknown = sorted(set(overrides) - valid)
-        if unknown:
-            raise PixelabError(
-                f"unknown ShapesConfig option(s): {', '.join(unknown)}",
-                hint=f"valid options: {', '.join(sorted(valid))}",
-            )
-        config = config.replace(**overrides)
+        config = ShapesConfig.from_dict({**config.to_dict(), **overrides})
 
     rng = rng_from(config.seed)
     n_classes = len(config.classes)
