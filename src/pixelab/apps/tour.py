@@ -39,7 +39,7 @@ class TourContext:
         if "fashion" not in self.cache:
             from pixelab.data import load_train_test
 
-            limit = 3000 if self.quick else None
+            limit = 2000 if self.quick else None
             self.cache["fashion"] = load_train_test("fashion-mnist", limit=limit, seed=self.seed)
         return self.cache["fashion"]
 
@@ -419,13 +419,13 @@ def chapter_features(ctx: TourContext) -> dict[str, Any]:
 #: (features, classifier, PCA components or None, training-image cap in the full tour, cap in
 #: the quick tour). The last row is pixelab's default pipeline (see BENCHMARKS.md).
 COMPARISON = (
-    ("pixels", "logreg", None, 20000, 3000),
-    ("pixels", "rf", None, None, 3000),
-    ("pixels", "knn", None, 20000, 3000),
-    ("hog", "logreg", None, 20000, 3000),
-    ("hog", "rf", None, None, 3000),
-    ("sift", "linear_svm", None, 10000, 1500),
-    ("hog+pixels", "svm", 96, None, 3000),
+    ("pixels", "logreg", None, 20000, 2000),
+    ("pixels", "rf", None, None, 2000),
+    ("pixels", "knn", None, 20000, 2000),
+    ("hog", "logreg", None, 20000, 2000),
+    ("hog", "rf", None, None, 2000),
+    ("sift", "linear_svm", None, 10000, 1000),
+    ("hog+pixels", "svm", 96, None, 2000),
 )
 
 
@@ -605,7 +605,7 @@ def chapter_cnn(ctx: TourContext) -> dict[str, Any]:
             ]
         ],
     )
-    epochs = 3 if ctx.quick else 4
+    epochs = 2 if ctx.quick else 4
     cfg = TrainConfig(epochs=epochs, seed=ctx.seed)
 
     def progress(task: str, done: int, total: int) -> None:
