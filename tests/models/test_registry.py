@@ -47,6 +47,11 @@ def test_kwargs_shape_the_model():
     model = create_model("small_cnn", num_classes=4, widths=(8, 16), convs_per_block=2)
     assert list(model.feature_layers()) == ["block1", "block2"]
     assert model.forward_features(torch.rand(2, 1, 28, 28)).shape == (2, 16, 14, 14)
+    assert model.get_classifier().in_features == 16 * 7 * 7  # flat head, 14 x 14 pooled to 7 x 7
+    assert model(torch.rand(2, 1, 28, 28)).shape == (2, 4)
+    model = create_model("small_cnn", num_classes=4, widths=(8, 16), head="gap")
+    assert model.get_classifier().in_features == 16
+    assert model(torch.rand(2, 1, 40, 36)).shape == (2, 4)
     model = create_model("resnet", num_classes=4, widths=(8, 16), depths=(2, 1))
     assert list(model.feature_layers()) == ["stem", "stage1", "stage2"]
     assert len(model.stages["stage1"]) == 2
@@ -66,7 +71,7 @@ def test_trainable_parameter_count():
     for p in model.parameters():
         p.requires_grad_(False)
     model.reset_classifier(5)
-    assert model.num_parameters(trainable_only=True) == 128 * 5 + 5
+    assert model.num_parameters(trainable_only=True) == 128 * 7 * 7 * 5 + 5  # flat head
 
 
 # ---- exceptions ----------------------------------------------------------------------------
@@ -93,6 +98,7 @@ def test_unknown_option_lists_the_valid_ones():
         ("small_cnn", {"num_classes": 2, "widths": (8, -1)}, "each entry of widths"),
         ("small_cnn", {"num_classes": 2, "dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
         ("small_cnn", {"num_classes": 2, "convs_per_block": 0}, "convs_per_block must be"),
+        ("small_cnn", {"num_classes": 2, "head": "avg"}, "unknown head 'avg'"),
         ("resnet", {"num_classes": 2, "depths": (1, 1)}, "one depth per stage"),
         ("mlp", {"num_classes": 2, "hidden": [0]}, "each entry of hidden"),
         ("lenet", {"num_classes": 2, "image_size": 8}, "lenet needs image_size >= 12, got 8"),

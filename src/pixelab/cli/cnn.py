@@ -21,7 +21,7 @@ def train_cmd(
     lr: float = typer.Option(None, "--lr", help="Peak learning rate."),
     optimizer: str = typer.Option(None, "--optimizer", help="adamw or sgd."),
     schedule: str = typer.Option(None, "--schedule", help="onecycle, cosine or constant."),
-    augment: str = typer.Option(None, "--augment", help="none, shift or shift+flip."),
+    augment: str = typer.Option(None, "--augment", help="auto, none, shift or shift+flip. auto: shift+flip below 10,000 training images, else none."),
     label_smoothing: float = typer.Option(None, "--label-smoothing", help="0 turns it off."),
     val: float = typer.Option(
         None, "--val", help="Share of training images held out for validation."

@@ -5,7 +5,7 @@
 ['mlp', 'lenet', 'small_cnn', 'resnet']
 >>> model = create_model("small_cnn", num_classes=10, widths=(8, 16))
 >>> model.config
-{'name': 'small_cnn', 'num_classes': 10, 'in_channels': 1, 'image_size': 28, 'widths': [8, 16], 'convs_per_block': 1, 'dropout': 0.2}
+{'name': 'small_cnn', 'num_classes': 10, 'in_channels': 1, 'image_size': 28, 'widths': [8, 16], 'convs_per_block': 1, 'head': 'flat', 'grid': 7, 'dropout': 0.0}
 """
 
 from __future__ import annotations

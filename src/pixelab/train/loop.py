@@ -34,7 +34,12 @@ from pixelab.train.checkpoint import (
 
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "constant")
-AUGMENTS = ("none", "shift", "shift+flip")
+AUGMENTS = ("auto", "none", "shift", "shift+flip")
+#: With ``augment="auto"``, training sets smaller than this get shifts and flips, larger ones none:
+#: with few images augmentation stands in for more examples; with many, a short run learns
+#: faster from the real images (and flips would hurt data whose objects all face one way, like
+#: Fashion-MNIST's shoes).
+AUTO_AUGMENT_BELOW = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,14 +47,14 @@ class TrainConfig(Config):
     """How to train: CPU-minute defaults that beat the classic pipelines on Fashion-MNIST."""
 
     epochs: int = 8
-    batch_size: int = 128
+    batch_size: int = 64
     optimizer: str = "adamw"
     lr: float = 3e-3
     weight_decay: float = 5e-4
     momentum: float = 0.9
     schedule: str = "onecycle"
     label_smoothing: float = 0.1
-    augment: str = "shift+flip"
+    augment: str = "auto"
     shift: int = 2
     patience: int | None = None
     bf16: bool = False
@@ -81,6 +86,7 @@ class TrainResult:
     samples_seen: int
     finished: bool
     stopped_early: bool = False
+    augment: str = "none"  # the augmentation used ("auto" resolved)
 
     @property
     def samples_per_second(self) -> float:
@@ -101,15 +107,26 @@ def resolve_device(device: str) -> Any:
     return torch.device(device)
 
 
-def _augment(x: Any, cfg: TrainConfig, generator: Any) -> Any:
+def resolve_augment(augment: str, n_train: int) -> str:
+    """The augmentation actually used: "auto" -> "shift+flip" for small sets, else "none".
+
+    >>> resolve_augment("auto", 500), resolve_augment("auto", 60_000), resolve_augment("shift", 9)
+    ('shift+flip', 'none', 'shift')
+    """
+    if augment != "auto":
+        return augment
+    return "shift+flip" if n_train < AUTO_AUGMENT_BELOW else "none"
+
+
+def _augment(x: Any, augment: str, shift: int, generator: Any) -> Any:
     """Random shifts (zero padding, like a small camera move) and left-right flips, batched."""
     import torch
     import torch.nn.functional as F
 
-    if cfg.augment == "none":
+    if augment == "none":
         return x
     b, _, h, w = x.shape
-    p = cfg.shift
+    p = shift
     if p > 0:
         padded = F.pad(x, (p, p, p, p))
         oy = torch.randint(0, 2 * p + 1, (b,), generator=generator)
@@ -122,7 +139,7 @@ def _augment(x: Any, cfg: TrainConfig, generator: Any) -> Any:
             rows,
             cols,
         ]
-    if cfg.augment == "shift+flip":
+    if augment == "shift+flip":
         flip = torch.rand(b, generator=generator) < 0.5
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
     return x
@@ -241,6 +258,7 @@ def fit(
         (None, None) if val is None else (to_tensor_uint8(val.images), torch.from_numpy(val.labels))
     )
     n = len(x_all)
+    augment = resolve_augment(cfg.augment, n)
     steps = max(1, n // cfg.batch_size)  # drop the ragged last batch: steady batch-norm stats
     opt = _make_optimizer(model, cfg)
     sched = _make_scheduler(opt, cfg, steps)
@@ -278,7 +296,7 @@ def fit(
             run_loss, run_correct, count = 0.0, 0, 0
             for step in range(steps):
                 idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-                x = _augment(x_all[idx].float().div_(255), cfg, gen).to(dev)
+                x = _augment(x_all[idx].float().div_(255), augment, cfg.shift, gen).to(dev)
                 y = y_all[idx].to(dev)
                 if cfg.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
@@ -331,15 +349,16 @@ def fit(
             if stopped_early:
                 break
     except KeyboardInterrupt:
-        return TrainResult(history, best_epoch, elapsed, seen, finished=False)
+        return TrainResult(history, best_epoch, elapsed, seen, finished=False, augment=augment)
     if cfg.patience is not None and best_state is None and checkpoint_dir is not None:
         best_state = load_weights(Path(checkpoint_dir) / BEST)  # resumed: best came before
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     return TrainResult(
-        history, best_epoch, elapsed, seen, finished=True, stopped_early=stopped_early
-    )
+        history, best_epoch, elapsed, seen, finished=True, stopped_early=stopped_early,
+        augment=augment,
+    )  # fmt: skip
 
 
 def _check_model_data(model: Any, data: ImageSet) -> None:
