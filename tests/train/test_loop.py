@@ -148,3 +148,15 @@ def test_read_only_images_train_without_warnings():
     t = to_tensor_uint8(images)
     t += 1  # the tensor owns its memory
     assert images.max() == 0 and t.shape == (4, 1, 8, 8)
+
+
+def test_auto_augmentation_depends_on_the_training_set_size(digits, monkeypatch):
+    import pixelab.train.loop as loop
+
+    train, _ = digits
+    result = fit(Tiny(), train, config=small_cfg(epochs=1, augment="auto"))
+    assert result.augment == "shift+flip"  # ~1,300 images: few, so shifts and flips
+    monkeypatch.setattr(loop, "AUTO_AUGMENT_BELOW", 100)
+    result = fit(Tiny(), train, config=small_cfg(epochs=1, augment="auto"))
+    assert result.augment == "shift"
+    assert fit(Tiny(), train, config=small_cfg(epochs=1, augment="none")).augment == "none"

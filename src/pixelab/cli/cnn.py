@@ -21,7 +21,11 @@ def train_cmd(
     lr: float = typer.Option(None, "--lr", help="Peak learning rate."),
     optimizer: str = typer.Option(None, "--optimizer", help="adamw or sgd."),
     schedule: str = typer.Option(None, "--schedule", help="onecycle, cosine or constant."),
-    augment: str = typer.Option(None, "--augment", help="auto, none, shift or shift+flip. auto: shift+flip below 10,000 training images, else none."),
+    augment: str = typer.Option(
+        None,
+        "--augment",
+        help="auto, none, shift or shift+flip. auto: shift+flip under 10,000 images, else shift.",
+    ),
     label_smoothing: float = typer.Option(None, "--label-smoothing", help="0 turns it off."),
     val: float = typer.Option(
         None, "--val", help="Share of training images held out for validation."
@@ -33,7 +37,9 @@ def train_cmd(
     gray: bool = typer.Option(None, "--gray/--color", help="Force grey or colour images."),
     limit: int = typer.Option(None, "--limit", help="Use at most N training images."),
     bf16: bool = typer.Option(
-        None, "--bf16/--fp32", help="bfloat16 autocast (faster on recent CPUs)."
+        None,
+        "--bf16/--fp32",
+        help="bfloat16 autocast: faster on GPUs and CPUs with AMX/AVX512-BF16, slower on others.",
     ),
     device: str = typer.Option(None, "--device", help="auto, cpu or cuda."),
     config: str = typer.Option(None, "--config", help="JSON file with default options."),

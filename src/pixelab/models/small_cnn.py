@@ -26,7 +26,6 @@ torch.Size([2, 10])
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from typing import Any
 
 import torch
@@ -113,11 +112,9 @@ class SmallCNN(PixelabModel):
 
     def forward_head(self, features: torch.Tensor, *, pre_logits: bool = False) -> torch.Tensor:
         g = self._grid
-        if torch.jit.is_tracing():  # ONNX export traces at image_size, where shapes are known
-            resize = self._side != g
-        else:
-            resize = tuple(features.shape[-2:]) != (g, g)  # no work at the trained size
-        if resize:
+        # No work at the trained size; ONNX export traces at image_size, where the size is known.
+        tracing = torch.jit.is_tracing()
+        if (self._side != g) if tracing else (tuple(features.shape[-2:]) != (g, g)):
             features = F.adaptive_avg_pool2d(features, g)
         x = features.flatten(1)
         return x if pre_logits else self.head(self.drop(x))
