@@ -57,7 +57,7 @@ class TrainConfig(Config):
     shift: int = 1
     patience: int | None = None
     bf16: bool = False
-    channels_last: bool = False
+    channels_last: bool = True
     threads: int | None = None
     device: str = "auto"
     seed: int = 0
