@@ -143,3 +143,19 @@ def test_wrong_channels_are_a_clear_error(capsys, tmp_path):
         str(tmp_path / "r"),
     )
     assert code == 2 and "lenet" in err  # 8x8 digits are too small for LeNet
+
+
+@pytest.mark.parametrize(
+    "data, extra",
+    [("digits", ["--model", "small_cnn"]), ("shapes", ["--size", "24"])],
+)
+def test_train_on_builtin_datasets(capsys, tmp_path, data, extra):
+    out = tmp_path / data
+    code, stdout, _ = cli(
+        capsys, "cnn", "train", "--data", data, "--epochs", "2", *extra, "--out", str(out), "--json"
+    )
+    metrics = json.loads(stdout)
+    assert code == 0 and metrics["accuracy"] > 0.4  # far above chance (0.1 digits, 0.17 shapes)
+    assert metrics["augment"] == "shift+flip"  # small training sets get shifts and flips
+    code, stdout, _ = cli(capsys, "cnn", "evaluate", str(out), "--data", data, "--json")
+    assert code == 0 and 0 <= json.loads(stdout)["accuracy"] <= 1
