@@ -77,8 +77,9 @@ def train_cmd(
     table(
         f"{metrics['model']} on {cfg.data}",
         ["accuracy", "epochs", "train s", "train img/s", "parameters", "test images"],
-        [[metrics["accuracy"], metrics["epochs"], metrics["train_seconds"],
-          metrics["train_samples_per_second"], f"{metrics['num_parameters']:,}", metrics["n_test"]]],
+        [[f"{metrics['accuracy']:.4f}", metrics["epochs"], f"{metrics['train_seconds']:.1f}",
+          f"{metrics['train_samples_per_second']:,.0f}", f"{metrics['num_parameters']:,}",
+          f"{metrics['n_test']:,}"]],
     )  # fmt: skip
     out_console.print(f"run folder: {out}")
 
