@@ -34,3 +34,17 @@ def test_quick_tour_end_to_end(tmp_path):
     assert len(re.findall("data:image/png;base64,", html)) == len(pngs) >= 10
     assert 0.7 < m["accuracy"] <= 1.0
     assert json.loads((tmp_path / "metrics.json").read_text())["accuracy"] == m["accuracy"]
+
+
+def test_cnn_chapter_compares_with_the_best_classic_pipeline():
+    from types import SimpleNamespace
+
+    from pixelab.apps.tour import _versus_classic
+
+    rows = [["pixels + rf", 100, 0.80, 1.0, 0.1], ["hog + svm", 100, 0.90, 2.0, 0.2]]
+    ctx = SimpleNamespace(cache={"classic_rows": rows})
+    assert "beats the best hand-made-feature pipeline above (hog + svm, 90.0%)" in (
+        _versus_classic(ctx, 0.93)
+    )
+    assert "(hog + svm) still leads with 90.0%" in _versus_classic(ctx, 0.85)
+    assert _versus_classic(SimpleNamespace(cache={}), 0.9) == ""  # classic chapter not run
