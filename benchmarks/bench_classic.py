@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 import sklearn
-from _common import cpu_name
+from _common import machine
 
 from pixelab._core.io import write_json
 from pixelab.data import load_train_test
@@ -234,13 +234,7 @@ def main(argv: list[str] | None = None) -> dict:
         "load_average_before": [round(v, 2) for v in load_before],
         "load_average_after": [round(v, 2) for v in os.getloadavg()],
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": {
-            "cpu": cpu_name(),
-            "cpu_count": os.cpu_count(),
-            "python": sys.version.split()[0],
-            "numpy": np.__version__,
-            "scikit-learn": sklearn.__version__,
-        },
+        "machine": machine(numpy=np.__version__, **{"scikit-learn": sklearn.__version__}),
     }
     print()
     print(f"{'pipeline':<52} {'accuracy':>8} {'fit s':>8} {'predict s':>9} {'total s':>8}")

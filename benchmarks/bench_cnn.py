@@ -30,17 +30,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _common import cpu_name, cpuinfo, machine
 from torch import nn
 
 from pixelab._core.io import write_json
@@ -203,24 +201,13 @@ def acc_within(curve: list[dict[str, Any]], seconds: float) -> float | None:
 
 
 def cpu_info() -> dict[str, Any]:
-    name, mhz, flags = platform.processor() or platform.machine(), None, set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            key = key.strip()
-            if key == "model name":
-                name = value.strip()
-            elif key == "cpu MHz" and mhz is None:
-                mhz = float(value)
-            elif key == "flags":
-                flags = set(value.split())
-    except OSError:
-        pass
+    """Threads, SIMD width and the fp32 peak GFLOP/s the GFLOP/s figures are compared with."""
+    mhz, flags = float(cpuinfo("cpu MHz") or 0), set((cpuinfo("flags") or "").split())
     cores = torch.get_num_threads()
     simd = "avx512f" if "avx512f" in flags else "avx2" if "avx2" in flags else "other"
     per_cycle = 32 if simd in ("avx512f", "avx2") else 8  # fp32 FLOP/cycle/core, 2x256 or 1x512
-    peak = cores * (mhz or 0) / 1e3 * per_cycle
-    return {"cpu": name, "mhz": mhz, "threads": cores, "simd": simd,
+    peak = cores * mhz / 1e3 * per_cycle
+    return {"mhz": mhz, "threads": cores, "simd": simd,
             "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "bf16_hardware": "avx512_bf16" in flags or "amx_bf16" in flags,
             "flop_per_cycle_per_core": per_cycle, "peak_gflops": round(peak, 1)}  # fmt: skip
@@ -254,12 +241,7 @@ def summarize(runs: dict[str, Any], cpu: dict[str, Any], train: Any, test: Any) 
     result = {
         "benchmark": "cnn fashion-mnist",
         "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "machine": {
-            **cpu,
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "os_cpus": os.cpu_count(),
-        },
+        "machine": {**machine(torch=torch.__version__), **cpu},
         "n_train": len(train),
         "n_test": len(test),
         "runs": runs,
@@ -304,7 +286,7 @@ def main() -> None:
 
     summary = summarize(runs, cpu, train, test)["summary"]
 
-    print(f"\n{cpu['cpu']}, {cpu['threads']} threads, {cpu['simd']}, peak {cpu['peak_gflops']} "
+    print(f"\n{cpu_name()}, {cpu['threads']} threads, {cpu['simd']}, peak {cpu['peak_gflops']} "
           f"GFLOP/s fp32 ({cpu['threads']} x {cpu['mhz']} MHz x {cpu['flop_per_cycle_per_core']})")  # fmt: skip
     head = f"{'run':<16} {'epoch':>5} {'train s':>8} {'test acc':>8}"
     print(head)

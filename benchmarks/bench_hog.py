@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
-import sys
 import time
 
 import numpy as np
 import skimage
-from _common import cpu_name
+from _common import machine
 from skimage.feature import hog as sk_hog
 
 from pixelab._core.io import write_json
@@ -96,13 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
         "speedup": loop_s / batch_s,
         "max_abs_diff": max_diff,
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": {
-            "cpu": cpu_name(),
-            "cpu_count": os.cpu_count(),
-            "python": sys.version.split()[0],
-            "numpy": np.__version__,
-            "scikit-image": skimage.__version__,
-        },
+        "machine": machine(numpy=np.__version__, **{"scikit-image": skimage.__version__}),
     }
     rows = [
         ("method", "seconds", "images/s"),
