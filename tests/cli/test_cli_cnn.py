@@ -158,4 +158,5 @@ def test_train_on_builtin_datasets(capsys, tmp_path, data, extra):
     assert code == 0 and metrics["accuracy"] > 0.4  # far above chance (0.1 digits, 0.17 shapes)
     assert metrics["augment"] == "shift+flip"  # small training sets get shifts and flips
     code, stdout, _ = cli(capsys, "cnn", "evaluate", str(out), "--data", data, "--json")
-    assert code == 0 and 0 <= json.loads(stdout)["accuracy"] <= 1
+    evaluated = json.loads(stdout)  # all images of the dataset, preprocessed as in training
+    assert code == 0 and evaluated["accuracy"] > 0.4
