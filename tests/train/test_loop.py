@@ -160,3 +160,33 @@ def test_auto_augmentation_depends_on_the_training_set_size(digits, monkeypatch)
     result = fit(Tiny(), train, config=small_cfg(epochs=1, augment="auto"))
     assert result.augment == "shift"
     assert fit(Tiny(), train, config=small_cfg(epochs=1, augment="none")).augment == "none"
+
+
+def test_the_weight_average_is_validated_saved_and_returned(digits, tmp_path):
+    from safetensors.torch import load_file
+
+    train, test = digits
+    torch.manual_seed(0)
+    model = Tiny()
+    result = fit(model, train, val=test, config=small_cfg(average=0.9), checkpoint_dir=tmp_path)
+    state = json.loads((tmp_path / "checkpoint.json").read_text())
+    saved = load_file(str(tmp_path / state["tensors"]))
+    raw = {k[6:]: v for k, v in saved.items() if k.startswith("model.")}
+    averaged = {k[8:]: v for k, v in saved.items() if k.startswith("average.")}
+    assert raw.keys() == averaged.keys() == model.state_dict().keys()
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, averaged[k])  # the model ends holding the average
+    assert not torch.equal(raw["head.weight"], averaged["head.weight"])
+    acc = (predict_logits(model, test.images).argmax(1) == test.labels).mean()
+    assert acc == pytest.approx(result.history[-1]["val_accuracy"], abs=1e-4)
+    with pytest.raises(PixelabError, match="weight-average decay"):
+        small_cfg(average=1.0).check()
+
+    torch.manual_seed(0)
+    plain = Tiny()
+    fit(plain, train, config=small_cfg(average=0.0), checkpoint_dir=tmp_path / "plain")
+    state = json.loads((tmp_path / "plain" / "checkpoint.json").read_text())
+    assert not any(
+        k.startswith("average.") for k in load_file(str(tmp_path / "plain" / state["tensors"]))
+    )
+    torch.testing.assert_close(plain.state_dict()["head.weight"], raw["head.weight"])

@@ -27,6 +27,12 @@ def train_cmd(
         help="auto, none, shift or shift+flip. auto: shift+flip under 10,000 images, else shift.",
     ),
     label_smoothing: float = typer.Option(None, "--label-smoothing", help="0 turns it off."),
+    average: float = typer.Option(
+        None,
+        "--average",
+        help="Keep a moving average of the weights with this decay (0 turns it off). "
+        "It is validated and saved: steadier, and more accurate mid-run. [default: 0.998]",
+    ),
     val: float = typer.Option(
         None, "--val", help="Share of training images held out for validation."
     ),
@@ -60,7 +66,7 @@ def train_cmd(
     base = CNNConfig.from_json(config) if config else CNNConfig()
     cfg = base.replace(
         data=data, model=model, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
-        schedule=schedule, augment=augment, label_smoothing=label_smoothing, val_fraction=val,
+        schedule=schedule, augment=augment, label_smoothing=label_smoothing, average=average, val_fraction=val,
         patience=patience, size=size, gray=gray, limit=limit, bf16=bf16, device=device, seed=seed,
     )  # fmt: skip
     out = out or default_out(f"cnn-{cfg.model}")

@@ -56,8 +56,9 @@ def save_checkpoint(
     optimizer: Any,
     scheduler: Any,
     state: dict[str, Any],
+    average: Any = None,
 ) -> None:
-    """Write model + optimizer tensors, then the JSON that points at them.
+    """Write model + optimizer tensors (+ the weight average's), then the JSON that points at them.
 
     Tensors go to a file named by epoch and the JSON is replaced last, so an interruption at
     any moment leaves a complete checkpoint behind (the previous one or the new one).
@@ -68,6 +69,9 @@ def save_checkpoint(
     tensors = {f"model.{k}": v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     opt_tensors, opt_plain = _split_optimizer(optimizer.state_dict())
     tensors.update(opt_tensors)
+    if average is not None:
+        tensors.update({f"average.{k}": v.detach().contiguous().clone()
+                        for k, v in average.state_dict().items()})  # fmt: skip
     name = f"checkpoint-e{state['epoch']}.safetensors"
     atomic_write(folder / name, lambda p: save_file(tensors, str(p)))
     write_json(
@@ -91,9 +95,14 @@ def has_checkpoint(folder: str | os.PathLike[str]) -> bool:
 
 
 def load_checkpoint(
-    folder: str | os.PathLike[str], *, model: Any, optimizer: Any, scheduler: Any
+    folder: str | os.PathLike[str],
+    *,
+    model: Any,
+    optimizer: Any,
+    scheduler: Any,
+    average: Any = None,
 ) -> dict[str, Any]:
-    """Restore model, optimizer and scheduler in place; return the loop state."""
+    """Restore model, optimizer, scheduler (and weight average) in place; return the loop state."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -117,8 +126,11 @@ def load_checkpoint(
             hint="delete checkpoint.* to start again",
         ) from err
     model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    average_state = {k[8:]: v for k, v in tensors.items() if k.startswith("average.")}
     try:
         model.load_state_dict(model_state)
+        if average is not None:
+            average.load_state_dict(average_state or model_state)  # older runs: start it here
     except RuntimeError as err:
         raise PixelabError(
             f"the checkpoint in {folder} does not fit this model",

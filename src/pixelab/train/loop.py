@@ -23,6 +23,7 @@ from pixelab._core.config import Config
 from pixelab._core.errors import PixelabError
 from pixelab._core.progress import ProgressFn, report
 from pixelab.data.imageset import ImageSet
+from pixelab.train.averaging import WeightAverage
 from pixelab.train.checkpoint import (
     BEST,
     has_checkpoint,
@@ -53,6 +54,7 @@ class TrainConfig(Config):
     momentum: float = 0.9
     schedule: str = "onecycle"
     label_smoothing: float = 0.1
+    average: float = 0.998
     augment: str = "auto"
     shift: int = 1
     patience: int | None = None
@@ -72,6 +74,11 @@ class TrainConfig(Config):
             raise PixelabError("epochs and batch_size must be at least 1")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise PixelabError(f"lr must be a positive number, got {self.lr}")
+        if not 0.0 <= self.average < 1.0:
+            raise PixelabError(
+                f"average (the weight-average decay) must lie in [0, 1), got {self.average}",
+                hint="0 turns averaging off; 0.998 averages over about the last 500 steps",
+            )
         return self
 
 
@@ -168,7 +175,7 @@ def _make_scheduler(opt: Any, cfg: TrainConfig, steps_per_epoch: int) -> Any:
             opt,
             max_lr=cfg.lr,
             total_steps=total,
-            pct_start=0.25,
+            pct_start=0.15,
             div_factor=10,
             final_div_factor=100,
         )
@@ -233,6 +240,8 @@ def fit(
 ) -> TrainResult:
     """Train ``model`` on ``train`` (validating on ``val`` each epoch) and return the history.
 
+    With ``average`` > 0 (the default) a moving average of the weights is kept (see
+    :mod:`pixelab.train.averaging`); it is what is validated, and what ``model`` holds at the end.
     With ``checkpoint_dir`` every epoch is checkpointed atomically; ``resume=True`` continues
     from the last checkpoint. With ``patience`` (needs ``val``) training stops when validation
     accuracy has not improved for that many epochs, and the best weights are restored.
@@ -261,6 +270,8 @@ def fit(
     steps = max(1, n // cfg.batch_size)  # drop the ragged last batch: steady batch-norm stats
     opt = _make_optimizer(model, cfg)
     sched = _make_scheduler(opt, cfg, steps)
+    average = WeightAverage(model, cfg.average) if cfg.average > 0 else None
+    kept = model if average is None else average.module  # what is validated and returned
     history: list[dict[str, float]] = []
     start_epoch, best_acc, best_epoch, best_state = 0, -1.0, -1, None
     elapsed, seen = 0.0, 0
@@ -269,7 +280,10 @@ def fit(
             raise PixelabError(
                 "nothing to resume: no checkpoint found", hint="train without --resume first"
             )
-        state = load_checkpoint(checkpoint_dir, model=model, optimizer=opt, scheduler=sched)
+        state = load_checkpoint(
+            checkpoint_dir, model=model, optimizer=opt, scheduler=sched,
+            average=None if average is None else average.module,
+        )  # fmt: skip
         if state.get("finished"):
             raise PixelabError(
                 f"this run already finished its {state['epoch'] + 1} epochs; nothing to resume",
@@ -307,6 +321,8 @@ def fit(
                 opt.step()
                 if sched is not None:
                     sched.step()
+                if average is not None:
+                    average.update(epoch * steps + step + 1)
                 run_loss += float(loss.detach()) * len(idx)
                 run_correct += int((logits.argmax(1) == y).sum())
                 count += len(idx)
@@ -316,13 +332,13 @@ def fit(
             row = {"epoch": epoch + 1, "train_loss": run_loss / count, "train_accuracy": run_correct / count,
                    "lr": opt.param_groups[0]["lr"], "seconds": round(elapsed, 3)}  # fmt: skip
             if xv is not None:
-                row["val_loss"], row["val_accuracy"] = _evaluate(model, xv, yv, dev, cfg)
+                row["val_loss"], row["val_accuracy"] = _evaluate(kept, xv, yv, dev, cfg)
             history.append({k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()})
             score = row.get("val_accuracy", -epoch)  # without validation, the last epoch is best
             if score > best_acc:
                 best_acc, best_epoch = score, epoch
                 if cfg.patience is not None:
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    best_state = {k: v.detach().clone() for k, v in kept.state_dict().items()}
                     if checkpoint_dir is not None:
                         save_weights(Path(checkpoint_dir) / BEST, best_state)
             done = epoch + 1 == cfg.epochs
@@ -334,6 +350,7 @@ def fit(
                     model=model,
                     optimizer=opt,
                     scheduler=sched,
+                    average=None if average is None else average.module,
                     state={
                         "epoch": epoch,
                         "config": cfg.to_dict(),
@@ -351,6 +368,8 @@ def fit(
         return TrainResult(history, best_epoch, elapsed, seen, finished=False, augment=augment)
     if cfg.patience is not None and best_state is None and checkpoint_dir is not None:
         best_state = load_weights(Path(checkpoint_dir) / BEST)  # resumed: best came before
+    if best_state is None and average is not None:
+        best_state = average.module.state_dict()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
