@@ -128,6 +128,23 @@ def test_resume_a_finished_run_and_broken_runs(capsys, cnn_run, tmp_path):
     assert code == 2 and "not a pixelab run folder" in err
 
 
+def test_an_older_unfinished_run_resumes_with_the_options_it_had(capsys, cnn_run, tmp_path):
+    _, out, _ = cnn_run
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    for name in ("config.json", "checkpoint.json"):  # written before --average existed
+        data = json.loads((old / name).read_text())
+        cfg = data if name == "config.json" else data["config"]
+        del cfg["average"]
+        if name == "checkpoint.json":
+            data["finished"], data["epoch"] = False, 2
+            data["history"] = data["history"][:3]
+        (old / name).write_text(json.dumps(data))
+    code, _, err = cli(capsys, "cnn", "train", "--out", str(old), "--resume")
+    assert code == 0, err
+    assert len(json.loads((old / "metrics.json").read_text())["history"]) == 4
+
+
 def test_wrong_channels_are_a_clear_error(capsys, tmp_path):
     code, _, err = cli(
         capsys,

@@ -190,3 +190,21 @@ def test_the_weight_average_is_validated_saved_and_returned(digits, tmp_path):
         k.startswith("average.") for k in load_file(str(tmp_path / "plain" / state["tensors"]))
     )
     torch.testing.assert_close(plain.state_dict()["head.weight"], raw["head.weight"])
+
+
+def test_a_run_saved_before_weight_averaging_resumes_as_it_trained(digits, tmp_path):
+    train, _ = digits
+
+    def interrupt(task: str, done: int, total: int) -> None:
+        if task.startswith("epoch 2/"):
+            raise KeyboardInterrupt
+
+    old = small_cfg(epochs=2, average=0.0)
+    fit(Tiny(), train, config=old, checkpoint_dir=tmp_path, progress=interrupt)
+    state = json.loads((tmp_path / "checkpoint.json").read_text())
+    del state["config"]["average"]  # as written before the option existed
+    (tmp_path / "checkpoint.json").write_text(json.dumps(state))
+    with pytest.raises(PixelabError, match="changed: average"):
+        fit(Tiny(), train, config=small_cfg(epochs=2), checkpoint_dir=tmp_path, resume=True)
+    result = fit(Tiny(), train, config=old, checkpoint_dir=tmp_path, resume=True)
+    assert result.finished and len(result.history) == 2

@@ -49,14 +49,14 @@ def train_cnn(
     on from the last checkpoint. Returns ``{"interrupted": True, ...}`` after Ctrl-C.
     """
     from pixelab.models import create_model, save_model
-    from pixelab.train.loop import fit, predict_logits
+    from pixelab.train.loop import fit, predict_logits, saved_options
 
     run = RunDir(out)
     if resume:
         saved = _read_config(run.path, kind="cnn")
-        config = CNNConfig.from_dict(
+        config = CNNConfig.from_dict(saved_options(
             {k: v for k, v in saved.items() if k not in ("kind", "format_version", "train", "test")}
-        )
+        ))  # fmt: skip
     config.check()
     train, val, test = _load_data(config, progress)
     model = create_model(config.model, num_classes=len(train.classes), in_channels=train.channels,

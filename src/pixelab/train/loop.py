@@ -40,6 +40,18 @@ AUGMENTS = ("auto", "none", "shift", "shift+flip")
 #: stands in for the examples that are missing), larger ones only shifts: flips would teach
 #: little about data whose objects all face one way, like Fashion-MNIST's shoes.
 AUTO_AUGMENT_BELOW = 10_000
+#: Options added after runs were first saved, with the value a run saved before then trained with:
+#: resuming such a run goes on exactly as it started.
+OPTIONS_ADDED = {"average": 0.0}
+
+
+def saved_options(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved run's training options, with the value it used for options added since.
+
+    >>> saved_options({"lr": 0.01})
+    {'average': 0.0, 'lr': 0.01}
+    """
+    return {**OPTIONS_ADDED, **saved}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -289,8 +301,9 @@ def fit(
                 f"this run already finished its {state['epoch'] + 1} epochs; nothing to resume",
                 hint="start a new run, or raise --epochs in a new run folder",
             )
-        if state["config"] != cfg.to_dict():
-            changed = sorted(k for k, v in cfg.to_dict().items() if state["config"].get(k) != v)
+        saved = saved_options(state["config"])
+        if saved != cfg.to_dict():
+            changed = sorted(k for k, v in cfg.to_dict().items() if saved.get(k) != v)
             raise PixelabError(
                 f"--resume needs the same training options; changed: {', '.join(changed)}",
             )
