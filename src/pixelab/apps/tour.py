@@ -636,7 +636,7 @@ def chapter_cnn(ctx: TourContext) -> dict[str, Any]:
         "cnn_filters",
         "Learned 3 x 3 kernels of the first layer: many are small edge and blob detectors.",
     )
-    x = torch.from_numpy(test.images[:1].transpose(0, 3, 1, 2)).float() / 255
+    x = torch.from_numpy(test.images[:1].transpose(0, 3, 1, 2).copy()).float() / 255  # writable
     with torch.inference_mode():
         fmap = next(iter(layers.values()))(model.normalize(x))[0].numpy()
     fig = F.image_grid([test.images[0], *list(fmap[:15])], ncols=16, cell=0.75,

@@ -66,8 +66,9 @@ def train_cmd(
     base = CNNConfig.from_json(config) if config else CNNConfig()
     cfg = base.replace(
         data=data, model=model, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
-        schedule=schedule, augment=augment, label_smoothing=label_smoothing, average=average, val_fraction=val,
-        patience=patience, size=size, gray=gray, limit=limit, bf16=bf16, device=device, seed=seed,
+        schedule=schedule, augment=augment, label_smoothing=label_smoothing, average=average,
+        val_fraction=val, patience=patience, size=size, gray=gray, limit=limit, bf16=bf16,
+        device=device, seed=seed,
     )  # fmt: skip
     out = out or default_out(f"cnn-{cfg.model}")
     with progress_bar(quiet=json) as progress:

@@ -58,7 +58,10 @@ def save_checkpoint(
     state: dict[str, Any],
     average: Any = None,
 ) -> None:
-    """Write model + optimizer tensors (+ the weight average's), then the JSON that points at them.
+    """Write model + optimizer tensors, then the JSON that points at them.
+
+    ``average`` is the module of a :class:`~pixelab.train.averaging.WeightAverage`, if any; its
+    weights are saved too, so that a resumed run averages on exactly as before.
 
     Tensors go to a file named by epoch and the JSON is replaced last, so an interruption at
     any moment leaves a complete checkpoint behind (the previous one or the new one).
@@ -130,7 +133,7 @@ def load_checkpoint(
     try:
         model.load_state_dict(model_state)
         if average is not None:
-            average.load_state_dict(average_state or model_state)  # older runs: start it here
+            average.load_state_dict(average_state)
     except RuntimeError as err:
         raise PixelabError(
             f"the checkpoint in {folder} does not fit this model",
