@@ -132,7 +132,7 @@ def load_checkpoint(
     average_state = {k[8:]: v for k, v in tensors.items() if k.startswith("average.")}
     try:
         model.load_state_dict(model_state)
-        if average is not None:
+        if average is not None and average_state:  # none: a run without one (options differ)
             average.load_state_dict(average_state)
     except RuntimeError as err:
         raise PixelabError(
