@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +27,7 @@ from pixelab.data import load_train_test
 from pixelab.data.tensors import to_tensor_uint8
 from pixelab.models import create_model
 from pixelab.train.averaging import WeightAverage
-from pixelab.train.loop import _augment
+from pixelab.train.loop import TrainConfig, _augment, _make_optimizer
 
 
 def accuracy(model: torch.nn.Module, x_all: torch.Tensor, y_all: torch.Tensor) -> float:
@@ -65,13 +64,8 @@ def main() -> None:
     xt, yt = to_tensor_uint8(test.images), torch.from_numpy(test.labels)
     bs, n = args.batch_size, len(xa)
     steps = n // bs
-    decay = [q for q in model.parameters() if q.ndim > 1]
-    no_decay = [q for q in model.parameters() if q.ndim <= 1]
-    groups = [{"params": decay, "weight_decay": 5e-4}, {"params": no_decay, "weight_decay": 0.0}]
-    if args.optimizer == "sgd":
-        opt: Any = torch.optim.SGD(groups, lr=args.lr, momentum=0.9, nesterov=True)
-    else:
-        opt = torch.optim.AdamW(groups, lr=args.lr)
+    # as fit(): AdamW or Nesterov SGD, weight decay 5e-4 but none on biases and norms
+    opt = _make_optimizer(model, TrainConfig(optimizer=args.optimizer, lr=args.lr))
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt,
         max_lr=args.lr,
