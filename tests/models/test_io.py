@@ -32,6 +32,7 @@ def test_files_written(saved):
     assert record == {
         "format_version": 1,
         "name": "small_cnn",
+        "layout": 2,
         "kwargs": {
             "num_classes": 3,
             "in_channels": 1,
@@ -44,6 +45,22 @@ def test_files_written(saved):
         },
         "classes": ["a", "b", "c"],
     }
+
+
+def test_weights_from_an_older_or_newer_layout_say_so(saved):
+    record = json.loads((saved / "model.json").read_text())
+    del record["layout"]  # written before layouts had versions: the old small_cnn
+    (saved / "model.json").write_text(json.dumps(record))
+    with pytest.raises(
+        PixelabError, match=r"saved by an older pixelab.*layout 1; this one builds 2"
+    ):
+        load_model(saved)
+    edit_json(saved, layout=3)
+    with pytest.raises(PixelabError, match="saved by another pixelab") as err:
+        load_model(saved)
+    assert "upgrade" in err.value.hint
+    edit_json(saved, layout=2)
+    assert load_model(saved)[1] == {"classes": ["a", "b", "c"]}  # layout is not meta
 
 
 def test_save_over_an_existing_model(saved):

@@ -46,6 +46,9 @@ class PixelabModel(nn.Module):
     #: Per-channel statistics used by ``normalize``; [0, 1] inputs become roughly [-1, 1].
     input_mean: ClassVar[float] = 0.5
     input_std: ClassVar[float] = 0.5
+    #: The version of the layer layout. A subclass raises it when a change makes weights saved
+    #: by an older pixelab unloadable, so loading them says so instead of listing missing keys.
+    layout: ClassVar[int] = 1
 
     def __init__(self, *, num_classes: int, in_channels: int = 1, image_size: int = 28) -> None:
         super().__init__()

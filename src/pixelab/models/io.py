@@ -36,7 +36,7 @@ __all__ = ["FORMAT_VERSION", "load_model", "save_model"]
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "model.json"
-_RESERVED = ("format_version", "name", "kwargs")
+_RESERVED = ("format_version", "name", "layout", "kwargs")
 
 
 def save_model(
@@ -68,7 +68,8 @@ def save_model(
         raise PixelabError(f"meta must be JSON-serialisable: {err}") from err
 
     config = model.config
-    record = {"format_version": FORMAT_VERSION, "name": config.pop("name"), "kwargs": config}
+    record = {"format_version": FORMAT_VERSION, "name": config.pop("name"),
+              "layout": model.layout, "kwargs": config}  # fmt: skip
     # safetensors wants contiguous CPU tensors that do not share memory
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
 
@@ -100,6 +101,7 @@ def load_model(
     record = _read_record(folder)
     name, kwargs = record.pop("name"), record.pop("kwargs")
     record.pop("format_version")
+    layout = record.pop("layout", 1)  # written since layouts had versions; before: 1
     try:
         model = create_model(name, **kwargs)
     except PixelabError as err:
@@ -111,6 +113,14 @@ def load_model(
             f"cannot rebuild the model in '{folder}': {err}",
             hint="model.json was edited or damaged; save the model again",
         ) from err
+    if layout != model.layout:
+        older = isinstance(layout, int) and layout < model.layout
+        raise PixelabError(
+            f"'{folder}' holds a {name} saved by {'an older' if older else 'another'} pixelab, "
+            f"whose layers were arranged differently (layout {layout}; this one builds "
+            f"{model.layout})",
+            hint="train it again with this pixelab" if older else "upgrade: pip install -U pixelab",
+        )
 
     weights = folder / WEIGHTS_FILE
     if not weights.is_file():

@@ -52,6 +52,8 @@ class SmallCNN(PixelabModel):
     dropout before the classifier.
     """
 
+    layout = 2  # 2: pool inside each block before BN + ReLU, flat head (1: pool between blocks)
+
     def __init__(
         self,
         *,
