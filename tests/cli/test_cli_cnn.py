@@ -177,3 +177,14 @@ def test_train_on_builtin_datasets(capsys, tmp_path, data, extra):
     code, stdout, _ = cli(capsys, "cnn", "evaluate", str(out), "--data", data, "--json")
     evaluated = json.loads(stdout)  # all images of the dataset, preprocessed as in training
     assert code == 0 and evaluated["accuracy"] > 0.4
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [(["--average", "1.5"], "weight-average decay"), (["--lr", "-1"], "lr must be a positive")],
+)
+def test_a_bad_option_is_one_line_and_leaves_no_run_folder(capsys, tmp_path, option, message):
+    out = tmp_path / "run"
+    code, _, err = cli(capsys, "cnn", "train", "--data", "digits", *option, "--out", str(out))
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

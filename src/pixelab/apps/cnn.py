@@ -51,6 +51,8 @@ def train_cnn(
     from pixelab.models import create_model, save_model
     from pixelab.train.loop import fit, predict_logits, saved_options
 
+    if not resume:
+        config.check()  # before the run folder exists: a bad option leaves nothing behind
     run = RunDir(out)
     if resume:
         saved = _read_config(run.path, kind="cnn")
