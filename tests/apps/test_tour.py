@@ -48,3 +48,11 @@ def test_cnn_chapter_compares_with_the_best_classic_pipeline():
     )
     assert "(hog + svm) still leads with 90.0%" in _versus_classic(ctx, 0.85)
     assert _versus_classic(SimpleNamespace(cache={}), 0.9) == ""  # classic chapter not run
+
+
+def test_the_classic_chapter_words_a_pipeline_without_mistakes():
+    from pixelab.apps.tour import _most_common_mistake
+
+    assert _most_common_mistake(None) == "It misclassified no test image."
+    sentence = _most_common_mistake({"true": "Shirt", "predicted": "T-shirt/top", "count": 9})
+    assert sentence.startswith("Its most common mistake is taking a Shirt for a T-shirt/top")

@@ -129,8 +129,11 @@ def test_config_file_gives_defaults_and_flags_win(capsys, tmp_path):
     ("args", "message"),
     [
         (("classic", "train", "--data", "nope"), "unknown dataset 'nope'"),
-        (("classic", "train", "--data", "digits", "--features", "nope"), "unknown features 'nope'"),
-        (("classic", "train", "--data", "digits", "--classifier", "nope"), "unknown classifier"),
+        (
+            ("classic", "train", "--data", "digits", "--features", "nope"),
+            "unknown --features 'nope'",
+        ),
+        (("classic", "train", "--data", "digits", "--classifier", "nope"), "unknown --classifier"),
         (("data", "check", "/no/such/folder"), "no such folder"),
         (("data", "info", "/no/such/folder"), "no such folder"),
     ],

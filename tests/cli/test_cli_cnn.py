@@ -113,7 +113,7 @@ def test_compare_classic_and_cnn_runs(capsys, cnn_run, tmp_path):
 def test_resume_a_finished_run_and_broken_runs(capsys, cnn_run, tmp_path):
     _, out, _ = cnn_run
     code, _, err = cli(capsys, "cnn", "train", "--out", str(out), "--resume")
-    assert code == 2 and "already finished" in err
+    assert code == 2 and "is a finished run; nothing to resume" in err
     broken = tmp_path / "broken"
     shutil.copytree(out, broken)
     (broken / "model.safetensors").write_bytes(b"\x00" * 10)
@@ -126,23 +126,6 @@ def test_resume_a_finished_run_and_broken_runs(capsys, cnn_run, tmp_path):
     assert code == 2 and "newer pixelab" in err
     code, _, err = cli(capsys, "cnn", "train", "--out", str(tmp_path / "empty"), "--resume")
     assert code == 2 and "not a pixelab run folder" in err
-
-
-def test_an_older_unfinished_run_resumes_with_the_options_it_had(capsys, cnn_run, tmp_path):
-    _, out, _ = cnn_run
-    old = tmp_path / "old"
-    shutil.copytree(out, old)
-    for name in ("config.json", "checkpoint.json"):  # written before --average existed
-        data = json.loads((old / name).read_text())
-        cfg = data if name == "config.json" else data["config"]
-        del cfg["average"]
-        if name == "checkpoint.json":
-            data["finished"], data["epoch"] = False, 2
-            data["history"] = data["history"][:3]
-        (old / name).write_text(json.dumps(data))
-    code, _, err = cli(capsys, "cnn", "train", "--out", str(old), "--resume")
-    assert code == 0, err
-    assert len(json.loads((old / "metrics.json").read_text())["history"]) == 4
 
 
 def test_wrong_channels_are_a_clear_error(capsys, tmp_path):

@@ -70,11 +70,80 @@ def _png_bytes() -> bytes:
     return buf.getvalue()
 
 
-def test_huge_image_is_refused_before_decoding(tmp_path):
+def _refuse_decoding(monkeypatch) -> None:
+    from PIL import ImageFile
+
+    def load(self):
+        raise AssertionError("decoded an image that should have been refused")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+
+
+def test_huge_image_is_refused_before_decoding_and_read_when_allowed(tmp_path, monkeypatch):
+    from pixelab.data.folder import MAX_PIXELS
+
+    # the default lets big photos through, and pixelab's limit, not Pillow's, decides
+    assert 50_000_000 < MAX_PIXELS < 2 * Image.MAX_IMAGE_PIXELS
+    w = 12_000
+    h = MAX_PIXELS // w + 100  # just over the limit, and over Pillow's warning threshold
+    assert w * h > MAX_PIXELS and w * h > Image.MAX_IMAGE_PIXELS
     path = tmp_path / "huge.png"
-    Image.new("1", (17000, 16000)).save(path)  # 272 M pixels, a tiny file
-    with pytest.raises(PixelabError, match="too large"):
-        read_image(path)
+    Image.new("1", (w, h)).save(path)  # 1 bit a pixel: a tiny file
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    with monkeypatch.context() as m:
+        _refuse_decoding(m)
+        with pytest.raises(PixelabError) as info:
+            read_image(path)
+    assert info.value.message == (
+        f"{path}: image too large ({w}x{h} = {w * h:,} pixels, limit {MAX_PIXELS:,})"
+    )
+    assert "raise max_pixels" in info.value.hint
+    assert pillow_limit == Image.MAX_IMAGE_PIXELS  # Pillow's global is left as it was
+    # the hint works: a caller who trusts the file raises max_pixels and gets it
+    arr = read_image(path, max_pixels=w * h)
+    assert arr.shape == (h, w, 1) and arr.dtype == np.uint8 and not arr.any()
+    del arr
+    assert pillow_limit == Image.MAX_IMAGE_PIXELS
+
+
+@pytest.mark.parametrize("max_pixels", [100, 1000])
+def test_a_small_max_pixels_refuses_a_small_image(tmp_path, monkeypatch, max_pixels):
+    path = tmp_path / "small.png"
+    Image.new("L", (32, 32), 7).save(path)
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    with monkeypatch.context() as m:
+        _refuse_decoding(m)
+        with pytest.raises(PixelabError) as info:
+            read_image(path, max_pixels=max_pixels)
+    assert info.value.message == (
+        f"{path}: image too large (32x32 = 1,024 pixels, limit {max_pixels:,})"
+    )
+    assert "raise max_pixels" in info.value.hint
+    assert pillow_limit == Image.MAX_IMAGE_PIXELS
+    assert read_image(path, max_pixels=1024).shape == (32, 32, 1)  # exactly at the limit
+
+
+def test_pillows_global_limit_does_not_decide(tmp_path, monkeypatch):
+    path = tmp_path / "img.png"
+    Image.new("L", (64, 64), 9).save(path)  # 4,096 pixels
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow alone would refuse it
+    assert (read_image(path) == 9).all()  # pixelab's default limit allows it
+    assert (read_image(path, max_pixels=4096) == 9).all()
+    assert Image.MAX_IMAGE_PIXELS == 100  # put back after each call
+    with pytest.raises(PixelabError) as info:
+        read_image(path, max_pixels=4095)
+    assert info.value.message == f"{path}: image too large (64x64 = 4,096 pixels, limit 4,095)"
+    # over twice both limits, Image.open refuses before the size is known
+    with pytest.raises(PixelabError) as info:
+        read_image(path, max_pixels=1000)
+    assert info.value.message == f"{path}: image too large (over the limit of 1,000 pixels)"
+    assert "raise max_pixels" in info.value.hint
+    assert Image.MAX_IMAGE_PIXELS == 100
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)  # Pillow's guard turned off
+    with pytest.raises(PixelabError, match=r"\(64x64 = 4,096 pixels, limit 4,095\)"):
+        read_image(path, max_pixels=4095)  # pixelab's still holds
+    assert (read_image(path) == 9).all()
+    assert Image.MAX_IMAGE_PIXELS is None
 
 
 @pytest.mark.parametrize(

@@ -81,8 +81,11 @@ def test_fashion_mnist_idx_reader_and_missing_files(tmp_path, monkeypatch):
     assert (ds.images[..., 0] == images).all()
     # missing training files: the message says how to get them
     monkeypatch.setattr("pixelab.data.fashion_mnist.candidate_dirs", lambda root=None: [tmp_path])
-    with pytest.raises(PixelabError, match="apt-get install dataset-fashion-mnist"):
+    with pytest.raises(PixelabError, match="apt-get install dataset-fashion-mnist") as err:
         load_fashion_mnist("train")
+    # the hint offers only what exists: PIXELAB_DATA, and download=True in Python (no CLI flag)
+    assert "PIXELAB_DATA" in str(err.value) and "download=True" in str(err.value)
+    assert "--download" not in str(err.value)
 
 
 def test_truncated_idx_file(tmp_path):

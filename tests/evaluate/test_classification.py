@@ -36,3 +36,10 @@ def test_bad_inputs():
         classification([0, 5], [0, 1], classes=["a", "b"])
     with pytest.raises(PixelabError, match="no predictions"):
         classification([], [], classes=["a", "b"])
+
+
+def test_most_confused_is_none_when_nothing_was_misclassified():
+    r = classification([0, 1, 1], [0, 1, 1], classes=["cat", "dog"])
+    assert r["accuracy"] == 1.0 and r["most_confused"] is None
+    r = classification([0, 1, 1], [0, 0, 1], classes=["cat", "dog"])
+    assert r["most_confused"] == {"true": "dog", "predicted": "cat", "count": 1}

@@ -26,7 +26,7 @@ def test_rundir_writes_json_and_png(tmp_path):
 def test_rundir_on_a_file_and_missing_metrics(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(PixelabError, match="not a folder"):
-        RunDir(tmp_path / "f")
+        RunDir.create(tmp_path / "f", kind="test")
     with pytest.raises(PixelabError, match=r"metrics\.json not found"):
         RunDir(tmp_path / "new").read_metrics()
 

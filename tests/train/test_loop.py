@@ -88,9 +88,10 @@ def test_resume_errors(digits, tmp_path):
     train, _ = digits
     with pytest.raises(PixelabError, match="nothing to resume"):
         fit(Tiny(), train, config=small_cfg(), checkpoint_dir=tmp_path, resume=True)
-    fit(Tiny(), train, config=small_cfg(epochs=1), checkpoint_dir=tmp_path)
-    with pytest.raises(PixelabError, match="already finished"):
-        fit(Tiny(), train, config=small_cfg(epochs=1), checkpoint_dir=tmp_path, resume=True)
+    done = fit(Tiny(), train, config=small_cfg(epochs=1), checkpoint_dir=tmp_path)
+    # a finished checkpoint trains no further: the same history and the final weights come back
+    again = fit(Tiny(), train, config=small_cfg(epochs=1), checkpoint_dir=tmp_path, resume=True)
+    assert again.finished and again.history == done.history
     state = json.loads((tmp_path / "checkpoint.json").read_text())
     state["finished"] = False
     (tmp_path / "checkpoint.json").write_text(json.dumps(state))
@@ -121,7 +122,7 @@ def test_wrong_model_data_pairings(digits):
         fit(Tiny(num_classes=5), train, config=small_cfg())
     with pytest.raises(PixelabError, match="needs a validation set"):
         fit(Tiny(), train, config=small_cfg(patience=1))
-    with pytest.raises(PixelabError, match="unknown optimizer"):
+    with pytest.raises(PixelabError, match="unknown --optimizer"):
         fit(Tiny(), train, config=small_cfg(optimizer="lion"))
 
 
@@ -134,10 +135,55 @@ def test_early_stopping_keeps_the_best_epoch(digits):
         model, train, val=test, config=small_cfg(epochs=12, lr=0.3, schedule="constant", patience=1)
     )
     accs = [h["val_accuracy"] for h in result.history]
-    assert result.stopped_early or len(accs) == 12
-    best = max(accs)
+    # whatever path accuracy takes, the result must agree with it exactly
+    assert result.best_epoch == int(np.argmax(accs))  # the first epoch with the top accuracy
+    stops_at = result.best_epoch + 2  # patience 1: one epoch without improvement
+    assert result.stopped_early == (stops_at <= 12)
+    assert len(accs) == min(stops_at, 12)
     acc = (predict_logits(model, test.images).argmax(1) == test.labels).mean()
-    assert acc == pytest.approx(best, abs=1e-4)
+    assert acc == pytest.approx(accs[result.best_epoch], abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("patience", "average", "epochs_run"),
+    [(1, 0.998, 3), (2, 0.998, 4), (2, 0.0, 4), (3, 0.0, 5)],
+)
+def test_early_stopping_with_scripted_validation(
+    digits, tmp_path, monkeypatch, patience, average, epochs_run
+):
+    import pixelab.train.loop as loop
+    from pixelab.train.checkpoint import BEST, load_weights
+
+    train, test = digits
+    # epoch:        1    2    3    4    5    6    7    8 ...  -> epoch 2 (index 1) is the best
+    scripted = iter([0.5, 0.7, 0.6, 0.6, 0.7, 0.65, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9])
+    seen: list[dict[str, torch.Tensor]] = []  # what was validated, epoch by epoch
+
+    def fake_evaluate(kept, x_all, y_all, dev, cfg):
+        seen.append({k: v.detach().clone() for k, v in kept.state_dict().items()})
+        return 1.0, next(scripted)
+
+    monkeypatch.setattr(loop, "_evaluate", fake_evaluate)
+    torch.manual_seed(0)
+    model = Tiny()
+    cfg = small_cfg(epochs=12, schedule="constant", patience=patience, average=average)
+    result = fit(model, train, val=test, config=cfg, checkpoint_dir=tmp_path)
+
+    assert result.stopped_early is True and result.finished is True
+    assert len(result.history) == len(seen) == epochs_run
+    assert [h["epoch"] for h in result.history] == list(range(1, epochs_run + 1))
+    assert result.best_epoch == 1  # 0-based: the second epoch, accuracy 0.7 (0.7 later is no gain)
+    best = seen[1]
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, best[k], rtol=0, atol=0)  # the best epoch's weights
+    assert not torch.equal(seen[-1]["head.weight"], best["head.weight"])  # so they were restored
+    saved = load_weights(tmp_path / BEST)
+    assert saved.keys() == best.keys()
+    for k, v in saved.items():
+        torch.testing.assert_close(v, best[k], rtol=0, atol=0)
+    state = json.loads((tmp_path / "checkpoint.json").read_text())
+    assert state["finished"] is True and state["epoch"] == epochs_run - 1
+    assert state["best_epoch"] == 1
 
 
 def test_read_only_images_train_without_warnings():
@@ -160,6 +206,75 @@ def test_auto_augmentation_depends_on_the_training_set_size(digits, monkeypatch)
     result = fit(Tiny(), train, config=small_cfg(epochs=1, augment="auto"))
     assert result.augment == "shift"
     assert fit(Tiny(), train, config=small_cfg(epochs=1, augment="none")).augment == "none"
+
+
+def _translated(img: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """``img`` (C, H, W) with out[:, r, c] = img[:, r + dy, c + dx], zeros outside."""
+    out = np.zeros_like(img)
+    _, h, w = img.shape
+    for r in range(h):
+        for c in range(w):
+            if 0 <= r + dy < h and 0 <= c + dx < w:
+                out[:, r, c] = img[:, r + dy, c + dx]
+    return out
+
+
+@pytest.mark.parametrize(("augment", "shift"), [("shift", 1), ("shift", 2), ("shift+flip", 2),
+                                                ("shift+flip", 0), ("shift", 0)])  # fmt: skip
+def test_augment_shifts_with_zero_fill_and_flips_exactly(augment, shift):
+    from pixelab.train.loop import _augment
+
+    b, c, h, w = 300, 3, 5, 7  # not square, several channels: rows, columns, channels kept apart
+    x = torch.arange(1, b * c * h * w + 1, dtype=torch.float32).reshape(b, c, h, w)  # all distinct
+    out = _augment(x.clone(), augment, shift, torch.Generator().manual_seed(7))
+    assert out.shape == x.shape and out.dtype == x.dtype
+    # every item is its input moved by one offset in [-shift, shift]^2 with zeros shifted in,
+    # then (shift+flip only) maybe mirrored left-right -- and nothing else
+    offsets = [(dy, dx) for dy in range(-shift, shift + 1) for dx in range(-shift, shift + 1)]
+    found = []
+    for i in range(b):
+        img, got = x[i].numpy(), out[i].numpy()
+        matches = [
+            (dy, dx, flipped)
+            for dy, dx in offsets
+            for flipped in ((False, True) if augment == "shift+flip" else (False,))
+            if np.array_equal(got, _translated(img, dy, dx)[..., ::-1] if flipped else
+                              _translated(img, dy, dx))
+        ]  # fmt: skip
+        assert len(matches) == 1, f"item {i} is not a shifted (flipped) copy of its input"
+        found.append(matches[0])
+    assert {(dy, dx) for dy, dx, _ in found} == set(offsets)  # every offset is drawn
+    flips = np.array([f for _, _, f in found])
+    if augment == "shift+flip":
+        assert 0.3 < flips.mean() < 0.7  # about half are mirrored
+
+    # the known answer: the offsets and flips are the draws of the seeded generator
+    gen = torch.Generator().manual_seed(7)
+    want = x.clone()
+    if shift > 0:
+        oy = torch.randint(0, 2 * shift + 1, (b,), generator=gen) - shift
+        ox = torch.randint(0, 2 * shift + 1, (b,), generator=gen) - shift
+        assert [(dy, dx) for dy, dx, _ in found] == list(zip(oy.tolist(), ox.tolist(), strict=True))
+        want = torch.stack([torch.from_numpy(_translated(x[i].numpy(), int(oy[i]), int(ox[i])))
+                            for i in range(b)])  # fmt: skip
+    if augment == "shift+flip":
+        flip = torch.rand(b, generator=gen) < 0.5
+        assert flips.tolist() == flip.tolist()
+        want[flip] = want[flip].flip(-1)
+    torch.testing.assert_close(out, want, rtol=0, atol=0)
+    again = _augment(x.clone(), augment, shift, torch.Generator().manual_seed(7))
+    torch.testing.assert_close(again, out, rtol=0, atol=0)  # same seed, same batch
+
+
+def test_augment_none_returns_the_batch_unchanged():
+    from pixelab.train.loop import _augment
+
+    x = torch.rand(4, 3, 6, 6, generator=torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(1)
+    state = gen.get_state()
+    out = _augment(x.clone(), "none", 2, gen)
+    torch.testing.assert_close(out, x, rtol=0, atol=0)
+    assert torch.equal(gen.get_state(), state)  # no random numbers drawn
 
 
 def test_the_weight_average_is_validated_saved_and_returned(digits, tmp_path):

@@ -7,33 +7,31 @@ from typing import Any
 
 import numpy as np
 
-from pixelab._core.checks import check_choice
 from pixelab._core.progress import ProgressFn
 from pixelab.data import load_train_test
 from pixelab.report import RunDir
 from pixelab.report import figures as F
-from pixelab.train.classic import CLASSIFIERS, ClassicConfig, fit_classic
+from pixelab.train.classic import ClassicConfig, fit_classic
 
 
 def run_classic(
     config: ClassicConfig,
     out: str | os.PathLike[str],
     *,
+    overwrite: bool = False,
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate one classic pipeline; writes config.json, metrics.json, figures/.
+
+    Nothing is written until the options and data are checked; a failure or Ctrl-C leaves no
+    half-written folder, and a folder holding another run is refused unless ``overwrite``.
 
     >>> import tempfile
     >>> cfg = ClassicConfig(data="digits", features="pixels", classifier="logreg")
     >>> run_classic(cfg, tempfile.mkdtemp())["accuracy"] > 0.9
     True
     """
-    from pixelab.features import FEATURES
-
-    # fail fast on unknown names, before any data is loaded
-    check_choice(config.features, tuple(FEATURES), name="features")
-    check_choice(config.classifier, tuple(CLASSIFIERS), name="classifier")
-    run = RunDir(out)
+    config.check()  # fail fast on bad options, before any data is loaded or folder made
     train, test = load_train_test(
         config.data,
         size=config.size,
@@ -43,19 +41,16 @@ def run_classic(
         seed=config.seed,
         progress=progress,
     )
-    run.write_config(
-        {
-            **config.to_dict(),
-            "train": train.summary(),
-            "test": test.summary(),
-            "notes": train.notes,
-        },
-        kind="classic",
-    )
-    _, metrics, pred = fit_classic(config, train, test, progress=progress)
-    metrics["skipped"] = [{"path": p, "reason": r} for p, r in train.skipped]
-    metrics["figures"] = _figures(run, test, pred, metrics)
-    run.write_metrics(metrics)
+    with RunDir.create(out, kind="classic", overwrite=overwrite) as run:  # gone on failure
+        _, metrics, pred = fit_classic(config, train, test, progress=progress)
+        metrics["skipped"] = [{"path": p, "reason": r} for p, r in train.skipped]
+        run.write_config(
+            {**config.to_dict(), "train": train.summary(), "test": test.summary(),
+             "notes": train.notes},
+            kind="classic",
+        )  # fmt: skip
+        metrics["figures"] = _figures(run, test, pred, metrics)
+        run.write_metrics(metrics)
     return metrics
 
 

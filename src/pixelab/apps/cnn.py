@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from pixelab._core.config import flag as option_flag
 from pixelab._core.errors import PixelabError
-from pixelab._core.io import read_json
+from pixelab._core.io import read_json, write_json
 from pixelab._core.progress import ProgressFn
 from pixelab.report import RUN_FORMAT_VERSION, RunDir
 from pixelab.report import figures as F
@@ -37,67 +38,150 @@ def _load_data(cfg: CNNConfig, progress: ProgressFn | None):
 
 
 def train_cnn(
-    config: CNNConfig,
+    config: CNNConfig | None,
     out: str | os.PathLike[str],
     *,
     resume: bool = False,
+    overwrite: bool = False,
+    changes: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Train ``config.model`` on ``config.data``; write the run folder; return the metrics.
 
-    With ``resume=True`` the config is read back from ``out/config.json`` and training goes
-    on from the last checkpoint. Returns ``{"interrupted": True, ...}`` after Ctrl-C.
+    The folder is made only once the options, the device and the data have been checked, and
+    a folder holding another run is refused unless ``overwrite``. With ``resume=True`` the
+    options are read back from ``out/config.json`` (``config`` is not used) and training goes
+    on from the last checkpoint; ``changes`` (option -> value, e.g. the flags a user gave)
+    must agree with the saved options, except ``device`` and ``threads``, which are applied
+    and recorded. Ctrl-C at any moment leaves a folder that ``resume=True`` completes, and
+    returns ``{"interrupted": True, ...}``.
     """
-    from pixelab.models import create_model, save_model
-    from pixelab.train.loop import fit, predict_logits, saved_options
+    from pixelab.models import create_model
+    from pixelab.train.loop import resolve_device, saved_options
 
-    if not resume:
-        config.check()  # before the run folder exists: a bad option leaves nothing behind
-    run = RunDir(out)
+    out = Path(out)
+    applied: dict[str, Any] = {}
     if resume:
-        saved = _read_config(run.path, kind="cnn")
-        config = CNNConfig.from_dict(saved_options(
-            {k: v for k, v in saved.items() if k not in ("kind", "format_version", "train", "test")}
-        ))  # fmt: skip
+        saved = _read_config(out, kind="cnn")
+        if (out / "metrics.json").is_file():
+            raise PixelabError(
+                f"{out} is a finished run; nothing to resume",
+                hint="start a new run with another --out",
+            )
+        config = CNNConfig.from_dict(saved_options(_options(saved)))
+        config, applied = _resume_changes(config, changes or {})
+    elif config is None:
+        raise PixelabError("train_cnn needs a config unless it resumes a run")
     config.check()
+    resolve_device(config.device)  # --device cuda without a GPU: refused before any work
     train, val, test = _load_data(config, progress)
     model = create_model(config.model, num_classes=len(train.classes), in_channels=train.channels,
-                         image_size=train.shape[0])  # fmt: skip
-    if not resume:
-        run.write_config(
-            {**config.to_dict(), "train": train.summary(), "test": test.summary()}, kind="cnn"
+                         image_size=train.shape[0], seed=config.seed)  # fmt: skip
+    with RunDir.create(out, kind="cnn", resume=resume, overwrite=overwrite) as run:
+        if resume:
+            if applied:
+                saved.setdefault("resumed", []).append(
+                    {"after_epochs": _epochs_done(run.path), **applied}
+                )
+                write_json(run.path / "config.json", saved)
+        else:
+            run.write_config(
+                {**config.to_dict(), "train": train.summary(), "test": test.summary()},
+                kind="cnn",
+            )
+        run.keep_on_error = True  # from here on the folder is a run that --resume completes
+        try:
+            return _train_and_report(run, config, model, train, val, test, resume, progress)
+        except KeyboardInterrupt:
+            return _interrupted(run.path)
+
+
+def _options(saved: dict[str, Any]) -> dict[str, Any]:
+    """The CNNConfig options of a saved config.json (without the run's own records)."""
+    return {k: v for k, v in saved.items() if k not in ("kind", "format_version", "train",
+                                                      "test", "resumed")}  # fmt: skip
+
+
+def _resume_changes(config: CNNConfig, changes: dict[str, Any]) -> tuple[CNNConfig, dict[str, Any]]:
+    """Check the options given with --resume against the saved run; apply the allowed ones."""
+    from pixelab.train.loop import RESUME_MAY_CHANGE
+
+    saved = config.to_dict()
+    applied: dict[str, Any] = {}
+    for key, value in changes.items():
+        if value is None or key not in saved or value == saved[key]:
+            continue
+        if key in RESUME_MAY_CHANGE:
+            applied[key] = value
+            continue
+        flag = option_flag(key)
+        raise PixelabError(
+            f"{flag} {value} conflicts with the run being resumed, which was started with "
+            f"{flag} {saved[key]}",
+            hint="leave it out when resuming (only --device may change), or start a new run "
+            "with another --out",
         )
+    return (CNNConfig.from_dict({**saved, **applied}) if applied else config), applied
+
+
+def _epochs_done(path: Path) -> int:
+    from pixelab.train.checkpoint import STATE
+
+    if not (path / STATE).is_file():
+        return 0
+    try:
+        return int(read_json(path / STATE)["epoch"]) + 1
+    except (ValueError, KeyError, TypeError):
+        return 0
+
+
+def _interrupted(path: Path) -> dict[str, Any]:
+    return {
+        "interrupted": True,
+        "epochs_done": _epochs_done(path),
+        "resume": f"pixelab cnn train --out {path} --resume",
+    }
+
+
+def _train_and_report(
+    run: RunDir,
+    config: CNNConfig,
+    model: Any,
+    train: Any,
+    val: Any,
+    test: Any,
+    resume: bool,
+    progress: ProgressFn | None,
+) -> dict[str, Any]:
+    """Fit (or resume), then evaluate, save the model and figures; metrics.json comes last."""
+    import torch
+
+    from pixelab.data.preprocess import ImagePreprocess
+    from pixelab.evaluate import classification
+    from pixelab.models import save_model
+    from pixelab.train.checkpoint import has_checkpoint, remove_checkpoints
+    from pixelab.train.loop import fit, predict_logits, resolve_device
+
     result = fit(
         model,
         train,
         val=val,
         config=config,
         checkpoint_dir=run.path,
-        resume=resume,
+        resume=resume and has_checkpoint(run.path),  # interrupted before epoch 1: start over
         progress=progress,
     )
     if not result.finished:
-        done = len(result.history)
-        return {
-            "interrupted": True,
-            "epochs_done": done,
-            "resume": f"pixelab cnn train --out {run.path} --resume",
-        }
+        return _interrupted(run.path)
     t0 = time.perf_counter()
     logits = predict_logits(model, test.images, device=config.device)
     predict_seconds = time.perf_counter() - t0
     pred = logits.argmax(1)
-    from pixelab.evaluate import classification
-
     scores = classification(test.labels, pred, classes=train.classes)
     meta = {
         "classes": train.classes,
-        "preprocess": {
-            "size": train.shape[0],
-            "channels": train.channels,
-            "crop": "centre-square",
-            "resize": "area",
-        },
+        "preprocess": ImagePreprocess(size=train.shape[0], channels=train.channels).to_dict(),
+        "data": config.data,
         "run_format_version": RUN_FORMAT_VERSION,
     }
     save_model(model, run.path, meta=meta)
@@ -110,6 +194,9 @@ def train_cnn(
         "num_parameters": int(sum(p.numel() for p in model.parameters())),
         "skipped_files": len(train.skipped),
         "model": config.model,
+        "data": config.data,
+        "device": resolve_device(config.device).type,
+        "threads": torch.get_num_threads(),
         "epochs": len(result.history),
         "best_epoch": result.best_epoch + 1,
         "stopped_early": result.stopped_early,
@@ -120,7 +207,8 @@ def train_cnn(
         **{k: v for k, v in scores.items() if k != "accuracy"},
     }
     metrics["figures"] = _train_figures(run, model, test, pred, metrics)
-    run.write_metrics(metrics)
+    run.write_metrics(metrics)  # last: from now on the run is finished
+    remove_checkpoints(run.path)
     return metrics
 
 
@@ -172,54 +260,74 @@ def _read_config(path: Path, *, kind: str) -> dict[str, Any]:
     return cfg
 
 
-def load_run_model(run: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
+def load_run_model(
+    run: str | os.PathLike[str], *, device: str = "cpu"
+) -> tuple[Any, dict[str, Any]]:
     """The trained model of a CNN run folder and its metadata (classes, preprocessing)."""
     from pixelab.models import load_model
 
     path = Path(run)
     _read_config(path, kind="cnn")
-    if not (path / "model.json").is_file():
+    if not (path / "model.json").is_file() or not (path / "metrics.json").is_file():
         raise PixelabError(
             f"{path} has no trained model yet",
             hint=f"finish training first: pixelab cnn train --out {path} --resume",
         )
-    return load_model(path)
+    return load_model(path, device=device)
+
+
+def run_preprocess(meta: dict[str, Any]) -> Any:
+    """The :class:`~pixelab.data.preprocess.ImagePreprocess` a run's model was trained with."""
+    from pixelab.data.preprocess import ImagePreprocess
+
+    return ImagePreprocess.from_dict(meta.get("preprocess"))
 
 
 def preprocess_images(images: list[np.ndarray], meta: dict[str, Any]) -> np.ndarray:
     """Turn images of any size and mode into what the model was trained on."""
-    from pixelab.data.folder import square_resize
-    from pixelab.data.preprocess import to_gray, to_rgb
-
-    pre = meta["preprocess"]
-    out = []
-    for img in images:
-        img = to_gray(img) if pre["channels"] == 1 else to_rgb(img)
-        out.append(square_resize(img, pre["size"]))
-    return np.stack(out)
+    pre = run_preprocess(meta)
+    return np.stack([pre.apply(img) for img in images])
 
 
 def predict_files(
-    run: str | os.PathLike[str], files: list[str], *, top_k: int = 3
-) -> list[dict[str, Any]]:
-    """Top-k class predictions with probabilities for image files."""
-    from pixelab.data import read_image
-    from pixelab.data.folder import iter_image_files
-    from pixelab.train.loop import predict_logits
+    run: str | os.PathLike[str], files: list[str], *, top_k: int = 3, device: str = "auto"
+) -> dict[str, Any]:
+    """Top-k class predictions with probabilities for image files (and folders of them).
 
+    Files that cannot be read are skipped and listed under "skipped" with the reason; only
+    when none can be read is it an error.
+    """
+    from pixelab._core.checks import check_positive_int
+    from pixelab.data.folder import iter_image_files
+    from pixelab.train.loop import predict_logits, resolve_device
+
+    check_positive_int(top_k, name="--top")
+    resolve_device(device)
     model, meta = load_run_model(run)
+    pre = run_preprocess(meta)
     paths = iter_image_files(files)
     if not paths:
-        raise PixelabError("no images given", hint="pass image files or folders")
-    images = preprocess_images([read_image(p) for p in paths], meta)
-    logits = predict_logits(model, images)
+        raise PixelabError("no images given", hint="pass image files or folders of them")
+    images, kept, skipped = [], [], []
+    for p in paths:
+        try:
+            images.append(pre.read(p))
+            kept.append(p)
+        except PixelabError as err:
+            skipped.append({"path": str(p), "reason": err.message.split(": ", 1)[-1]})
+    if not images:
+        raise PixelabError(
+            f"none of the {len(paths)} file(s) could be read as an image",
+            hint=f"first problem: {skipped[0]['path']}: {skipped[0]['reason']}",
+        )
+    logits = predict_logits(model, np.stack(images), device=device)
     z = logits - logits.max(1, keepdims=True)
     probs = np.exp(z) / np.exp(z).sum(1, keepdims=True)
     k = min(top_k, probs.shape[1])
-    results = []
-    for p, row in zip(paths, probs, strict=True):
+    predictions = []
+    for p, row in zip(kept, probs, strict=True):
         top = np.argsort(-row)[:k]
-        results.append(
+        predictions.append(
             {
                 "path": str(p),
                 "top": [
@@ -228,7 +336,15 @@ def predict_files(
                 ],
             }
         )
-    return results
+    return {"predictions": predictions, "skipped": skipped}
+
+
+def _same_data(a: str, b: str) -> bool:
+    """True when two --data values name the same dataset or folder."""
+    if a == b:
+        return True
+    pa, pb = Path(a), Path(b)
+    return pa.exists() and pb.exists() and pa.resolve() == pb.resolve()
 
 
 def evaluate_run(
@@ -237,26 +353,44 @@ def evaluate_run(
     *,
     out: str | os.PathLike[str] | None = None,
     limit: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a trained run on another dataset or folder with the same classes."""
+    """Evaluate a trained run on another dataset or folder with the same classes.
+
+    Images are prepared exactly as in training (the run's recorded preprocessing). Evaluating
+    on the data the run was trained on warns: most of those images were seen in training.
+    """
+    from pixelab._core.checks import check_positive_int
     from pixelab.data import limit_per_class, load
     from pixelab.evaluate import classification
-    from pixelab.train.loop import predict_logits
+    from pixelab.train.loop import predict_logits, resolve_device
 
+    if limit is not None:
+        check_positive_int(limit, name="--limit")
+    resolve_device(device)
     model, meta = load_run_model(run)
-    pre = meta["preprocess"]
+    pre = run_preprocess(meta)
     subset = "test" if data == "fashion-mnist" else "all"
-    ds = load(data, size=pre["size"], gray=pre["channels"] == 1, subset=subset, progress=progress)
+    ds = load(data, size=pre.size, gray=pre.channels == 1, subset=subset, seed=seed,
+              progress=progress)  # fmt: skip
     if ds.classes != meta["classes"]:
         raise PixelabError(
             f"the model knows the classes {meta['classes']} but {data} has {ds.classes}",
             hint="evaluate on data with the same class folders (same names)",
         )
     if limit:
-        ds = limit_per_class(ds, limit)
+        ds = limit_per_class(ds, limit, seed=seed)
+    warnings = []
+    trained_on = str(_read_config(Path(run), kind="cnn").get("data", ""))
+    if subset == "all" and _same_data(data, trained_on):
+        warnings.append(
+            f"{data} is the data this run was trained on: most of these images were seen in "
+            "training, so this accuracy is optimistic (evaluate on images kept apart)"
+        )
     t0 = time.perf_counter()
-    pred = predict_logits(model, ds.images).argmax(1)
+    pred = predict_logits(model, ds.images, device=device).argmax(1)
     seconds = time.perf_counter() - t0
     scores = classification(ds.labels, pred, classes=ds.classes)
     metrics = {
@@ -266,33 +400,45 @@ def evaluate_run(
         "skipped_files": len(ds.skipped),
         "run": str(run),
         "data": data,
+        "warnings": warnings,
         **{k: v for k, v in scores.items() if k != "accuracy"},
     }
     if out:
-        rd = RunDir(out)
-        rd.write_config({"run": str(run), "data": data, "limit": limit}, kind="evaluate")
-        ax = F.plot_confusion(scores["confusion"], ds.classes)
-        ax.set_title(f"accuracy {scores['accuracy']:.3f} on {len(ds)} images of {data}")
-        metrics["figures"] = [str(rd.save_figure(ax.figure, "confusion").relative_to(rd.path))]
-        rd.write_metrics(metrics)
+        with RunDir.create(out, kind="evaluate", replace_same_kind=True) as rd:
+            rd.write_config({"run": str(run), "data": data, "limit": limit}, kind="evaluate")
+            ax = F.plot_confusion(scores["confusion"], ds.classes)
+            ax.set_title(f"accuracy {scores['accuracy']:.3f} on {len(ds)} images of {data}")
+            metrics["figures"] = [str(rd.save_figure(ax.figure, "confusion").relative_to(rd.path))]
+            rd.write_metrics(metrics)
     return metrics
 
 
 def export_run(
     run: str | os.PathLike[str], *, fmt: str = "onnx", verify: bool = True
 ) -> dict[str, Any]:
-    """Export a run's model (ONNX) next to it and check it against PyTorch when possible."""
+    """Export a run's model (ONNX) next to it and check it against PyTorch when possible.
+
+    The ONNX file carries the class names and the preprocessing as metadata ("classes",
+    "preprocess", JSON), so it can be used without its run folder.
+    """
+    import json
+
     from pixelab._core.checks import check_choice
     from pixelab.models import export_onnx
 
     check_choice(fmt, ("onnx",), name="export format")
     model, meta = load_run_model(run)
-    pre = meta["preprocess"]
+    pre = run_preprocess(meta)
     path = Path(run) / "model.onnx"
-    export_onnx(model, path, image_size=pre["size"], in_channels=pre["channels"])
+    metadata = {
+        "classes": json.dumps(meta["classes"]),
+        "preprocess": json.dumps(pre.to_dict()),
+        "input": "images: float32 (batch, channels, size, size) in [0, 1], after preprocess",
+    }
+    export_onnx(model, path, image_size=pre.size, in_channels=pre.channels, metadata=metadata)
     result: dict[str, Any] = {"path": str(path), "format": fmt, "bytes": path.stat().st_size}
     if verify:
-        result["max_abs_difference"] = verify_onnx(model, path, pre["size"], pre["channels"])
+        result["max_abs_difference"] = verify_onnx(model, path, pre.size, pre.channels)
     return result
 
 
@@ -304,53 +450,72 @@ def verify_onnx(model: Any, path: Path, size: int, channels: int) -> float:
 
     ort = require("onnxruntime", extra="export")
     x = torch.rand(4, channels, size, size, generator=torch.Generator().manual_seed(0))
+    model = model.cpu().eval()
     with torch.inference_mode():
-        ref = model.eval()(x).numpy()
+        ref = model(x).numpy()
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0]
     return float(np.abs(got - ref).max())
 
 
+#: The kinds of run that hold a trained model and can be compared.
+MODEL_KINDS = ("cnn", "classic")
+
+
 def compare_runs(runs: list[str], *, out: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Accuracy, size, training time and inference throughput of runs side by side."""
-    rows = []
+    """Accuracy, size, training time and inference throughput of runs side by side.
+
+    Folders that are not finished classic or CNN runs are left out and listed under
+    "skipped" with the reason (so ``compare runs/*`` works); none left is an error.
+    """
+    from pixelab.report.rundir import run_kind
+
+    rows, skipped = [], []
     for r in runs:
         path = Path(r)
-        cfg = _any_config(path)
-        m = RunDir(path).read_metrics()
-        kind = cfg.get("kind", "?")
+        kind = run_kind(path)
+        if kind not in MODEL_KINDS:
+            why = "not a pixelab run folder" if kind is None else f"a {kind} run, not a model"
+            skipped.append({"path": str(path), "reason": why})
+            continue
+        if not (path / "metrics.json").is_file():
+            skipped.append({"path": str(path), "reason": "unfinished (no metrics.json)"})
+            continue
+        cfg, m = read_json(path / "config.json"), RunDir(path).read_metrics()
         what = (
             cfg.get("model")
             if kind == "cnn"
             else f"{cfg.get('features')} + {cfg.get('classifier')}"
         )
         rows.append({
-            "run": path.name, "kind": kind, "what": what, "data": cfg.get("data"),
-            "accuracy": m.get("accuracy"), "num_parameters": m.get("num_parameters"),
-            "train_seconds": m.get("train_seconds"),
+            "run": path.name, "path": str(path), "kind": kind, "what": what,
+            "data": cfg.get("data"), "accuracy": m.get("accuracy"),
+            "num_parameters": m.get("num_parameters"), "train_seconds": m.get("train_seconds"),
             "images_per_second": round(m["n_test"] / m["predict_seconds"], 1) if m.get("predict_seconds") else None,
         })  # fmt: skip
-    result: dict[str, Any] = {"runs": rows}
-    if out:
-        rd = RunDir(out)
-        rd.write_config({"runs": runs}, kind="compare")
-        fig = F.new_figure(11, 0.45 * len(rows) + 1.6)
-        a1, a2 = fig.subplots(1, 2, sharey=True)
-        names = [f"{r['run']} ({r['what']})" for r in rows]
-        F.plot_bars(names, [r["accuracy"] or 0 for r in rows], xlabel="test accuracy", ax=a1)
-        F.plot_bars(
-            names,
-            [r["train_seconds"] or 0 for r in rows],
-            xlabel="training seconds",
-            fmt="{:.1f}",
-            ax=a2,
+    if not rows:
+        raise PixelabError(
+            f"none of the {len(runs)} folder(s) is a finished classic or CNN run ("
+            + "; ".join(f"{s['path']}: {s['reason']}" for s in skipped[:3])
+            + ")",
+            hint="pass folders written by 'pixelab classic train' or 'pixelab cnn train'; "
+            "an unfinished CNN run completes with 'pixelab cnn train --out RUN --resume'",
         )
-        result["figures"] = [str(rd.save_figure(fig, "compare").relative_to(rd.path))]
-        rd.write_metrics(result)
+    result: dict[str, Any] = {"runs": rows, "skipped": skipped}
+    if out:
+        with RunDir.create(out, kind="compare", replace_same_kind=True) as rd:
+            rd.write_config({"runs": runs}, kind="compare")
+            fig = F.new_figure(11, 0.45 * len(rows) + 1.6)
+            a1, a2 = fig.subplots(1, 2, sharey=True)
+            names = [f"{r['run']} ({r['what']})" for r in rows]
+            F.plot_bars(names, [r["accuracy"] or 0 for r in rows], xlabel="test accuracy", ax=a1)
+            F.plot_bars(
+                names,
+                [r["train_seconds"] or 0 for r in rows],
+                xlabel="training seconds",
+                fmt="{:.1f}",
+                ax=a2,
+            )
+            result["figures"] = [str(rd.save_figure(fig, "compare").relative_to(rd.path))]
+            rd.write_metrics(result)
     return result
-
-
-def _any_config(path: Path) -> dict[str, Any]:
-    if not (path / "metrics.json").is_file():
-        raise PixelabError(f"{path} is not a finished pixelab run (no metrics.json)")
-    return read_json(path / "config.json") if (path / "config.json").is_file() else {}

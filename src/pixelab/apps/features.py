@@ -7,9 +7,18 @@ from typing import Any
 
 import numpy as np
 
+from pixelab._core.checks import check_choice, check_positive_int
+from pixelab._core.errors import PixelabError
 from pixelab.data.preprocess import resize, to_gray
 from pixelab.report import RunDir
 from pixelab.report import figures as F
+
+#: The features ``show_feature`` draws.
+KINDS = ("hog", "sift", "edges", "corners")
+#: The smallest --max-side: smaller pictures show no structure (and no 2x2 block of HOG cells).
+MIN_SIDE = 16
+#: HOG blocks are 2x2 cells: the image must hold at least one block.
+HOG_BLOCK = 2
 
 
 def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
@@ -21,6 +30,25 @@ def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
     return resize(image[None], (max(1, round(h * s)), max(1, round(w * s))))[0]
 
 
+def check_show_options(kind: str, image: np.ndarray, *, max_side: int, cell: int) -> np.ndarray:
+    """Check the options of :func:`show_feature` (flags named); return the image shrunk."""
+    check_choice(kind, KINDS, name="feature")
+    check_positive_int(max_side, name="--max-side", minimum=MIN_SIDE)
+    check_positive_int(cell, name="--cell")
+    img = shrink(image, max_side)
+    h, w = img.shape[:2]
+    if kind == "hog" and min(h, w) < HOG_BLOCK * cell:
+        raise PixelabError(
+            f"--cell {cell} is too large for this {w}x{h} image: HOG needs a block of "
+            f"{HOG_BLOCK}x{HOG_BLOCK} cells ({HOG_BLOCK * cell}x{HOG_BLOCK * cell} pixels)",
+            hint=f"use --cell {min(h, w) // HOG_BLOCK} or less"
+            + ("" if max(image.shape[:2]) <= max_side else ", or a larger --max-side")
+            if min(h, w) >= HOG_BLOCK
+            else "the image is too small for HOG",
+        )
+    return img
+
+
 def show_feature(
     kind: str,
     image: np.ndarray,
@@ -29,11 +57,13 @@ def show_feature(
     max_side: int = 512,
     cell: int = 8,
 ) -> dict[str, Any]:
-    """Draw the ``kind`` feature of ``image`` next to the image; returns the metrics written."""
+    """Draw the ``kind`` feature of ``image`` next to the image; returns the metrics written.
+
+    The options are checked before anything is written to ``out``.
+    """
     from pixelab import features as feats
 
-    run = RunDir(out)
-    img = shrink(image, max_side)
+    img = check_show_options(kind, image, max_side=max_side, cell=cell)
     fig = F.new_figure(10, 4.5)
     ax_img, ax_feat = fig.subplots(1, 2)
     F.plot_image(img, title="input", ax=ax_img)
@@ -58,7 +88,9 @@ def show_feature(
         ax_feat.scatter(coords[:, 1], coords[:, 0], s=14, c="#ff3d00", marker="+")
         ax_feat.set_title(f"{len(coords)} Harris corners", fontsize=9)
         metrics.update(corners=len(coords))
-    path = run.save_figure(fig, kind)
-    metrics["figures"] = [str(path.relative_to(run.path))]
-    run.write_metrics(metrics)
+    with RunDir.create(out, kind="features", replace_same_kind=True) as run:
+        run.write_config({"feature": kind, "max_side": max_side, "cell": cell}, kind="features")
+        path = run.save_figure(fig, kind)
+        metrics["figures"] = [str(path.relative_to(run.path))]
+        run.write_metrics(metrics)
     return metrics

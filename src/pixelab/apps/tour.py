@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from pixelab._core.errors import PixelabError
 from pixelab._core.progress import ProgressFn, report
 from pixelab.report import Chapter, HtmlReport, RunDir
 from pixelab.report import figures as F
@@ -429,6 +430,17 @@ COMPARISON = (
 )
 
 
+def _most_common_mistake(most_confused: dict[str, Any] | None) -> str:
+    """The sentence on the best classic pipeline's most common mistake (None: it made none)."""
+    if most_confused is None:
+        return "It misclassified no test image."
+    return (
+        f"Its most common mistake is taking a {most_confused['true']} for a "
+        f"{most_confused['predicted']}: classes that share a silhouette are hard for features "
+        "that mostly describe outlines."
+    )
+
+
 def chapter_classic(ctx: TourContext) -> dict[str, Any]:
     """The feature x classifier comparison on Fashion-MNIST, with times."""
     from pixelab.data import limit_per_class
@@ -492,13 +504,10 @@ def chapter_classic(ctx: TourContext) -> dict[str, Any]:
         "classic_confusion",
         "Where the best classic pipeline goes wrong (rows: true class).",
     )
-    mc = best["most_confused"]
     ch.text(
         f"The best pipeline here is {best['name']} with {best['accuracy']:.1%} test accuracy. "
-        f"Its most common mistake is taking a {mc['true']} for a {mc['predicted']}: classes that "
-        "share a silhouette are hard for features that mostly describe outlines. Hand-made "
-        "features help, but someone had to invent them; the next chapters let a network learn "
-        "its own."
+        f"{_most_common_mistake(best['most_confused'])} Hand-made features help, but someone "
+        "had to invent them; the next chapters let a network learn its own."
     )
     return {
         "comparison": [
@@ -626,7 +635,7 @@ def chapter_cnn(ctx: TourContext) -> dict[str, Any]:
     mlp_pred_s = time.perf_counter() - t0
     w = next(iter(layers.values()))
     conv = next(m for m in w.modules() if isinstance(m, torch.nn.Conv2d))
-    filters = conv.weight.detach()[:, 0].numpy()
+    filters = conv.weight.detach()[:, 0].cpu().numpy()
     lim = np.abs(filters).max()
     fig = F.image_grid(list(filters[:32]), ncols=16, cell=0.7, cmap="RdBu_r", vmin=-lim, vmax=lim,
                        suptitle="first-layer kernels learned from Fashion-MNIST (red +, blue -)")  # fmt: skip
@@ -637,8 +646,9 @@ def chapter_cnn(ctx: TourContext) -> dict[str, Any]:
         "Learned 3 x 3 kernels of the first layer: many are small edge and blob detectors.",
     )
     x = torch.from_numpy(test.images[:1].transpose(0, 3, 1, 2).copy()).float() / 255  # writable
+    x = x.to(next(model.parameters()).device)  # where training left the model (a GPU, maybe)
     with torch.inference_mode():
-        fmap = next(iter(layers.values()))(model.normalize(x))[0].numpy()
+        fmap = next(iter(layers.values()))(model.normalize(x))[0].cpu().numpy()
     fig = F.image_grid([test.images[0], *list(fmap[:15])], ncols=16, cell=0.75,
                        titles=["input"] + [f"map {i}" for i in range(15)])  # fmt: skip
     ctx.figure(
@@ -726,11 +736,23 @@ def run_tour(
 
     The report is rewritten after each chapter, so an interrupted tour keeps what it finished.
     """
-    run = RunDir(out)
     selected = [(k, f) for k, f in CHAPTERS if chapters is None or k in chapters]
-    run.write_config(
-        {"quick": quick, "seed": seed, "chapters": [k for k, _ in selected]}, kind="tour"
-    )
+    if not selected:
+        raise PixelabError(
+            f"no tour chapter is called {', '.join(chapters or [])}",
+            hint=f"chapters: {', '.join(k for k, _ in CHAPTERS)}",
+        )
+    with RunDir.create(out, kind="tour", replace_same_kind=True) as run:
+        run.write_config(
+            {"quick": quick, "seed": seed, "chapters": [k for k, _ in selected]}, kind="tour"
+        )
+        run.keep_on_error = True  # an interrupted tour keeps the chapters it finished
+        return _run_chapters(run, selected, quick, seed, progress)
+
+
+def _run_chapters(
+    run: RunDir, selected: list[Any], quick: bool, seed: int, progress: ProgressFn | None
+) -> dict[str, Any]:
     rep = HtmlReport(
         "pixelab tour: machine learning for images",
         lede=("Quick tour (" if quick else "Full tour (")

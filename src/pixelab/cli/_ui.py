@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 import time
@@ -47,6 +48,31 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(to_jsonable(obj)) + "\n")
 
 
+def default_of(
+    config: type, name: str, *, none: str = "none", true: str = "on", false: str = "off"
+) -> str:
+    """``[default: X]`` for an option's help: a config field's default, escaped for rich markup.
+
+    ``none``, ``true`` and ``false`` say what None, True and False mean for this option.
+
+    >>> print(default_of(dataclasses.make_dataclass("C", [("epochs", int, 10)]), "epochs"))
+    \\[default: 10]
+    """
+    from rich.markup import escape
+
+    field = next(f for f in dataclasses.fields(config) if f.name == name)
+    value = field.default
+    if value is dataclasses.MISSING:
+        value = field.default_factory()  # type: ignore[misc]
+    if value is None:
+        shown = none
+    elif isinstance(value, bool):
+        shown = true if value else false
+    else:
+        shown = str(value)
+    return escape(f"[default: {shown}]")
+
+
 def default_out(kind: str) -> str:
     """``runs/<kind>-<YYYYmmdd-HHMMSS>``: a fresh run folder name."""
     return f"runs/{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -58,7 +84,7 @@ def table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
 
     t = Table(title=title, title_justify="left")
     for h in headers:
-        t.add_column(h)
+        t.add_column(h, min_width=len(h), overflow="fold")  # a header is never cut short
     for r in rows:
         t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
     out_console.print(t)

@@ -4,38 +4,82 @@ from __future__ import annotations
 
 import typer
 
-from pixelab.cli._ui import default_out, out_console, print_json, progress_bar, table
+from pixelab.cli._ui import default_of, default_out, out_console, print_json, progress_bar, table
 from pixelab.cli.data import DATA_HELP
+from pixelab.train import ClassicConfig
 
 app = typer.Typer(help="Classic pipelines: features -> scaler -> classifier.", no_args_is_help=True)
 
 
 @app.command("train")
 def train_cmd(
-    data: str = typer.Option(None, "--data", help=DATA_HELP + " [default: fashion-mnist]"),
+    data: str = typer.Option(
+        None, "--data", metavar="", help=f"{DATA_HELP} {default_of(ClassicConfig, 'data')}"
+    ),
     features: str = typer.Option(
-        None, "--features", help="pixels, hog, hog+pixels, sift or color. [default: hog+pixels]"
+        None,
+        "--features",
+        metavar="",
+        help="pixels, hog, hog+pixels, sift or color. " + default_of(ClassicConfig, "features"),
     ),
     classifier: str = typer.Option(
-        None, "--classifier", help="logreg, linear_svm, svm, rf, knn or mlp. [default: svm]"
+        None,
+        "--classifier",
+        metavar="",
+        help="logreg, linear_svm, svm, rf, knn or mlp. " + default_of(ClassicConfig, "classifier"),
     ),
-    size: int = typer.Option(None, "--size", help="Resize images to SIZE x SIZE."),
-    gray: bool = typer.Option(None, "--gray/--color", help="Force grey or colour images."),
-    limit: int = typer.Option(None, "--limit", help="Use at most N training images."),
+    size: int = typer.Option(
+        None,
+        "--size",
+        metavar="",
+        help="Resize images to SIZE x SIZE. "
+        + default_of(ClassicConfig, "size", none="as loaded; 64 for folders of mixed sizes"),
+    ),
+    gray: bool = typer.Option(
+        None,
+        "--gray/--color",
+        metavar="",
+        help="Force grey or colour images. " + default_of(ClassicConfig, "gray", none="as stored"),
+    ),
+    limit: int = typer.Option(
+        None,
+        "--limit",
+        metavar="",
+        help="Use at most N training images. " + default_of(ClassicConfig, "limit", none="all"),
+    ),
     pca: int = typer.Option(
-        None, "--pca", help="Reduce features to N principal components; 0 = no PCA. [default: 96]"
+        None,
+        "--pca",
+        metavar="",
+        help="Reduce features to N principal components; 0 = no PCA. "
+        + default_of(ClassicConfig, "pca"),
     ),
     test_size: float = typer.Option(
-        None, "--test-size", help="Share held out for testing (no official split)."
+        None,
+        "--test-size",
+        metavar="",
+        help="Share held out for testing (where a dataset has no official split). "
+        + default_of(ClassicConfig, "test_size"),
     ),
-    config: str = typer.Option(None, "--config", help="JSON file with default options."),
-    out: str = typer.Option(None, "--out", help="Run folder (default runs/classic-<time>)."),
-    seed: int = typer.Option(None, "--seed", help="Random seed."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    config: str = typer.Option(
+        None,
+        "--config",
+        metavar="",
+        help='JSON file with default options, e.g. {"pca": 0}; flags given win.',
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", metavar="", help="Replace the run that --out already holds."
+    ),
+    out: str = typer.Option(
+        None, "--out", metavar="", help="Run folder (default runs/classic-<time>)."
+    ),
+    seed: int = typer.Option(
+        None, "--seed", metavar="", help=f"Random seed. {default_of(ClassicConfig, 'seed')}"
+    ),
+    json: bool = typer.Option(False, "--json", metavar="", help="Print metrics as JSON on stdout."),
 ) -> None:
     """Train and evaluate one classic pipeline; writes config.json, metrics.json, figures/."""
     from pixelab.apps import run_classic
-    from pixelab.train import ClassicConfig
 
     base = ClassicConfig.from_json(config) if config else ClassicConfig()
     cfg = base.replace(
@@ -51,7 +95,7 @@ def train_cmd(
     )
     out = out or default_out(f"classic-{cfg.features}-{cfg.classifier}")
     with progress_bar(quiet=json) as progress:
-        metrics = run_classic(cfg, out, progress=progress)
+        metrics = run_classic(cfg, out, overwrite=overwrite, progress=progress)
     if json:
         print_json(metrics)
         return
@@ -70,7 +114,12 @@ def train_cmd(
         ],
     )
     mc = metrics["most_confused"]
-    out_console.print(f"most confused: {mc['true']} taken for {mc['predicted']} ({mc['count']}x)")
+    if mc is None:
+        out_console.print("no test image was misclassified")
+    else:
+        out_console.print(
+            f"most confused: {mc['true']} taken for {mc['predicted']} ({mc['count']}x)"
+        )
     if metrics["skipped_files"]:
         out_console.print(f"[yellow]skipped {metrics['skipped_files']} unreadable file(s)[/]")
     out_console.print(f"run folder: {out}")

@@ -4,57 +4,148 @@ from __future__ import annotations
 
 import typer
 
-from pixelab.cli._ui import default_out, err_console, out_console, print_json, progress_bar, table
+from pixelab.cli._ui import (
+    default_of,
+    default_out,
+    err_console,
+    out_console,
+    print_json,
+    progress_bar,
+    table,
+)
 from pixelab.cli.data import DATA_HELP
+from pixelab.train import CNNConfig
 
 app = typer.Typer(help="Convolutional networks: train and evaluate.", no_args_is_help=True)
 
 
 @app.command("train")
 def train_cmd(
-    data: str = typer.Option(None, "--data", help=DATA_HELP + " [default: fashion-mnist]"),
-    model: str = typer.Option(
-        None, "--model", help="mlp, lenet, small_cnn or resnet. [default: small_cnn]"
+    data: str = typer.Option(
+        None, "--data", metavar="", help=f"{DATA_HELP} {default_of(CNNConfig, 'data')}"
     ),
-    epochs: int = typer.Option(None, "--epochs", help="Passes over the training images."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Images per step."),
-    lr: float = typer.Option(None, "--lr", help="Peak learning rate."),
-    optimizer: str = typer.Option(None, "--optimizer", help="adamw or sgd."),
-    schedule: str = typer.Option(None, "--schedule", help="onecycle, cosine or constant."),
+    model: str = typer.Option(
+        None,
+        "--model",
+        metavar="",
+        help=f"mlp, lenet, small_cnn or resnet. {default_of(CNNConfig, 'model')}",
+    ),
+    epochs: int = typer.Option(
+        None,
+        "--epochs",
+        metavar="",
+        help=f"Passes over the training images. {default_of(CNNConfig, 'epochs')}",
+    ),
+    batch_size: int = typer.Option(
+        None,
+        "--batch-size",
+        metavar="",
+        help=f"Images per step. {default_of(CNNConfig, 'batch_size')}",
+    ),
+    lr: float = typer.Option(
+        None, "--lr", metavar="", help=f"Peak learning rate. {default_of(CNNConfig, 'lr')}"
+    ),
+    optimizer: str = typer.Option(
+        None,
+        "--optimizer",
+        metavar="",
+        help=f"adamw or sgd. {default_of(CNNConfig, 'optimizer')}",
+    ),
+    schedule: str = typer.Option(
+        None,
+        "--schedule",
+        metavar="",
+        help=f"onecycle, cosine or constant. {default_of(CNNConfig, 'schedule')}",
+    ),
     augment: str = typer.Option(
         None,
         "--augment",
-        help="auto, none, shift or shift+flip. auto: shift+flip under 10,000 images, else shift.",
+        metavar="",
+        help="auto, none, shift or shift+flip. auto: shift+flip under 10,000 images, else shift. "
+        + default_of(CNNConfig, "augment"),
     ),
-    label_smoothing: float = typer.Option(None, "--label-smoothing", help="0 turns it off."),
+    label_smoothing: float = typer.Option(
+        None,
+        "--label-smoothing",
+        metavar="",
+        help=f"0 turns it off. {default_of(CNNConfig, 'label_smoothing')}",
+    ),
     average: float = typer.Option(
         None,
         "--average",
+        metavar="",
         help="Keep a moving average of the weights with this decay (0 turns it off). "
-        "It is validated and saved: steadier, and more accurate mid-run. [default: 0.998]",
+        "It is validated and saved: steadier, and more accurate mid-run. "
+        + default_of(CNNConfig, "average"),
     ),
     val: float = typer.Option(
-        None, "--val", help="Share of training images held out for validation."
+        None,
+        "--val",
+        metavar="",
+        help="Share of training images held out for validation (0: none). "
+        + default_of(CNNConfig, "val_fraction"),
     ),
     patience: int = typer.Option(
-        None, "--patience", help="Stop after N epochs without validation gain (needs --val)."
+        None,
+        "--patience",
+        metavar="",
+        help="Stop after N epochs without validation gain (needs --val). "
+        + default_of(CNNConfig, "patience", none="off"),
     ),
-    size: int = typer.Option(None, "--size", help="Resize images to SIZE x SIZE."),
-    gray: bool = typer.Option(None, "--gray/--color", help="Force grey or colour images."),
-    limit: int = typer.Option(None, "--limit", help="Use at most N training images."),
+    size: int = typer.Option(
+        None,
+        "--size",
+        metavar="",
+        help="Resize images to SIZE x SIZE. "
+        + default_of(CNNConfig, "size", none="as loaded; 64 for folders of mixed sizes"),
+    ),
+    gray: bool = typer.Option(
+        None,
+        "--gray/--color",
+        metavar="",
+        help="Force grey or colour images. " + default_of(CNNConfig, "gray", none="as stored"),
+    ),
+    limit: int = typer.Option(
+        None,
+        "--limit",
+        metavar="",
+        help="Use at most N training images. " + default_of(CNNConfig, "limit", none="all"),
+    ),
     bf16: bool = typer.Option(
         None,
         "--bf16/--fp32",
-        help="bfloat16 autocast: faster on GPUs and CPUs with AMX/AVX512-BF16, slower on others.",
+        metavar="",
+        help="bfloat16 autocast: faster on GPUs and CPUs with AMX/AVX512-BF16, slower on others. "
+        + default_of(CNNConfig, "bf16", false="--fp32", true="--bf16"),
     ),
-    device: str = typer.Option(None, "--device", help="auto, cpu or cuda."),
-    config: str = typer.Option(None, "--config", help="JSON file with default options."),
+    device: str = typer.Option(
+        None,
+        "--device",
+        metavar="",
+        help=f"auto (a GPU when there is one), cpu or cuda. {default_of(CNNConfig, 'device')}",
+    ),
+    config: str = typer.Option(
+        None,
+        "--config",
+        metavar="",
+        help='JSON file with default options, e.g. {"epochs": 5}; flags given win.',
+    ),
     resume: bool = typer.Option(
-        False, "--resume", help="Continue the run in --out from its last checkpoint."
+        False,
+        "--resume",
+        metavar="",
+        help="Continue the run in --out from its last checkpoint.",
     ),
-    out: str = typer.Option(None, "--out", help="Run folder (default runs/cnn-<time>)."),
-    seed: int = typer.Option(None, "--seed", help="Random seed."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", metavar="", help="Replace the run that --out already holds."
+    ),
+    out: str = typer.Option(
+        None, "--out", metavar="", help="Run folder (default runs/cnn-<time>)."
+    ),
+    seed: int = typer.Option(
+        None, "--seed", metavar="", help=f"Random seed. {default_of(CNNConfig, 'seed')}"
+    ),
+    json: bool = typer.Option(False, "--json", metavar="", help="Print metrics as JSON on stdout."),
 ) -> None:
     """Train a neural network with a live progress bar; Ctrl-C saves, --resume continues."""
     from pixelab._core.errors import PixelabError
@@ -63,26 +154,35 @@ def train_cmd(
 
     if resume and not out:
         raise PixelabError("--resume needs --out RUN_FOLDER (the run to continue)")
-    base = CNNConfig.from_json(config) if config else CNNConfig()
-    cfg = base.replace(
+    if resume and overwrite:
+        raise PixelabError("--resume and --overwrite contradict each other; choose one")
+    given = dict(
         data=data, model=model, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
         schedule=schedule, augment=augment, label_smoothing=label_smoothing, average=average,
         val_fraction=val, patience=patience, size=size, gray=gray, limit=limit, bf16=bf16,
         device=device, seed=seed,
     )  # fmt: skip
+    from_file = CNNConfig.from_json(config).to_dict() if config else {}
+    changes = {**from_file, **{k: v for k, v in given.items() if v is not None}}
+    cfg = None if resume else CNNConfig.from_dict(changes)
     out = out or default_out(f"cnn-{cfg.model}")
     with progress_bar(quiet=json) as progress:
-        metrics = train_cnn(cfg, out, resume=resume, progress=progress)
+        metrics = train_cnn(
+            cfg, out, resume=resume, overwrite=overwrite, changes=changes, progress=progress
+        )
     if metrics.get("interrupted"):
         err_console.print(
-            f"interrupted after {metrics['epochs_done']} finished epoch(s); continue with: {metrics['resume']}"
+            f"interrupted after {metrics['epochs_done']} finished epoch(s); continue with: "
+            f"{metrics['resume']}",
+            highlight=False,
+            soft_wrap=True,  # one line that can be copied
         )
         raise typer.Exit(130)
     if json:
         print_json(metrics)
         return
     table(
-        f"{metrics['model']} on {cfg.data}",
+        f"{metrics['model']} on {metrics['data']}",
         ["accuracy", "epochs", "train s", "train img/s", "parameters", "test images"],
         [[f"{metrics['accuracy']:.4f}", metrics["epochs"], f"{metrics['train_seconds']:.1f}",
           f"{metrics['train_samples_per_second']:,.0f}", f"{metrics['num_parameters']:,}",
@@ -106,7 +206,9 @@ def evaluate_cmd(
     from pixelab.apps.cnn import evaluate_run
 
     with progress_bar(quiet=json) as progress:
-        metrics = evaluate_run(run, data, out=out, limit=limit, progress=progress)
+        metrics = evaluate_run(run, data, out=out, limit=limit, seed=seed, progress=progress)
+    for warning in metrics["warnings"]:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     if json:
         print_json(metrics)
         return
@@ -118,20 +220,32 @@ def evaluate_cmd(
 def predict(
     run: str = typer.Argument(..., help="A CNN run folder."),
     images: list[str] = typer.Argument(..., help="Image files or folders."),
-    top: int = typer.Option(3, "--top", help="How many classes to show per image."),
+    top: int = typer.Option(3, "--top", help="How many classes to show per image (at least 1)."),
     json: bool = typer.Option(False, "--json", help="Print predictions as JSON on stdout."),
 ) -> None:
-    """Predict the class of images of any size or mode, preprocessed as in training."""
+    """Predict the class of images of any size or mode, preprocessed as in training.
+
+    Unreadable files are skipped and listed; the exit code is then 1.
+    """
     from pixelab.apps.cnn import predict_files
 
-    results = predict_files(run, images, top_k=top)
+    result = predict_files(run, images, top_k=top)
+    for s in result["skipped"]:
+        err_console.print(
+            f"[yellow]skipped:[/] {s['path']}: {s['reason']}", highlight=False, soft_wrap=True
+        )
     if json:
-        print_json({"predictions": results})
-        return
-    rows = [
-        [r["path"], *[f"{t['class']} {t['probability']:.1%}" for t in r["top"]]] for r in results
-    ]
-    table("predictions", ["image", *[f"#{i + 1}" for i in range(len(results[0]["top"]))]], rows)
+        print_json(result)
+    else:
+        results = result["predictions"]
+        rows = [
+            [r["path"], *[f"{t['class']} {t['probability']:.1%}" for t in r["top"]]]
+            for r in results
+        ]
+        n_top = len(results[0]["top"])
+        table("predictions", ["image", *[f"#{i + 1}" for i in range(n_top)]], rows)
+    if result["skipped"]:
+        raise typer.Exit(1)
 
 
 def export(
@@ -162,20 +276,33 @@ def compare(
     from pixelab.apps.cnn import compare_runs
 
     result = compare_runs(runs, out=out)
+    for s in result["skipped"]:
+        err_console.print(
+            f"[yellow]left out:[/] {s['path']}: {s['reason']}", highlight=False, soft_wrap=True
+        )
     if json:
         print_json(result)
         return
-    keys = [
-        "run",
-        "what",
-        "data",
-        "accuracy",
-        "num_parameters",
-        "train_seconds",
-        "images_per_second",
-    ]
+    columns = {
+        "run": "run",
+        "what": "model",
+        "data": "data",
+        "accuracy": "accuracy",
+        "num_parameters": "parameters",
+        "train_seconds": "train s",
+        "images_per_second": "images/s",
+    }
     table(
         "runs compared",
-        keys,
-        [[r[k] if r[k] is not None else "-" for k in keys] for r in result["runs"]],
+        list(columns.values()),
+        [[_cell(r[k]) for k in columns] for r in result["runs"]],
     )
+
+
+def _cell(value: object) -> str:
+    """A table cell: '-' for missing, thousands separators for counts."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"

@@ -16,7 +16,9 @@ DATA_HELP = (
 
 
 @app.command("list")
-def list_cmd(json: bool = typer.Option(False, "--json", help="Print JSON on stdout.")) -> None:
+def list_cmd(
+    json: bool = typer.Option(False, "--json", metavar="", help="Print JSON on stdout."),
+) -> None:
     """List the built-in datasets."""
     from pixelab.data import list_datasets
 
@@ -33,14 +35,20 @@ def list_cmd(json: bool = typer.Option(False, "--json", help="Print JSON on stdo
 @app.command("info")
 def info_cmd(
     data: str = typer.Argument(..., help=DATA_HELP),
-    size: int = typer.Option(None, "--size", help="Resize images to SIZE x SIZE first."),
-    gray: bool = typer.Option(None, "--gray/--color", help="Force grey or colour."),
-    width: int = typer.Option(
-        1024, "--width", help="Width k of the dense layer in the cost table."
+    size: int = typer.Option(
+        None, "--size", metavar="", help="Resize images to SIZE x SIZE first."
     ),
-    out: str = typer.Option(None, "--out", help="Also write metrics.json and figures here."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (for generated data)."),
-    json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+    gray: bool = typer.Option(None, "--gray/--color", metavar="", help="Force grey or colour."),
+    width: int = typer.Option(
+        1024, "--width", metavar="", help="Width k of the dense layer in the cost table."
+    ),
+    out: str = typer.Option(
+        None, "--out", metavar="", help="Also write metrics.json and figures here."
+    ),
+    seed: int = typer.Option(0, "--seed", metavar="", help="Random seed (for generated data)."),
+    json: bool = typer.Option(
+        False, "--json", metavar="", help="Print the report as JSON on stdout."
+    ),
 ) -> None:
     """Describe a dataset: images per class, sizes, and d after each preprocessing step."""
     from pixelab.data import dimensionality, load
@@ -81,24 +89,27 @@ def _info_figures(ds: Any, info: dict[str, Any], out: str) -> list[str]:
     from pixelab.report import RunDir
     from pixelab.report import figures as F
 
-    run = RunDir(out)
     idx = np.concatenate([np.flatnonzero(ds.labels == c)[:6] for c in range(len(ds.classes))])
     fig = F.image_grid(
         ds.images[idx[:60]], titles=[ds.classes[ds.labels[i]] for i in idx[:60]], ncols=10
     )
-    paths = [run.save_figure(fig, "samples")]
-    paths.append(
-        run.save_figure(F.plot_dimensionality(info["dimensionality"]).figure, "dimensionality")
-    )
-    files = [str(p.relative_to(run.path)) for p in paths]
-    run.write_metrics({**info, "figures": files})
+    with RunDir.create(out, kind="info", replace_same_kind=True) as run:
+        run.write_config({"data": info["name"]}, kind="info")
+        paths = [run.save_figure(fig, "samples")]
+        paths.append(
+            run.save_figure(F.plot_dimensionality(info["dimensionality"]).figure, "dimensionality")
+        )
+        files = [str(p.relative_to(run.path)) for p in paths]
+        run.write_metrics({**info, "figures": files})
     return files
 
 
 @app.command("check")
 def check_cmd(
     path: str = typer.Argument(..., help="A folder of class subfolders."),
-    json: bool = typer.Option(False, "--json", help="Print the findings as JSON on stdout."),
+    json: bool = typer.Option(
+        False, "--json", metavar="", help="Print the findings as JSON on stdout."
+    ),
 ) -> None:
     """Open every image in a folder and list each file that cannot be used, and why.
 

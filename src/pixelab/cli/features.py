@@ -17,14 +17,18 @@ def load_image_arg(image: str) -> Any:
     """An image file path, or the name of a built-in sample photo (e.g. chelsea)."""
     from pathlib import Path
 
+    from pixelab._core.errors import PixelabError
     from pixelab.data import photo, photo_names, read_image
 
     if Path(image).is_file():
         return read_image(image)
+    if Path(image).is_dir():
+        raise PixelabError(
+            f"{image} is a folder; give one image file or a sample photo name",
+            hint=f"the sample photos are: {', '.join(photo_names())}",
+        )
     if image in photo_names():
         return photo(image)
-    from pixelab._core.errors import PixelabError
-
     raise PixelabError(
         f"{image}: no such file or sample photo",
         hint=f"give an image path or one of: {', '.join(photo_names())}",
@@ -35,13 +39,20 @@ def load_image_arg(image: str) -> Any:
 def show_cmd(
     kind: str = typer.Argument(..., help="hog, sift, edges or corners."),
     image: str = typer.Argument(..., help="An image file, or a sample photo name (e.g. chelsea)."),
-    out: str = typer.Option("runs/features", "--out", help="Folder for the figure and metrics."),
-    max_side: int = typer.Option(
-        512, "--max-side", help="Shrink larger images to this side first (HOG cells stay visible)."
+    out: str = typer.Option(
+        "runs/features", "--out", metavar="", help="Folder for the figure and metrics."
     ),
-    cell: int = typer.Option(8, "--cell", help="HOG cell size in pixels."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (these features are deterministic)."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    max_side: int = typer.Option(
+        512,
+        "--max-side",
+        metavar="",
+        help="Shrink larger images to this side first (HOG cells stay visible).",
+    ),
+    cell: int = typer.Option(8, "--cell", metavar="", help="HOG cell size in pixels."),
+    seed: int = typer.Option(
+        0, "--seed", metavar="", help="Random seed (these features are deterministic)."
+    ),
+    json: bool = typer.Option(False, "--json", metavar="", help="Print metrics as JSON on stdout."),
 ) -> None:
     """Draw what a feature extractor sees in IMAGE; writes OUT/figures/KIND.png and metrics.json."""
     from pixelab._core.checks import check_choice

@@ -61,7 +61,7 @@ def run(argv: list[str] | None = None) -> None:
         err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted; finished work was saved\n")
+        sys.stderr.write("interrupted; no half-written run folder was left behind\n")
         sys.exit(130)
 
 

@@ -10,13 +10,23 @@ from pixelab.data.builtins import load_digits, load_photos, photo, photo_names
 from pixelab.data.folder import check_folder, load_folder, read_image
 from pixelab.data.imageset import ImageSet
 from pixelab.data.info import dimensionality
-from pixelab.data.preprocess import flatten, resize, to_float01, to_gray, to_rgb, to_uint8
+from pixelab.data.preprocess import (
+    ImagePreprocess,
+    flatten,
+    resize,
+    square_resize,
+    to_float01,
+    to_gray,
+    to_rgb,
+    to_uint8,
+)
 from pixelab.data.registry import list_datasets, load, load_train_test
 from pixelab.data.shapes import CHALLENGES, ShapesConfig, challenge_examples, make_shapes
 from pixelab.data.split import limit_per_class, split
 
 __all__ = [
     "CHALLENGES",
+    "ImagePreprocess",
     "ImageSet",
     "ShapesConfig",
     "challenge_examples",
@@ -36,6 +46,7 @@ __all__ = [
     "read_image",
     "resize",
     "split",
+    "square_resize",
     "to_float01",
     "to_gray",
     "to_rgb",

@@ -107,8 +107,7 @@ def load_photos(*, size: int = 128) -> ImageSet:
 
     This is a demonstration set (features, similarity, challenges), not for training.
     """
-    from pixelab.data.folder import square_resize
-    from pixelab.data.preprocess import to_rgb
+    from pixelab.data.preprocess import square_resize, to_rgb
 
     names = photo_names()
     images = np.stack([square_resize(to_rgb(photo(n)[None])[0], size) for n in names])

@@ -113,7 +113,8 @@ def load_fashion_mnist(
         raise PixelabError(
             f"Fashion-MNIST file {missing}[.gz] not found in " + ", ".join(str(d) for d in dirs),
             hint="run 'sudo apt-get install dataset-fashion-mnist', or set PIXELAB_DATA to a "
-            "folder holding the four idx .gz files, or pass --download when online",
+            "folder holding the four idx .gz files; from Python, "
+            "pixelab.data.load('fashion-mnist', download=True) fetches them when online",
         )
     images = read_idx(img_path)
     labels = read_idx(lab_path)

@@ -13,11 +13,16 @@ import numpy as np
 from pixelab._core.errors import PixelabError
 from pixelab._core.progress import ProgressFn, report
 from pixelab.data.imageset import ImageSet
+from pixelab.data.preprocess import square_resize
 
 #: File endings read as images (lower case).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
-#: Images with more pixels than this are refused (decompression-bomb guard, ~16k x 16k).
-MAX_PIXELS = 256_000_000
+#: Images with more pixels than this are refused before decoding (decompression-bomb guard,
+#: ~11k x 11k; 360 MB as RGB). It lets through 100-megapixel photos (11648x8736 = 101.8 M) and
+#: stays below the size Pillow refuses by default (2 * Image.MAX_IMAGE_PIXELS, about 179 M).
+#: ``read_image`` checks it (or the caller's ``max_pixels``) itself and lifts Pillow's own guard
+#: to it while reading, so pixelab's limit is the one that decides.
+MAX_PIXELS = 120_000_000
 #: Images smaller than this on either side carry too little to learn from.
 MIN_SIDE = 8
 #: Folder images of mixed sizes are resized to this square side when no size is given.
@@ -60,8 +65,10 @@ def natural_mode(path: str | os.PathLike[str]) -> str:
     """Return "L" for a file that stores grey pixels and "RGB" otherwise (reads only the header)."""
     from PIL import Image
 
-    with Image.open(path) as img:
-        return "L" if img.mode in _GREY_MODES else "RGB"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # read_image decides
+        with Image.open(path) as img:
+            return "L" if img.mode in _GREY_MODES else "RGB"
 
 
 def read_image(
@@ -75,7 +82,9 @@ def read_image(
 
     ``mode`` is "L" (grey, C=1), "RGB" (C=3) or None (grey files stay grey). 16-bit
     images are scaled to 8 bits, CMYK and palettes become RGB, transparency is put on
-    white. Raises PixelabError naming the file and the problem for anything unreadable.
+    white. Images over ``max_pixels`` pixels are refused from their header, before
+    decoding; a larger ``max_pixels`` reads them (Pillow's own limit is lifted to match).
+    Raises PixelabError naming the file and the problem for anything unreadable.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -86,33 +95,51 @@ def read_image(
         raise PixelabError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise PixelabError(f"{path}: empty file (0 bytes)")
+    hint = "downscale it first, or raise max_pixels if you trust the file"
+    # Pillow's decompression-bomb guard is a global that fires inside Image.open, before the
+    # size can be looked at here: it warns above Image.MAX_IMAGE_PIXELS and refuses above twice
+    # that. For this call it is raised to max_pixels where lower, so that it never refuses what
+    # the caller allows; what is over max_pixels is refused below, from the header. Restored
+    # afterwards (it is process-wide: concurrent calls from threads could leave it raised).
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    if pillow_limit is not None:  # None: the caller turned Pillow's guard off
+        Image.MAX_IMAGE_PIXELS = max(pillow_limit, max_pixels)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                w, h = img.size
-                if w * h > max_pixels:
-                    raise PixelabError(
-                        f"{path}: image too large ({w}x{h} = {w * h:,} pixels, limit "
-                        f"{max_pixels:,})",
-                        hint="downscale it first, or raise max_pixels if you trust the file",
-                    )
-                if min(w, h) < min_side:
-                    raise PixelabError(
-                        f"{path}: image too small ({w}x{h}; need at least {min_side}x{min_side})"
-                    )
-                target = mode or ("L" if img.mode in _GREY_MODES else "RGB")
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below
+            img = Image.open(path)
+        with img:
+            w, h = img.size
+            if w * h > max_pixels:
+                raise PixelabError(
+                    f"{path}: image too large ({w}x{h} = {w * h:,} pixels, limit {max_pixels:,})",
+                    hint=hint,
+                )
+            if min(w, h) < min_side:
+                raise PixelabError(
+                    f"{path}: image too small ({w}x{h}; need at least {min_side}x{min_side})"
+                )
+            target = mode or ("L" if img.mode in _GREY_MODES else "RGB")
+            with warnings.catch_warnings():
+                # a frame or tile over the limit, found while decoding: refuse it too
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
                 img.load()
-                img = ImageOps.exif_transpose(img)
-                arr = np.asarray(_to_mode(img, target), dtype=np.uint8)
+            img = ImageOps.exif_transpose(img)
+            arr = np.asarray(_to_mode(img, target), dtype=np.uint8)
     except PixelabError:
         raise
     except UnidentifiedImageError as err:
         raise PixelabError(f"{path}: not an image file (or a format PIL cannot read)") from err
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise PixelabError(f"{path}: image too large (decompression-bomb guard)") from err
+        # Pillow's guard, never below max_pixels: Image.open refuses over twice it before the
+        # size reaches the check above, and decoding refuses a frame or tile over it
+        raise PixelabError(
+            f"{path}: image too large (over the limit of {max_pixels:,} pixels)", hint=hint
+        ) from err
     except (OSError, SyntaxError, ValueError) as err:
         raise PixelabError(f"{path}: unreadable or truncated image ({err})") from err
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
     return arr[:, :, None] if arr.ndim == 2 else arr
 
 
@@ -200,8 +227,10 @@ def check_folder(
     for i, (cls, f) in enumerate(files):
         try:
             arr = read_image(f)
-            with Image.open(f) as img:
-                modes[img.mode] = modes.get(img.mode, 0) + 1
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # read: fine
+                with Image.open(f) as img:
+                    modes[img.mode] = modes.get(img.mode, 0) + 1
             key = f"{arr.shape[1]}x{arr.shape[0]}"
             sizes[key] = sizes.get(key, 0) + 1
             class_files[cls] += 1
@@ -212,16 +241,6 @@ def check_folder(
         if n == 0:
             problems.append(Problem(str(root / cls), "class folder has no readable images"))
     return FolderCheck(str(root), class_files, problems, other, sizes, modes)
-
-
-def square_resize(arr: np.ndarray, size: int) -> np.ndarray:
-    """Centre-crop to a square, then resize to size x size (area filter when shrinking)."""
-    from pixelab.data.preprocess import resize
-
-    h, w = arr.shape[:2]
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    return resize(arr[top : top + side, left : left + side][None], size)[0]
 
 
 def load_folder(
@@ -293,6 +312,15 @@ def load_folder(
         notes.append(
             f"images have {len(shapes)} different sizes; all were centre-cropped and resized "
             f"to {size}x{size} (choose with size=N / --size N)"
+        )
+    elif size is None and arrays[0].shape[0] != arrays[0].shape[1]:
+        # one size, not square (e.g. all 4:3 photos): models take squares, and predict must
+        # be able to do to any image what was done here, so crop the centre square
+        size = min(arrays[0].shape[:2])
+        h, w = arrays[0].shape[:2]
+        notes.append(
+            f"images are {w}x{h}; the centre {size}x{size} square of each was used "
+            "(choose another size with size=N / --size N)"
         )
     if size is not None:
         arrays = [a if a.shape[:2] == (size, size) else square_resize(a, size) for a in arrays]

@@ -1,6 +1,14 @@
-"""Preprocessing from the lecture: grey, smaller, flat, and floats -- each a named step."""
+"""Preprocessing from the lecture: grey, smaller, flat, and floats -- each a named step.
+
+:class:`ImagePreprocess` is the one way an image becomes a model's input: training, ``predict``,
+``evaluate`` and export all use it, and ``model.json`` records it.
+"""
 
 from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
 
 import numpy as np
 
@@ -21,9 +29,11 @@ def to_gray(images: np.ndarray) -> np.ndarray:
     x = check_images(images) if images.ndim == 4 else check_image(images)
     if x.shape[-1] == 1:
         return x
-    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    grey = x.astype(np.float32) @ weights
-    return np.clip(np.rint(grey), 0, 255).astype(np.uint8)[..., None]
+    # Pillow's fixed-point form of the same weights, to the bit: a file read as grey and an
+    # array turned grey here give the model the same pixels
+    v = x.astype(np.uint32)
+    grey = (v[..., 0] * 19595 + v[..., 1] * 38470 + v[..., 2] * 7471 + 0x8000) >> 16
+    return grey.astype(np.uint8)[..., None]
 
 
 def to_rgb(images: np.ndarray) -> np.ndarray:
@@ -96,3 +106,78 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
             hint="divide by 255 if they are 0-255 values, or clip them first",
         )
     return np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)
+
+
+def square_resize(image: np.ndarray, size: int) -> np.ndarray:
+    """Centre-crop one image (H, W, C) to a square, then resize it to size x size (area filter
+    when shrinking).
+
+    >>> square_resize(np.zeros((30, 40, 1), np.uint8), 10).shape
+    (10, 10, 1)
+    """
+    h, w = image.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return resize(image[top : top + side, left : left + side][None], size)[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class ImagePreprocess:
+    """How any image becomes what a model was trained on: grey or RGB, centre square, resized.
+
+    Recorded in ``model.json`` (``to_dict``) so that ``predict`` and ``evaluate`` feed a model
+    exactly the pixels training did.
+
+    >>> pre = ImagePreprocess(size=8, channels=1)
+    >>> pre.apply(np.zeros((30, 40, 3), np.uint8)).shape
+    (8, 8, 1)
+    """
+
+    size: int
+    channels: int
+    crop: str = "centre-square"
+    resize: str = "area"
+
+    def __post_init__(self) -> None:
+        check_positive_int(self.size, name="preprocess size")
+        if self.channels not in (1, 3):
+            raise PixelabError(f"preprocess channels must be 1 or 3, got {self.channels!r}")
+        if (self.crop, self.resize) != ("centre-square", "area"):
+            raise PixelabError(
+                f"unknown preprocessing (crop {self.crop!r}, resize {self.resize!r})",
+                hint="the model was saved by a newer pixelab: upgrade it",
+            )
+
+    @property
+    def mode(self) -> str:
+        """The Pillow mode files are read in: "L" for grey, "RGB" for colour."""
+        return "L" if self.channels == 1 else "RGB"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON record of ``model.json``'s "preprocess" entry."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> ImagePreprocess:
+        """Read a "preprocess" record back; a damaged one is a clear error."""
+        if not isinstance(record, dict) or not {"size", "channels"} <= set(record):
+            raise PixelabError(f"the preprocessing record {record!r} needs size and channels")
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in record.items() if k in known})
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        """One uint8 image (H, W) or (H, W, C) of any size -> uint8 (size, size, channels)."""
+        x = check_image(image)
+        x = to_gray(x) if self.channels == 1 else to_rgb(x)
+        return x if x.shape[:2] == (self.size, self.size) else square_resize(x, self.size)
+
+    def read(self, path: str | os.PathLike[str]) -> np.ndarray:
+        """Read an image file the way training read its files, then :meth:`apply`."""
+        from pixelab.data.folder import read_image
+
+        return self.apply(read_image(path, mode=self.mode))
+
+    def apply_batch(self, images: np.ndarray) -> np.ndarray:
+        """A batch (N, H, W, C) -> (N, size, size, channels)."""
+        x = check_images(images)
+        return np.stack([self.apply(img) for img in x])

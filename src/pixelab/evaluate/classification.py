@@ -26,6 +26,9 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int) -> np.ndarray:
 def classification(y_true: Any, y_pred: Any, *, classes: Sequence[str]) -> dict[str, Any]:
     """Accuracy, macro F1, per-class precision/recall/F1/support and the confusion matrix.
 
+    ``most_confused`` is the most frequent mistake (true class, predicted class, count), or
+    None when no image was misclassified.
+
     >>> r = classification([0, 1, 1, 1], [0, 1, 0, 1], classes=["a", "b"])
     >>> r["accuracy"], r["per_class"]["b"]["recall"]
     (0.75, 0.6667)
@@ -60,14 +63,17 @@ def classification(y_true: Any, y_pred: Any, *, classes: Sequence[str]) -> dict[
     off = cm.copy()
     np.fill_diagonal(off, 0)
     worst = np.unravel_index(int(off.argmax()), off.shape)
+    most_confused = None  # no image was misclassified
+    if off[worst] > 0:
+        most_confused = {
+            "true": classes[worst[0]],
+            "predicted": classes[worst[1]],
+            "count": int(off[worst]),
+        }
     return {
         "accuracy": round(float(tp.sum() / len(t)), 4),
         "macro_f1": round(float(f1[present].mean()), 4),
         "per_class": per_class,
         "confusion": cm.tolist(),
-        "most_confused": {
-            "true": classes[worst[0]],
-            "predicted": classes[worst[1]],
-            "count": int(off[worst]),
-        },
+        "most_confused": most_confused,
     }

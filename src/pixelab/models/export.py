@@ -32,8 +32,12 @@ def export_onnx(
     image_size: int | None = None,
     in_channels: int | None = None,
     opset: int = OPSET,
+    metadata: dict[str, str] | None = None,
 ) -> Path:
     """Write ``model`` as an ONNX file at ``path`` (atomically) and return the path.
+
+    ``metadata`` (text keys and values, e.g. class names and preprocessing as JSON) is stored
+    in the file's metadata_props, which ONNX Runtime reads as ``custom_metadata_map``.
 
     ``image_size`` and ``in_channels`` default to the model's own; the graph is traced at that
     size, with a dynamic batch axis. The model is traced in eval mode (BN statistics, no dropout)
@@ -81,6 +85,12 @@ def export_onnx(
                     output_names=["logits"],
                     dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
                 )
+            if metadata:
+                proto = onnx.load(str(tmp))
+                for key, value in metadata.items():
+                    entry = proto.metadata_props.add()
+                    entry.key, entry.value = str(key), str(value)
+                onnx.save(proto, str(tmp))
             onnx.checker.check_model(str(tmp))
 
         return atomic_write(path, write)

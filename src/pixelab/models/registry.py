@@ -64,12 +64,20 @@ def model_options(name: str) -> list[str]:
 
 
 def create_model(
-    name: str, *, num_classes: int, in_channels: int = 1, image_size: int = 28, **kwargs: Any
+    name: str,
+    *,
+    num_classes: int,
+    in_channels: int = 1,
+    image_size: int = 28,
+    seed: int | None = None,
+    **kwargs: Any,
 ) -> PixelabModel:
-    """A new, randomly initialised model (seed with ``torch.manual_seed`` for repeatable weights).
+    """A new, randomly initialised model; the same ``seed`` gives the same initial weights.
 
     ``in_channels`` is 1 for grey images and 3 for colour; ``image_size`` is the side of the
     (square) training images. Other options depend on the model (see its class docstring).
+    With ``seed=None`` the weights come from torch's global generator; with a seed they come
+    from a generator of their own, and the global one is left as it was.
     """
     cls = _model_class(name)
     valid = model_options(name)
@@ -79,7 +87,17 @@ def create_model(
             f"unknown option(s) for model {name!r}: {', '.join(unknown)}",
             hint=f"valid options: {', '.join(valid)}",
         )
-    return cls(num_classes=num_classes, in_channels=in_channels, image_size=image_size, **kwargs)
+    if seed is None:
+        return cls(
+            num_classes=num_classes, in_channels=in_channels, image_size=image_size, **kwargs
+        )
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return cls(
+            num_classes=num_classes, in_channels=in_channels, image_size=image_size, **kwargs
+        )
 
 
 def _model_class(name: str) -> type[PixelabModel]:

@@ -1,8 +1,16 @@
-"""A run folder: config.json, metrics.json and figures/*.png, each written atomically."""
+"""A run folder: config.json, metrics.json and figures/*.png, each written atomically.
+
+A run folder is always one of three things: a finished run (it has ``metrics.json``), a run
+that ``--resume`` can finish, or not there at all. :meth:`RunDir.create` is the one door every
+job goes through: it is called only once the options and the data have been checked, it
+refuses a folder that already holds another run, and it holds a lock while the job writes.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,26 +19,162 @@ from pixelab._core.io import atomic_write, read_json, write_json
 
 #: Bumped when the layout of a run folder changes incompatibly.
 RUN_FORMAT_VERSION = 1
+#: The files a pixelab run may write at the top of its folder (``figures/`` besides).
+RUN_FILES = (
+    "config.json",
+    "metrics.json",
+    "model.json",
+    "model.safetensors",
+    "model.onnx",
+    "checkpoint.json",
+    "report.html",
+)
+#: Patterns of further run files: checkpoints and temporary files of interrupted writes.
+RUN_PATTERNS = ("checkpoint-*.safetensors", ".*.tmp")
+#: Held (flock) by the job that writes the folder; another job refuses to write there.
+LOCK_FILE = ".pixelab.lock"
+
+
+def run_kind(path: str | os.PathLike[str]) -> str | None:
+    """The kind of run ``path`` holds ("cnn", "classic", ...), "unknown" for run files without a
+    readable config.json, or None when it holds no run (missing, empty, or only other files)."""
+    path = Path(path)
+    if not path.is_dir():
+        return None
+    config = path / "config.json"
+    if config.is_file():
+        try:
+            kind = read_json(config).get("kind")
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            kind = None
+        return str(kind) if kind else "unknown"
+    if any((path / name).exists() for name in RUN_FILES):
+        return "unknown"
+    return None
 
 
 class RunDir:
     """The folder one command writes: ``config.json``, ``metrics.json``, ``figures/``.
 
+    ``RunDir(path)`` only names a folder (to read a run); jobs make one with
+    :meth:`create`, which checks, creates and locks it.
+
     >>> import tempfile
-    >>> run = RunDir(tempfile.mkdtemp() + "/demo")
-    >>> _ = run.write_metrics({"accuracy": 0.9})
+    >>> with RunDir.create(tempfile.mkdtemp() + "/demo", kind="demo") as run:
+    ...     _ = run.write_metrics({"accuracy": 0.9})
     >>> run.read_metrics()["accuracy"]
     0.9
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        if self.path.exists() and not self.path.is_dir():
-            raise PixelabError(
-                f"{self.path} exists and is not a folder", hint="choose another --out"
-            )
         self.figures = self.path / "figures"
-        self.figures.mkdir(parents=True, exist_ok=True)
+        #: Keep what was written when the job fails (set once the folder is resumable).
+        self.keep_on_error = False
+        self._created = False
+        self._lock_fd: int | None = None
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        kind: str,
+        resume: bool = False,
+        overwrite: bool = False,
+        replace_same_kind: bool = False,
+    ) -> RunDir:
+        """Check, create and lock the run folder ``path`` for a job of ``kind``.
+
+        A folder holding a run is refused, unless ``resume`` (it must hold a ``kind`` run),
+        ``overwrite`` (its run files are removed first), or ``replace_same_kind`` and the run
+        is of the same kind (for quick, repeatable jobs such as figures and the tour).
+        """
+        run = cls(path)
+        path = run.path
+        if path.exists() and not path.is_dir():
+            raise PixelabError(f"{path} exists and is not a folder", hint="choose another --out")
+        held = run_kind(path)
+        clear = False
+        if resume:
+            if held is None:
+                raise PixelabError(
+                    f"nothing to resume in {path}: it holds no pixelab run",
+                    hint="start the run without --resume",
+                )
+            if held != kind:
+                raise PixelabError(f"{path} holds a {held} run, not a {kind} run to resume")
+        elif held is not None:
+            clear = overwrite or (replace_same_kind and held == kind)
+            if not clear:
+                raise PixelabError(
+                    f"{path} already holds a {held} run",
+                    hint="choose another --out, continue it with --resume, or replace it with "
+                    "--overwrite"
+                    if held == kind
+                    else "choose another --out, or replace it with --overwrite",
+                )
+        run._created = not path.exists()
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            run._lock()
+        except PixelabError:
+            if run._created:
+                shutil.rmtree(path, ignore_errors=True)
+            raise
+        if clear:
+            run.clear()
+        return run
+
+    def _lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not on POSIX: no lock
+            return
+        fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            os.close(fd)
+            raise PixelabError(
+                f"{self.path} is being written by another pixelab command right now",
+                hint="wait for it to finish, or choose another --out",
+            ) from err
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        """Release the lock (the lock file stays: removing it would race with other jobs)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def clear(self) -> None:
+        """Remove every run file and ``figures/`` (other files in the folder are kept)."""
+        for name in RUN_FILES:
+            (self.path / name).unlink(missing_ok=True)
+        for pattern in RUN_PATTERNS:
+            for p in self.path.glob(pattern):
+                p.unlink(missing_ok=True)
+        shutil.rmtree(self.figures, ignore_errors=True)
+
+    def discard(self) -> None:
+        """Undo the job: remove the folder if this job made it, else the run files it wrote."""
+        if self._created:
+            self.close()
+            shutil.rmtree(self.path, ignore_errors=True)
+        else:
+            self.clear()
+
+    def __enter__(self) -> RunDir:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            if exc_type is not None and not self.keep_on_error:
+                with contextlib.suppress(OSError):
+                    self.discard()
+        finally:
+            self.close()
 
     def write_config(self, config: dict[str, Any], *, kind: str) -> Path:
         """Write the resolved config, tagged with the run kind and format version."""
@@ -46,7 +190,13 @@ class RunDir:
         path = self.path / "metrics.json"
         if not path.is_file():
             raise PixelabError(f"{path} not found", hint="is this a finished pixelab run folder?")
-        return read_json(path)
+        try:
+            metrics = read_json(path)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise PixelabError(f"{path} is not valid JSON ({err})") from err
+        if not isinstance(metrics, dict):
+            raise PixelabError(f"{path} does not hold a JSON object")
+        return metrics
 
     def save_figure(self, fig: Any, name: str, *, dpi: int = 110) -> Path:
         """Save a Matplotlib figure as figures/<name>.png atomically."""

@@ -92,6 +92,14 @@ def save_checkpoint(
             old.unlink(missing_ok=True)
 
 
+def remove_checkpoints(folder: str | os.PathLike[str]) -> None:
+    """Delete a run's checkpoints once it is final (the model is saved on its own)."""
+    folder = Path(folder)
+    (folder / STATE).unlink(missing_ok=True)
+    for old in folder.glob("checkpoint-*.safetensors"):
+        old.unlink(missing_ok=True)
+
+
 def has_checkpoint(folder: str | os.PathLike[str]) -> bool:
     """True when ``folder`` holds a checkpoint."""
     return (Path(folder) / STATE).is_file()

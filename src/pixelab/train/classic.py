@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from pixelab._core.checks import check_choice
-from pixelab._core.config import Config
+from pixelab._core.checks import check_choice, check_positive_int
+from pixelab._core.config import Config, flag
 from pixelab._core.errors import PixelabError
 from pixelab._core.progress import ProgressFn, report
 from pixelab.data.imageset import ImageSet
@@ -125,6 +125,32 @@ class ClassicConfig(Config):
     test_size: float = 0.2
     pca: int | None = 96
     seed: int = 0
+
+    def check(self) -> ClassicConfig:
+        """Raise PixelabError for impossible values, naming the flag and the value; return self.
+
+        Only what can be told without the data: names, counts and shares.
+        """
+        from pixelab.features import FEATURES
+
+        self.check_types()
+        if not self.data.strip():
+            raise PixelabError(f"{flag('data')} is empty", hint="give a dataset name or a folder")
+        check_choice(self.features, FEATURES, name=flag("features"))
+        check_choice(self.classifier, tuple(CLASSIFIERS), name=flag("classifier"))
+        if self.size is not None:
+            check_positive_int(self.size, name=flag("size"))
+        if self.limit is not None:
+            check_positive_int(self.limit, name=flag("limit"))
+        if self.pca is not None:
+            check_positive_int(self.pca, name=flag("pca"), minimum=0)
+        check_positive_int(self.seed, name=flag("seed"), minimum=0)
+        if not 0.0 < self.test_size < 1.0:
+            raise PixelabError(
+                f"{flag('test_size')} must lie between 0 and 1 (a share), got {self.test_size}",
+                hint="0.2 holds out a fifth of the images for testing",
+            )
+        return self
 
 
 def fit_classic(

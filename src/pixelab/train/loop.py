@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from pixelab._core.checks import check_choice
-from pixelab._core.config import Config
+from pixelab._core.checks import check_choice, check_positive_int
+from pixelab._core.config import Config, flag
 from pixelab._core.errors import PixelabError
 from pixelab._core.progress import ProgressFn, report
 from pixelab.data.imageset import ImageSet
@@ -43,6 +43,9 @@ AUTO_AUGMENT_BELOW = 10_000
 #: Options added after runs were first saved, with the value a run saved before then trained with:
 #: resuming such a run goes on exactly as it started.
 OPTIONS_ADDED = {"average": 0.0}
+#: Options that may differ when a run is resumed: they change where and how fast it computes,
+#: not what it learns (a run trained on a GPU can be finished on the CPU).
+RESUME_MAY_CHANGE = ("device", "threads")
 
 
 def saved_options(saved: dict[str, Any]) -> dict[str, Any]:
@@ -77,19 +80,40 @@ class TrainConfig(Config):
     seed: int = 0
 
     def check(self) -> TrainConfig:
-        """Raise PixelabError for impossible values; return self."""
-        check_choice(self.optimizer, OPTIMIZERS, name="optimizer")
-        check_choice(self.schedule, SCHEDULES, name="schedule")
-        check_choice(self.augment, AUGMENTS, name="augment")
-        check_choice(self.device, ("auto", "cpu", "cuda"), name="device")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise PixelabError("epochs and batch_size must be at least 1")
+        """Raise PixelabError for impossible values, naming the flag and the value; return self."""
+        self.check_types()
+        check_choice(self.optimizer, OPTIMIZERS, name=flag("optimizer"))
+        check_choice(self.schedule, SCHEDULES, name=flag("schedule"))
+        check_choice(self.augment, AUGMENTS, name=flag("augment"))
+        check_choice(self.device, ("auto", "cpu", "cuda"), name=flag("device"))
+        check_positive_int(self.epochs, name=flag("epochs"))
+        check_positive_int(self.batch_size, name=flag("batch_size"))
+        check_positive_int(self.seed, name=flag("seed"), minimum=0)
+        if self.patience is not None:
+            check_positive_int(self.patience, name=flag("patience"))
+        if self.threads is not None:
+            check_positive_int(self.threads, name='"threads" (a --config option)')
+        check_positive_int(self.shift, name='"shift" (a --config option)', minimum=0)
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise PixelabError(f"lr must be a positive number, got {self.lr}")
+            raise PixelabError(f"{flag('lr')} must be a positive number, got {self.lr}")
         if not 0.0 <= self.average < 1.0:
             raise PixelabError(
-                f"average (the weight-average decay) must lie in [0, 1), got {self.average}",
+                f"{flag('average')} (the weight-average decay) must lie in [0, 1), "
+                f"got {self.average}",
                 hint="0 turns averaging off; 0.998 averages over about the last 500 steps",
+            )
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise PixelabError(
+                f"{flag('label_smoothing')} must lie in [0, 1), got {self.label_smoothing}",
+                hint="0 turns it off; 0.1 is usual",
+            )
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise PixelabError(
+                f'"weight_decay" (a --config option) must be a number >= 0, got {self.weight_decay}'
+            )
+        if not 0.0 <= self.momentum < 1.0:
+            raise PixelabError(
+                f'"momentum" (a --config option) must lie in [0, 1), got {self.momentum}'
             )
         return self
 
@@ -204,20 +228,32 @@ def predict_logits(
     device: str = "auto",
     bf16: bool = False,
 ) -> np.ndarray:
-    """Logits (N, num_classes) for uint8 images (N, H, W, C), in inference mode."""
+    """Logits (N, num_classes) for uint8 images (N, H, W, C), in inference mode.
+
+    The model is moved to ``device`` (auto: the GPU when there is one), where the images go too.
+    """
     import torch
 
     from pixelab.data.tensors import to_tensor_uint8
 
     dev = resolve_device(device)
     x_all = to_tensor_uint8(images)
-    model.eval()
+    model.to(dev).eval()
     out = []
-    with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+    with torch.inference_mode(), _autocast(dev, bf16):
         for i in range(0, len(x_all), batch_size):
             x = x_all[i : i + batch_size].to(dev).float().div_(255)
             out.append(model(x).float().cpu())
     return torch.cat(out).numpy()
+
+
+def _autocast(dev: Any, bf16: bool) -> Any:
+    """bfloat16 autocast on ``dev`` when asked for, else nothing (any device type works)."""
+    import contextlib
+
+    import torch
+
+    return torch.autocast(dev.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
 
 def _evaluate(
@@ -228,7 +264,7 @@ def _evaluate(
 
     model.eval()
     total_loss, correct = 0.0, 0
-    with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+    with torch.inference_mode(), _autocast(dev, cfg.bf16):
         for i in range(0, len(x_all), 512):
             x = x_all[i : i + 512].to(dev).float().div_(255)
             y = y_all[i : i + 512].to(dev)
@@ -255,8 +291,10 @@ def fit(
     With ``average`` > 0 (the default) a moving average of the weights is kept (see
     :mod:`pixelab.train.averaging`); it is what is validated, and what ``model`` holds at the end.
     With ``checkpoint_dir`` every epoch is checkpointed atomically; ``resume=True`` continues
-    from the last checkpoint. With ``patience`` (needs ``val``) training stops when validation
-    accuracy has not improved for that many epochs, and the best weights are restored.
+    from the last checkpoint (one saved after the last epoch trains no further: the model gets
+    its final weights). ``device`` and ``threads`` may differ on resume, nothing else.
+    With ``patience`` (needs ``val``) training stops when validation accuracy has not improved
+    for that many epochs, and the best weights are restored.
     """
     import torch
     import torch.nn.functional as F
@@ -286,7 +324,7 @@ def fit(
     kept = model if average is None else average.module  # what is validated and returned
     history: list[dict[str, float]] = []
     start_epoch, best_acc, best_epoch, best_state = 0, -1.0, -1, None
-    elapsed, seen = 0.0, 0
+    elapsed, seen, stopped_early = 0.0, 0, False
     if resume:
         if checkpoint_dir is None or not has_checkpoint(checkpoint_dir):
             raise PixelabError(
@@ -296,21 +334,20 @@ def fit(
             checkpoint_dir, model=model, optimizer=opt, scheduler=sched,
             average=None if average is None else average.module,
         )  # fmt: skip
-        if state.get("finished"):
-            raise PixelabError(
-                f"this run already finished its {state['epoch'] + 1} epochs; nothing to resume",
-                hint="start a new run, or raise --epochs in a new run folder",
-            )
         saved = saved_options(state["config"])
-        if saved != cfg.to_dict():
-            changed = sorted(k for k, v in cfg.to_dict().items() if saved.get(k) != v)
+        changed = sorted(
+            k for k, v in cfg.to_dict().items() if saved.get(k) != v and k not in RESUME_MAY_CHANGE
+        )
+        if changed:
             raise PixelabError(
                 f"--resume needs the same training options; changed: {', '.join(changed)}",
             )
-        start_epoch = state["epoch"] + 1
+        # a finished checkpoint (stopped after its last epoch, before the run was written up)
+        # trains no further: the final weights are picked below, as at the end of training
+        start_epoch = cfg.epochs if state.get("finished") else state["epoch"] + 1
         history, best_acc, best_epoch = state["history"], state["best_acc"], state["best_epoch"]
         elapsed, seen = state["train_seconds"], state["samples_seen"]
-    stopped_early = False
+        stopped_early = bool(state.get("stopped_early", False))
     epoch = start_epoch - 1
     try:
         for epoch in range(start_epoch, cfg.epochs):
@@ -326,7 +363,7 @@ def fit(
                 y = y_all[idx].to(dev)
                 if cfg.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
-                with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                with _autocast(dev, cfg.bf16):
                     logits = model(x)
                 loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
                 opt.zero_grad(set_to_none=True)
@@ -371,6 +408,7 @@ def fit(
                         "best_acc": best_acc,
                         "best_epoch": best_epoch,
                         "finished": done,
+                        "stopped_early": stopped_early,
                         "train_seconds": elapsed,
                         "samples_seen": seen,
                     },
@@ -417,6 +455,30 @@ class CNNConfig(TrainConfig):
     limit: int | None = None
     test_size: float = 0.2
     val_fraction: float = 0.0
+
+    def check(self) -> CNNConfig:
+        """Raise PixelabError for impossible values, naming the flag and the value; return self."""
+        from pixelab.models import list_models
+
+        super().check()
+        if not self.data.strip():
+            raise PixelabError(f"{flag('data')} is empty", hint="give a dataset name or a folder")
+        check_choice(self.model, tuple(list_models()), name=flag("model"))
+        if self.size is not None:
+            check_positive_int(self.size, name=flag("size"))
+        if self.limit is not None:
+            check_positive_int(self.limit, name=flag("limit"))
+        if not 0.0 < self.test_size < 1.0:
+            raise PixelabError(
+                f"{flag('test_size')} must lie between 0 and 1 (a share), got {self.test_size}",
+                hint="0.2 holds out a fifth of the images for testing",
+            )
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise PixelabError(
+                f"{flag('val_fraction')} must lie in [0, 1) (a share), got {self.val_fraction}",
+                hint="0 trains without validation; 0.1 holds out a tenth",
+            )
+        return self
 
     def train_config(self) -> TrainConfig:
         """Just the training options."""
