@@ -111,9 +111,16 @@ def test_train_help_shows_every_default_and_no_type_tags(
         assert f"[default: {shown}]" in option_line(lines, option), option
     assert f"[default: {config().seed}]" in option_line(lines, "--seed")
     text = "\n".join(lines)
-    for tag in ("<str>", "<int>", "<float>"):
+    for tag in ("<str>", "<int>", "<float>", "<bool>"):
         assert tag not in text
-    assert not [s for s in lines if "<bool>" in s and "--help" not in s]
+
+
+@pytest.mark.parametrize(
+    "command", [("predict",), ("export",), ("compare",), ("cnn", "evaluate"), ("data", "check")]
+)
+def test_no_help_shows_type_tags(capsys, monkeypatch, command):
+    text = "\n".join(help_lines(capsys, monkeypatch, *command))
+    assert "--help" in text and "<" not in text
 
 
 def test_help_defaults_follow_the_config_dataclass(monkeypatch):

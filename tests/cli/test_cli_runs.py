@@ -111,6 +111,9 @@ def _one_class(tmp_path: Path) -> Path:
         (["classic", "train", "--data", "digits", "--test-size", "1.5"], "--test-size"),
         (["classic", "train", "--data", "ONE"], "single class"),
         (["features", "show", "hog", "chelsea", "--cell", "0"], "--cell"),
+        (["data", "info", "digits", "--size", "0"], "--size must be"),
+        (["data", "info", "digits", "--width", "0"], "--width must be"),
+        (["cnn", "train", "--data", "digits", "--test-size", "0"], "--test-size"),
     ],
 )
 def test_errors_before_any_work_leave_no_folder(capsys, tmp_path, args, message):
@@ -146,6 +149,16 @@ def test_a_folder_holding_another_run_is_refused_unless_overwrite(capsys, folder
     metrics = json.loads((out / "metrics.json").read_text())
     assert config["kind"] == "cnn" and "features" not in config  # nothing of the classic run
     assert metrics["model"] == "small_cnn" and "n_features" not in metrics
+
+
+def test_quick_jobs_replace_their_own_output_only(capsys, straight, tmp_path):
+    out = tmp_path / "hog"
+    for _ in range(2):  # the same command twice: the second replaces the first
+        code, _, err = cli(capsys, "features", "show", "hog", "chelsea", "--out", str(out))
+        assert code == 0, err
+    code, _, err = cli(capsys, "features", "show", "hog", "chelsea", "--out", str(straight[0]))
+    assert code == 2 and "already holds a cnn run" in err and "--overwrite" not in err
+    assert (straight[0] / "model.safetensors").is_file()
 
 
 def test_a_folder_being_written_is_refused(capsys, folder, tmp_path):
@@ -292,7 +305,8 @@ def test_resume_with_validation_early_stopping_and_other_options(
     _interrupt(monkeypatch, "between epochs")
     assert cli(capsys, *args, "--out", str(tmp_path / "b"))[0] == 130
     monkeypatch.undo()
-    code, _, err = cli(capsys, "cnn", "train", "--out", str(tmp_path / "b"), "--resume")
+    code, _, err = cli(capsys, "cnn", "train", "--out", str(tmp_path / "b"), "--resume",
+                       "--config", str(config))  # the same options again: accepted  # fmt: skip
     assert code == 0, err
     assert stable(json.loads((tmp_path / "b" / "metrics.json").read_text())) == stable(whole)
 

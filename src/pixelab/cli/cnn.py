@@ -78,6 +78,13 @@ def train_cmd(
         "It is validated and saved: steadier, and more accurate mid-run. "
         + default_of(CNNConfig, "average"),
     ),
+    test_size: float = typer.Option(
+        None,
+        "--test-size",
+        metavar="",
+        help="Share held out for testing (data without an official split). "
+        + default_of(CNNConfig, "test_size"),
+    ),
     val: float = typer.Option(
         None,
         "--val",
@@ -159,10 +166,15 @@ def train_cmd(
     given = dict(
         data=data, model=model, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
         schedule=schedule, augment=augment, label_smoothing=label_smoothing, average=average,
-        val_fraction=val, patience=patience, size=size, gray=gray, limit=limit, bf16=bf16,
-        device=device, seed=seed,
+        test_size=test_size, val_fraction=val, patience=patience, size=size, gray=gray,
+        limit=limit, bf16=bf16, device=device, seed=seed,
     )  # fmt: skip
-    from_file = CNNConfig.from_json(config).to_dict() if config else {}
+    from_file = {}
+    if config:  # checked as a whole; only the options the file names count as given
+        from pixelab._core.io import read_json
+
+        from_file = {k: v for k, v in CNNConfig.from_json(config).to_dict().items()
+                     if k in read_json(config)}  # fmt: skip
     changes = {**from_file, **{k: v for k, v in given.items() if v is not None}}
     cfg = None if resume else CNNConfig.from_dict(changes)
     out = out or default_out(f"cnn-{cfg.model}")

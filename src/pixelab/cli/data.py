@@ -51,8 +51,12 @@ def info_cmd(
     ),
 ) -> None:
     """Describe a dataset: images per class, sizes, and d after each preprocessing step."""
+    from pixelab._core.checks import check_positive_int
     from pixelab.data import dimensionality, load
 
+    if size is not None:
+        check_positive_int(size, name="--size")
+    check_positive_int(width, name="--width")
     with progress_bar(quiet=json) as progress:
         ds = load(data, size=size, gray=gray, seed=seed, progress=progress)
     info: dict[str, Any] = {**ds.summary(), "notes": ds.notes}

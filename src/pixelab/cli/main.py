@@ -13,6 +13,18 @@ from pixelab import __version__
 from pixelab._core.errors import PixelabError
 from pixelab.cli import classic, cnn, data, features, tour
 
+
+def _hide_type_tags() -> None:
+    """Typer >= 0.29 prints a ``<str>``/``<bool>`` tag beside every option and argument; the
+    help texts say what each takes, so the tags only crowd the table."""
+    from typer import core
+
+    for cls in (core.TyperOption, core.TyperArgument):
+        if hasattr(cls, "display_type_rich"):
+            cls.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
+
+
+_hide_type_tags()
 app = typer.Typer(
     name="pixelab",
     help="Machine learning for images, from pixels to CNNs — on built-in data or your own folders.",

@@ -107,13 +107,14 @@ class RunDir:
         elif held is not None:
             clear = overwrite or (replace_same_kind and held == kind)
             if not clear:
-                raise PixelabError(
-                    f"{path} already holds a {held} run",
-                    hint="choose another --out, continue it with --resume, or replace it with "
-                    "--overwrite"
-                    if held == kind
-                    else "choose another --out, or replace it with --overwrite",
-                )
+                if replace_same_kind:  # a quick job: it replaces its own kind only
+                    hint = "choose another --out; this command replaces only its own output"
+                elif held == kind:
+                    hint = "choose another --out, continue it with --resume, or replace it "
+                    hint += "with --overwrite"
+                else:
+                    hint = "choose another --out, or replace it with --overwrite"
+                raise PixelabError(f"{path} already holds a {held} run", hint=hint)
         run._created = not path.exists()
         path.mkdir(parents=True, exist_ok=True)
         try:
