@@ -13,7 +13,7 @@ import numpy as np
 from pixelab._core.errors import PixelabError
 from pixelab._core.progress import ProgressFn, report
 from pixelab.data.imageset import ImageSet
-from pixelab.data.preprocess import square_resize
+from pixelab.data.preprocess import ImagePreprocess
 
 #: File endings read as images (lower case).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
@@ -322,8 +322,9 @@ def load_folder(
             f"images are {w}x{h}; the centre {size}x{size} square of each was used "
             "(choose another size with size=N / --size N)"
         )
-    if size is not None:
-        arrays = [a if a.shape[:2] == (size, size) else square_resize(a, size) for a in arrays]
+    if size is not None:  # the preprocessing a model trained on this records and replays
+        pre = ImagePreprocess(size=size, channels=1 if mode == "L" else 3)
+        arrays = [pre.apply(a) for a in arrays]
     if skipped:
         notes.append(f"skipped {len(skipped)} unreadable file(s)")
     return ImageSet(

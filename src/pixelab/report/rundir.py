@@ -94,8 +94,31 @@ class RunDir:
         path = run.path
         if path.exists() and not path.is_dir():
             raise PixelabError(f"{path} exists and is not a folder", hint="choose another --out")
+        run._check_held(kind, resume=resume, overwrite=overwrite, replace=replace_same_kind)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir()  # atomic: of two jobs starting at once, one makes the folder
+            run._created = True
+        except FileExistsError:
+            run._created = False
+        try:
+            run._lock()
+            # again under the lock: another job may have written a run here since the check
+            clear = run._check_held(kind, resume=resume, overwrite=overwrite,
+                                    replace=replace_same_kind)  # fmt: skip
+        except PixelabError:
+            run.close()
+            if run._created and {p.name for p in path.iterdir()} <= {LOCK_FILE}:
+                shutil.rmtree(path, ignore_errors=True)  # only what this job made: nothing
+            raise
+        if clear:
+            run.clear()
+        return run
+
+    def _check_held(self, kind: str, *, resume: bool, overwrite: bool, replace: bool) -> bool:
+        """Refuse a folder whose run this job may not touch; True when it is to be cleared."""
+        path = self.path
         held = run_kind(path)
-        clear = False
         if resume:
             if held is None:
                 raise PixelabError(
@@ -104,28 +127,18 @@ class RunDir:
                 )
             if held != kind:
                 raise PixelabError(f"{path} holds a {held} run, not a {kind} run to resume")
-        elif held is not None:
-            clear = overwrite or (replace_same_kind and held == kind)
-            if not clear:
-                if replace_same_kind:  # a quick job: it replaces its own kind only
-                    hint = "choose another --out; this command replaces only its own output"
-                elif held == kind:
-                    hint = "choose another --out, continue it with --resume, or replace it "
-                    hint += "with --overwrite"
-                else:
-                    hint = "choose another --out, or replace it with --overwrite"
-                raise PixelabError(f"{path} already holds a {held} run", hint=hint)
-        run._created = not path.exists()
-        path.mkdir(parents=True, exist_ok=True)
-        try:
-            run._lock()
-        except PixelabError:
-            if run._created:
-                shutil.rmtree(path, ignore_errors=True)
-            raise
-        if clear:
-            run.clear()
-        return run
+            return False
+        if held is None:
+            return False
+        if overwrite or (replace and held == kind):
+            return True
+        if replace:  # a quick job: it replaces its own kind only
+            hint = "choose another --out; this command replaces only its own output"
+        elif held == kind:
+            hint = "choose another --out, continue it with --resume, or replace it with --overwrite"
+        else:
+            hint = "choose another --out, or replace it with --overwrite"
+        raise PixelabError(f"{path} already holds a {held} run", hint=hint)
 
     def _lock(self) -> None:
         try:
