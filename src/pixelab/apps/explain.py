@@ -1,0 +1,168 @@
+"""``explain`` jobs: what a CNN learned, written as run folders (figures + metrics.json).
+
+Every job checks its options and inputs before the folder is made (``RunDir.create``) and
+works on any CNN run folder through the model contract.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pixelab.report import RunDir
+from pixelab.report import explain as X
+
+
+def explain_conv(
+    image: np.ndarray,
+    kernel: str,
+    out: str | os.PathLike[str],
+    *,
+    stride: int = 1,
+    padding: int | None = None,
+    max_side: int = 256,
+) -> dict[str, Any]:
+    """Slide a hand-set kernel over ``image`` (any mode; made grey, shrunk to ``max_side``)."""
+    from pixelab._core.checks import check_positive_int
+    from pixelab.apps.features import shrink
+    from pixelab.data.preprocess import to_gray
+    from pixelab.explain import convolve
+
+    check_positive_int(max_side, name="--max-side", minimum=8)
+    grey = to_gray(shrink(image, max_side))[:, :, 0]
+    result = convolve(grey, kernel, stride=stride, padding=padding)
+    fmap = result["feature_map"]
+    metrics = {
+        "kernel": result["kernel_name"],
+        "kernel_values": result["kernel"].tolist(),
+        "stride": result["stride"],
+        "padding": result["padding"],
+        "input_shape": result["input_shape"],
+        "output_shape": result["output_shape"],
+        "formula": result["formula"],
+        "map_min": round(float(fmap.min()), 4),
+        "map_max": round(float(fmap.max()), 4),
+        "map_mean_abs": round(float(np.abs(fmap).mean()), 4),
+    }
+    fig = X.plot_conv(grey, result)
+    with RunDir.create(out, kind="explain-conv", replace_same_kind=True) as run:
+        run.write_config(
+            {"kernel": kernel, "stride": stride, "padding": padding}, kind="explain-conv"
+        )
+        metrics["figures"] = [str(run.save_figure(fig, "conv").relative_to(run.path))]
+        run.write_metrics(metrics)
+    return metrics
+
+
+def _untrained_twin(model: Any, seed: int) -> Any:
+    """The same architecture, freshly initialised as the run's training started from."""
+    from pixelab.models import create_model
+
+    cfg = model.config
+    return create_model(cfg.pop("name"), seed=seed, **cfg)
+
+
+def explain_filters(run: str | os.PathLike[str], out: str | os.PathLike[str]) -> dict[str, Any]:
+    """First-layer kernels of a run's model, and the share that are oriented edge detectors,
+    against the same share for the untrained initialisation."""
+    from pixelab._core.io import read_json
+    from pixelab.apps.cnn import load_run_model
+    from pixelab.explain import first_layer_kernels, orientedness
+
+    model, _ = load_run_model(run)
+    kernels = first_layer_kernels(model)
+    seed = int(read_json(Path(run) / "config.json").get("seed", 0))
+    before = first_layer_kernels(_untrained_twin(model, seed))
+    now, then = orientedness(kernels), orientedness(before)
+    metrics = {
+        "run": str(run),
+        "model": model.model_name,
+        "n_kernels": int(kernels.shape[0]),
+        "kernel_size": int(kernels.shape[2]),
+        "in_channels": int(kernels.shape[1]),
+        "oriented_share": round(now["oriented_share"], 4),
+        "oriented_share_untrained": round(then["oriented_share"], 4),
+        "median_r2": round(float(np.median(now["r2"])), 4),
+        "median_r2_untrained": round(float(np.median(then["r2"])), 4),
+        "threshold_r2": now["threshold"],
+        "kernels": [
+            {"r2": float(r), "angle": float(a)}
+            for r, a in zip(now["r2"], now["angle"], strict=True)
+        ],
+    }
+    title = (f"{metrics['n_kernels']} first-layer kernels of {model.model_name} (orientation, "
+             f"Gabor fit r2): {metrics['oriented_share']:.0%} oriented, "
+             f"{metrics['oriented_share_untrained']:.0%} before training")  # fmt: skip
+    fig_k = X.plot_kernels(kernels, now["r2"], now["angle"], title=title)
+    ax = X.plot_orientedness(now["r2"], then["r2"], now["threshold"])
+    with RunDir.create(out, kind="explain-filters", replace_same_kind=True) as rd:
+        rd.write_config({"run": str(run)}, kind="explain-filters")
+        metrics["figures"] = [
+            str(rd.save_figure(fig_k, "kernels").relative_to(rd.path)),
+            str(rd.save_figure(ax.figure, "orientedness").relative_to(rd.path)),
+        ]
+        rd.write_metrics(metrics)
+    return metrics
+
+
+def model_input(meta: dict[str, Any], image: str | os.PathLike[str] | np.ndarray) -> np.ndarray:
+    """An image file or array of any mode and size, prepared as the run's training images."""
+    from pixelab.apps.cnn import run_preprocess
+
+    pre = run_preprocess(meta)
+    return pre.apply(image) if isinstance(image, np.ndarray) else pre.read(image)
+
+
+def explain_maps(
+    run: str | os.PathLike[str],
+    image: str | os.PathLike[str] | np.ndarray,
+    out: str | os.PathLike[str],
+    *,
+    layers: list[str] | None = None,
+    per_layer: int = 12,
+) -> dict[str, Any]:
+    """Feature maps of ``layers`` (default: all) of a run's model for one image."""
+    import torch
+
+    from pixelab._core.checks import check_positive_int
+    from pixelab.apps.cnn import load_run_model
+    from pixelab.explain import check_layers, feature_maps
+
+    check_positive_int(per_layer, name="--per-layer")
+    model, meta = load_run_model(run)
+    names = check_layers(model, layers)
+    x = model_input(meta, image)
+    maps = feature_maps(model, x, layers=names)
+    with torch.inference_mode():
+        logits = model(torch.from_numpy(x.transpose(2, 0, 1).copy()).float().div(255)[None])[0]
+    probs = torch.softmax(logits, 0).numpy()
+    top = int(probs.argmax())
+    metrics = {
+        "run": str(run),
+        "image": image if isinstance(image, (str, os.PathLike)) else "array",
+        "predicted": meta["classes"][top],
+        "probability": round(float(probs[top]), 4),
+        "layers": {
+            name: {
+                "shape": list(m.shape),
+                "mean": round(float(m.mean()), 4),
+                "active_share": round(float((m > 0).mean()), 4),
+            }
+            for name, m in maps.items()
+        },
+    }
+    fig = X.plot_feature_maps(x, maps, per_layer=per_layer)
+    fig.suptitle(
+        f"feature maps; predicted {metrics['predicted']} ({metrics['probability']:.0%})",
+        fontsize=10,
+    )
+    with RunDir.create(out, kind="explain-maps", replace_same_kind=True) as rd:
+        rd.write_config(
+            {"run": str(run), "image": str(metrics["image"]), "layers": names}, kind="explain-maps"
+        )
+        metrics["figures"] = [str(rd.save_figure(fig, "maps").relative_to(rd.path))]
+        rd.write_metrics(metrics)
+    return metrics

@@ -1,0 +1,101 @@
+"""``pixelab explain``: what a CNN learned -- convolution by hand, kernels, feature maps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from pixelab.cli._ui import default_out, out_console, print_json
+
+app = typer.Typer(
+    help="What CNNs learn: convolution, first-layer kernels, feature maps.", no_args_is_help=True
+)
+
+RUN_HELP = "A CNN run folder (written by 'pixelab cnn train')."
+
+
+def image_source(image: str) -> Any:
+    """An image file path as given, or the pixels of a built-in sample photo (e.g. chelsea)."""
+    from pathlib import Path
+
+    from pixelab.cli.features import load_image_arg
+
+    return image if Path(image).is_file() else load_image_arg(image)
+
+
+def _done(metrics: dict[str, Any], out: str, json: bool, line: str) -> None:
+    if json:
+        print_json(metrics)
+        return
+    out_console.print(line)
+    for f in metrics["figures"]:
+        out_console.print(f"figure: {out}/{f}")
+
+
+@app.command("conv")
+def conv_cmd(
+    image: str = typer.Argument(..., help="An image file, or a sample photo name (e.g. chelsea)."),
+    kernel: str = typer.Option(
+        "sobel-x",
+        "--kernel",
+        help="sobel-x, sobel-y, blur, sharpen, emboss, edge, or a matrix such as "
+        "'[[0,1,0],[1,-4,1],[0,1,0]]' (square, odd size).",
+    ),
+    stride: int = typer.Option(1, "--stride", help="Step between kernel positions."),
+    padding: int = typer.Option(
+        None, "--padding", help="Zeros added around the image. \\[default: kernel side // 2]"
+    ),
+    max_side: int = typer.Option(256, "--max-side", help="Shrink larger images to this side."),
+    out: str = typer.Option(None, "--out", help="Run folder (default runs/explain-conv-<time>)."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """Slide a kernel over IMAGE: input, kernel and feature map, with the output-size formula."""
+    from pixelab.apps.explain import explain_conv
+    from pixelab.cli.features import load_image_arg
+
+    out = out or default_out("explain-conv")
+    m = explain_conv(load_image_arg(image), kernel, out, stride=stride, padding=padding,
+                     max_side=max_side)  # fmt: skip
+    _done(m, out, json, f"{m['kernel']} kernel: output size {m['formula']}")
+
+
+@app.command("filters")
+def filters_cmd(
+    run: str = typer.Argument(..., help=RUN_HELP),
+    out: str = typer.Option(
+        None, "--out", help="Run folder (default runs/explain-filters-<time>)."
+    ),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """First-layer kernels, and the share that are oriented edge detectors (vs untrained)."""
+    from pixelab.apps.explain import explain_filters
+
+    out = out or default_out("explain-filters")
+    m = explain_filters(run, out)
+    _done(m, out, json, f"{m['n_kernels']} kernels of {m['kernel_size']}x{m['kernel_size']}: "
+          f"{m['oriented_share']:.0%} oriented edge/line detectors "
+          f"({m['oriented_share_untrained']:.0%} before training)")  # fmt: skip
+
+
+@app.command("maps")
+def maps_cmd(
+    run: str = typer.Argument(..., help=RUN_HELP),
+    image: str = typer.Argument(..., help="An image file, or a sample photo name (e.g. chelsea)."),
+    layers: list[str] = typer.Option(
+        None,
+        "--layers",
+        help="Layer names (repeat the flag); an unknown one lists them all. "
+        "\\[default: every layer]",
+    ),
+    per_layer: int = typer.Option(12, "--per-layer", help="Maps shown per layer."),
+    out: str = typer.Option(None, "--out", help="Run folder (default runs/explain-maps-<time>)."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """Feature maps layer by layer for IMAGE (prepared as the run's training images)."""
+    from pixelab.apps.explain import explain_maps
+
+    out = out or default_out("explain-maps")
+    m = explain_maps(run, image_source(image), out, layers=layers or None, per_layer=per_layer)
+    shapes = ", ".join(f"{k} {'x'.join(map(str, v['shape']))}" for k, v in m["layers"].items())
+    _done(m, out, json, f"predicted {m['predicted']} ({m['probability']:.0%}); {shapes}")

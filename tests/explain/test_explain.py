@@ -1,0 +1,194 @@
+"""explain: convolution by hand, first-layer kernels, feature maps, on any CNN run folder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from pixelab import PixelabError
+from pixelab.explain import (
+    KERNELS,
+    capture,
+    check_layers,
+    convolve,
+    feature_maps,
+    first_layer_kernels,
+    orientedness,
+    output_size,
+    parse_kernel,
+)
+from pixelab.models import create_model
+from tests.cli.test_cli import cli
+
+
+@pytest.mark.parametrize(("stride", "padding"), [(1, None), (1, 0), (2, 1), (3, 2)])
+@pytest.mark.parametrize(
+    "kernel", ["sobel-x", "emboss", "[[0,1,0,1,0],[1,0,1,0,1],[0,1,0,1,0],[1,0,1,0,1],[0,1,0,1,0]]"]
+)
+def test_convolve_equals_torch_conv2d(kernel, stride, padding):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (23, 31), dtype=np.uint8)
+    result = convolve(image, kernel, stride=stride, padding=padding)
+    k = parse_kernel(kernel)[1]
+    pad = k.shape[0] // 2 if padding is None else padding
+    x = torch.from_numpy(image.astype(np.float32) / 255)[None, None]
+    expected = F.conv2d(x, torch.from_numpy(k)[None, None], stride=stride, padding=pad)[0, 0]
+    np.testing.assert_allclose(result["feature_map"], expected.numpy(), rtol=1e-6, atol=1e-6)
+    assert (
+        list(result["feature_map"].shape)
+        == result["output_shape"]
+        == [
+            output_size(23, k.shape[0], stride=stride, padding=pad),
+            output_size(31, k.shape[0], stride=stride, padding=pad),
+        ]
+    )
+    assert f"= {result['output_shape'][0]}" in result["formula"]
+
+
+def test_a_sobel_kernel_finds_a_vertical_edge_and_nothing_else():
+    image = np.zeros((9, 9), np.uint8)
+    image[:, 5:] = 255  # dark left, bright right: one vertical edge between columns 4 and 5
+    fmap = convolve(image, "sobel-x", padding=0)["feature_map"]
+    assert fmap.shape == (7, 7)
+    np.testing.assert_allclose(fmap[:, 3:5], 4.0)  # 1 + 2 + 1 across the edge
+    assert np.abs(np.delete(fmap, [3, 4], axis=1)).max() == 0
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ("[[1,2],[3,4]]", "square matrix of odd size"),
+        ("[[1,2,3],[4,5,6]]", "square matrix of odd size"),
+        ("[[1,2,3],[4,5]]", "not a matrix of numbers"),
+        ("[[1, 2, 3], [4, 5, 6], [7, 8, x]]", "not a matrix of numbers"),
+        ("laplace", "unknown kernel 'laplace'"),
+        ("[[1e999, 0, 0], [0, 0, 0], [0, 0, 0]]", "finite"),
+    ],
+)
+def test_bad_kernels_are_one_clear_error(spec, match):
+    with pytest.raises(PixelabError, match=match):
+        parse_kernel(spec)
+
+
+def test_convolve_refuses_a_kernel_larger_than_the_image():
+    with pytest.raises(PixelabError, match="does not fit"):
+        convolve(np.zeros((8, 8), np.uint8), np.ones((11, 11)), padding=0)
+    with pytest.raises(PixelabError, match="--stride"):
+        convolve(np.zeros((8, 8), np.uint8), "blur", stride=0)
+
+
+def test_oriented_kernels_are_told_from_blobs_and_noise():
+    names = list(KERNELS)
+    result = orientedness(np.stack([np.asarray(KERNELS[n], np.float32)[None] for n in names]))
+    r2 = dict(zip(names, result["r2"], strict=True))
+    angle = dict(zip(names, result["angle"], strict=True))
+    assert r2["sobel-x"] > 0.9 and angle["sobel-x"] == 0
+    assert r2["sobel-y"] > 0.9 and angle["sobel-y"] == 90
+    assert r2["edge"] < 0.5 and r2["sharpen"] < 0.5  # centre-surround: no orientation
+    assert r2["blur"] == 0  # constant: nothing left once brightness is removed
+    noise = np.random.default_rng(0).normal(size=(500, 3, 3, 3)).astype(np.float32)
+    assert orientedness(noise)["oriented_share"] < 0.1
+    # the strongest input channel decides: a colour kernel with an edge in green is oriented
+    colour = np.zeros((1, 3, 3, 3), np.float32)
+    colour[0, 1] = KERNELS["sobel-y"]
+    colour[0, 0] = 0.1
+    assert orientedness(colour)["oriented"].tolist() == [True]
+
+
+def test_hooks_reach_every_layer_and_are_removed():
+    model = create_model("small_cnn", num_classes=3, widths=(4, 8), seed=0)
+    out = capture(model, torch.rand(2, 1, 28, 28))
+    assert list(out) == ["block1", "block2"]
+    assert out["block1"].shape == (2, 4, 14, 14) and out["block2"].shape == (2, 8, 14, 14)
+    assert all(not m._forward_hooks for m in model.modules())
+    with pytest.raises(
+        PixelabError, match=r"unknown layer\(s\) 'conv9'.*its layers: block1, block2"
+    ):
+        check_layers(model, ["conv9"])
+    maps = feature_maps(model, np.zeros((28, 28, 1), np.uint8), layers=["block2"])
+    np.testing.assert_allclose(
+        maps["block2"], capture(model, torch.zeros(1, 1, 28, 28), ["block2"])["block2"][0].numpy()
+    )
+
+
+def test_an_mlp_has_no_kernels_and_no_maps():
+    mlp = create_model("mlp", num_classes=3, image_size=8, hidden=(4,))
+    with pytest.raises(PixelabError, match="no convolution layer"):
+        first_layer_kernels(mlp)
+    with pytest.raises(PixelabError, match="not a feature map"):
+        feature_maps(mlp, np.zeros((8, 8, 1), np.uint8))
+
+
+# the command line, on a run trained on colour 64 px images -------------------------------
+
+
+@pytest.fixture(scope="module")
+def colour_run(tmp_path_factory):
+    from pixelab.apps.cnn import train_cnn
+    from pixelab.train import CNNConfig
+
+    root = tmp_path_factory.mktemp("data") / "imgs"
+    rng = np.random.default_rng(0)
+    for k in range(2):
+        (root / f"c{k}").mkdir(parents=True)
+        for i in range(6):
+            img = rng.integers(0, 60, (64, 64, 3), dtype=np.uint8)
+            img[:, :, k] += 170
+            Image.fromarray(img).save(root / f"c{k}" / f"{i}.png")
+    out = tmp_path_factory.mktemp("run") / "cnn"
+    train_cnn(CNNConfig(data=str(root), epochs=1, batch_size=4, seed=0), out)
+    return root, out
+
+
+def test_explain_filters_and_maps_on_a_colour_run(capsys, colour_run, tmp_path):
+    _, run = colour_run
+    code, stdout, err = cli(capsys, "explain", "filters", str(run), "--out", str(tmp_path / "f"),
+                            "--json")  # fmt: skip
+    assert code == 0, err
+    m = json.loads(stdout)
+    assert (m["n_kernels"], m["in_channels"], m["kernel_size"]) == (32, 3, 3)
+    assert 0 <= m["oriented_share"] <= 1 and len(m["kernels"]) == 32
+    assert (tmp_path / "f" / "figures" / "kernels.png").is_file()
+    # an image of another size and mode is converted with the run's own preprocessing
+    Image.fromarray(np.full((90, 120), 200, np.uint8)).save(tmp_path / "grey.jpg")
+    code, stdout, err = cli(capsys, "explain", "maps", str(run), str(tmp_path / "grey.jpg"),
+                            "--layers", "block1", "--layers", "block3", "--out", str(tmp_path / "m"),
+                            "--json")  # fmt: skip
+    assert code == 0, err
+    m = json.loads(stdout)
+    assert list(m["layers"]) == ["block1", "block3"]
+    assert m["layers"]["block1"]["shape"] == [32, 32, 32] and m["predicted"] in ("c0", "c1")
+    code, _, _ = cli(capsys, "explain", "maps", str(run), "chelsea", "--out", str(tmp_path / "m"))
+    assert code == 0  # a sample photo by name; the same command again replaces its output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["explain", "filters", "CLASSIC"], "is a 'classic' run, not a 'cnn' run"),
+        (["explain", "filters", "EMPTY"], "not a pixelab run folder"),
+        (["explain", "maps", "RUN", "chelsea", "--layers", "conv9"], "its layers: block1"),
+        (["explain", "maps", "RUN", "/no/such.png"], "no such file or sample photo"),
+        (["explain", "maps", "RUN", "DATA"], "is a folder"),
+        (["explain", "conv", "chelsea", "--kernel", "[[1,2],[3,4]]"], "odd size"),
+        (["explain", "conv", "chelsea", "--stride", "0"], "--stride"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(capsys, colour_run, tmp_path, args, message):
+    root, run = colour_run
+    classic = tmp_path / "classic"
+    cli(capsys, "classic", "train", "--data", str(root), "--features", "color", "--classifier",
+        "knn", "--out", str(classic))  # fmt: skip
+    (tmp_path / "empty").mkdir()
+    subst = {"CLASSIC": str(classic), "EMPTY": str(tmp_path / "empty"), "RUN": str(run),
+             "DATA": str(root)}  # fmt: skip
+    out = tmp_path / "out"
+    code, _, err = cli(capsys, *[subst.get(a, a) for a in args], "--out", str(out))
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not out.exists()
+    assert not (run / "figures" / "kernels.png").exists()
