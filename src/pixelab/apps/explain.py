@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from pixelab._core.errors import PixelabError
 from pixelab.report import RunDir
 from pixelab.report import explain as X
 
@@ -164,5 +165,125 @@ def explain_maps(
             {"run": str(run), "image": str(metrics["image"]), "layers": names}, kind="explain-maps"
         )
         metrics["figures"] = [str(rd.save_figure(fig, "maps").relative_to(rd.path))]
+        rd.write_metrics(metrics)
+    return metrics
+
+
+def _batches(n: int, size: int = 128) -> list[slice]:
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def explain_saliency(
+    run: str | os.PathLike[str],
+    images: list[str | os.PathLike[str] | np.ndarray],
+    out: str | os.PathLike[str],
+    *,
+    method: str = "gradcam",
+    layer: str | None = None,
+    target: str | None = None,
+    data: str | None = None,
+    limit: int = 30,
+    seed: int = 0,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Saliency maps of a run's model for ``images`` (overlays with the predicted class) and,
+    with ``data``, how faithful the method is there: the deletion curve against random
+    deletion, and (for data with object masks, such as shapes) the share of saliency on the
+    object."""
+    import torch
+
+    from pixelab._core.checks import check_choice, check_positive_int
+    from pixelab._core.progress import report
+    from pixelab.apps.cnn import load_run_model
+    from pixelab.explain.saliency import (
+        METHODS,
+        deletion_curve,
+        mask_share,
+        saliency,
+        spatial_layer,
+    )
+
+    check_choice(method, METHODS, name="--method")
+    check_positive_int(limit, name="--limit")
+    if not images and data is None:
+        raise PixelabError(
+            "nothing to explain: give image files, --data for the faithfulness measures, or both"
+        )
+    model, meta = load_run_model(run)
+    classes = meta["classes"]
+    kw: dict[str, Any] = {}
+    if method == "gradcam":
+        kw["layer"] = spatial_layer(model, layer)  # an MLP or unknown layer: refused here
+    elif layer is not None:
+        raise PixelabError("--layer is for --method gradcam", hint="leave it out")
+    if method == "occlusion":  # an eighth of the image per window, half a window per step
+        side = meta["preprocess"]["size"]
+        kw.update(window=max(4, side // 8), stride=max(2, side // 16))
+    if target is not None and target not in classes:
+        raise PixelabError(
+            f"unknown class {target!r}", hint=f"the run's classes: {', '.join(classes)}"
+        )
+    xs = [model_input(meta, img) for img in images]
+
+    def tensor(batch: np.ndarray) -> Any:
+        return torch.from_numpy(batch.transpose(0, 3, 1, 2).copy()).float().div(255)
+
+    metrics: dict[str, Any] = {"run": str(run), "method": method, **kw, "images": []}
+    figs = {}
+    if xs:
+        x = tensor(np.stack(xs))
+        with torch.no_grad():
+            probs = torch.softmax(model.eval()(x), 1)
+        pred = probs.argmax(1)
+        t = pred if target is None else torch.full_like(pred, classes.index(target))
+        maps = saliency(model, x, t, method=method, **kw).detach().cpu().numpy()
+        titles = []
+        for i, img in enumerate(images):
+            row = {
+                "image": str(img) if isinstance(img, (str, os.PathLike)) else f"array {i}",
+                "predicted": classes[int(pred[i])],
+                "probability": round(float(probs[i, pred[i]]), 4),
+                "explained_class": classes[int(t[i])],
+            }
+            metrics["images"].append(row)
+            titles.append(f"{row['predicted']} ({row['probability']:.0%})"
+                          + ("" if target is None else f"; why {target}?")
+                          + ("" if maps[i].max() > 0 else "; empty map"))  # fmt: skip
+
+        figs["saliency"] = X.plot_saliency(xs, list(maps), titles, method=method)
+    if data is not None:
+        from pixelab.data import limit_per_class, load
+
+        pre_size, grey = meta["preprocess"]["size"], meta["preprocess"]["channels"] == 1
+        subset = "test" if data == "fashion-mnist" else "all"
+        ds = load(data, size=pre_size, gray=grey, subset=subset, seed=seed, progress=progress)
+        if ds.classes != classes:
+            raise PixelabError(
+                f"the model knows the classes {classes} but {data} has {ds.classes}",
+                hint="measure on data with the same classes",
+            )
+        ds = limit_per_class(ds, limit, seed=seed)
+        x_all, y_all = tensor(ds.images), torch.from_numpy(ds.labels)
+        parts = []
+        for i, sl in enumerate(_batches(len(ds))):
+            parts.append(saliency(model, x_all[sl], y_all[sl], method=method, **kw).detach())
+            report(progress, f"saliency ({method})", i + 1, len(_batches(len(ds))))
+        maps_all = torch.cat(parts)
+        curve = deletion_curve(model, x_all, y_all, maps_all, seed=seed, progress=progress)
+        faith = {"data": data, "n_images": len(ds), **curve}
+        faith["faster_than_random"] = curve["area"]["saliency"] < curve["area"]["random"]
+        if ds.masks is not None:
+            faith["mask_share"] = round(
+                float(mask_share(maps_all, torch.from_numpy(ds.masks)).mean()), 4
+            )
+            faith["mask_area"] = round(float(ds.masks.mean()), 4)  # what a uniform map would get
+        metrics["faithfulness"] = faith
+        figs["deletion"] = X.plot_deletion(curve, method=method).figure
+    with RunDir.create(out, kind="explain-saliency", replace_same_kind=True) as rd:
+        rd.write_config({"run": str(run), "method": method, "layer": layer, "target": target,
+                         "data": data, "limit": limit, "seed": seed}, kind="explain-saliency")  # fmt: skip
+        metrics["figures"] = [
+            str(rd.save_figure(f, k).relative_to(rd.path)) for k, f in figs.items()
+        ]
         rd.write_metrics(metrics)
     return metrics

@@ -99,3 +99,47 @@ def maps_cmd(
     m = explain_maps(run, image_source(image), out, layers=layers or None, per_layer=per_layer)
     shapes = ", ".join(f"{k} {'x'.join(map(str, v['shape']))}" for k, v in m["layers"].items())
     _done(m, out, json, f"predicted {m['predicted']} ({m['probability']:.0%}); {shapes}")
+
+
+@app.command("saliency")
+def saliency_cmd(
+    run: str = typer.Argument(..., help=RUN_HELP),
+    images: list[str] = typer.Argument(None, help="Image files or sample photo names."),
+    method: str = typer.Option(
+        "gradcam", "--method", help="gradcam, occlusion, gradients or integrated-gradients."
+    ),
+    layer: str = typer.Option(
+        None, "--layer", help="Grad-CAM's layer. \\[default: the last feature layer]"
+    ),
+    target: str = typer.Option(
+        None, "--class", help="Explain this class. \\[default: the predicted one]"
+    ),
+    data: str = typer.Option(
+        None, "--data", help="Also measure faithfulness (deletion curve) on this data."
+    ),
+    limit: int = typer.Option(30, "--limit", help="Images per class for the faithfulness measure."),
+    out: str = typer.Option(
+        None, "--out", help="Run folder (default runs/explain-saliency-<time>)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed (random deletion, data slices)."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """Which pixels a prediction rests on, overlaid on IMAGES; with --data, how faithful that is."""
+    from pixelab.apps.explain import explain_saliency
+    from pixelab.cli._ui import progress_bar
+
+    out = out or default_out("explain-saliency")
+    with progress_bar(quiet=json) as progress:
+        m = explain_saliency(run, [image_source(i) for i in images or []], out, method=method,
+                             layer=layer, target=target, data=data, limit=limit, seed=seed,
+                             progress=progress)  # fmt: skip
+    lines = [f"{r['image']}: {r['predicted']} ({r['probability']:.0%})" for r in m["images"]]
+    f = m.get("faithfulness")
+    if f:
+        lines.append(
+            f"deletion curve on {f['n_images']} images of {f['data']}: area {f['area']['saliency']:.3f}"
+            f" removing the most salient pixels first, {f['area']['random']:.3f} removing random ones"
+            + (f"; {f['mask_share']:.0%} of the saliency lies on the object ({f['mask_area']:.0%} of the"
+               " pixels)" if "mask_share" in f else "")
+        )  # fmt: skip
+    _done(m, out, json, "\n".join(lines))

@@ -103,3 +103,43 @@ def plot_feature_maps(image: np.ndarray, maps: dict[str, np.ndarray], *, per_lay
             else:
                 ax.axis("off")
     return fig
+
+
+def plot_saliency(
+    images: list[np.ndarray], maps: list[np.ndarray], titles: list[str], *, method: str = ""
+):
+    """Each image with its saliency map laid over it (bright: what the prediction rests on)."""
+    n = len(images)
+    cols = min(n, 6)
+    rows = (n + cols - 1) // cols
+    fig = new_figure(2.1 * cols, 2.3 * rows + 0.3)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        _show(ax, images[i])
+        m = np.asarray(maps[i], np.float32)
+        top = float(m.max()) or 1.0
+        ax.imshow(m / top, cmap="jet", alpha=0.45, vmin=0, vmax=1, interpolation="bilinear")
+        ax.set_title(titles[i], fontsize=8)
+    if method:
+        fig.suptitle(f"saliency: {method}", fontsize=10)
+    return fig
+
+
+def plot_deletion(curve: dict[str, Any], *, method: str = "", ax: Any = None):
+    """Accuracy as the most salient pixels are removed first, against random pixels."""
+    ax = ax if ax is not None else new_figure(6, 3.6).add_subplot()
+    f = [100 * v for v in curve["fractions"]]
+    area = curve["area"]
+    ax.plot(f, curve["accuracy"]["saliency"], marker="o", color="#e65100",
+            label=f"most salient first ({method}), area {area['saliency']:.3f}")  # fmt: skip
+    ax.plot(f, curve["accuracy"]["random"], marker="o", color="#757575",
+            label=f"random pixels, area {area['random']:.3f}")  # fmt: skip
+    ax.set_xlabel("% of pixels removed")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8)
+    ax.set_title("deletion curve: a faithful map makes accuracy fall faster", fontsize=9)
+    return ax
