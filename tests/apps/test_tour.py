@@ -28,7 +28,8 @@ def test_quick_tour_end_to_end(tmp_path):
     for key, _ in CHAPTERS:
         assert key in m["chapters"] and key in m["seconds"]
     for title in ("Why vision is hard", "curse of dimensionality", "manifold hypothesis",
-                  "hand-made features", "Classic classifiers on Fashion-MNIST"):  # fmt: skip
+                  "hand-made features", "Classic classifiers on Fashion-MNIST",
+                  "What CNNs learn"):  # fmt: skip
         assert title in html
     pngs = sorted((tmp_path / "figures").glob("*.png"))
     assert len(re.findall("data:image/png;base64,", html)) == len(pngs) >= 10
@@ -56,3 +57,35 @@ def test_the_classic_chapter_words_a_pipeline_without_mistakes():
     assert _most_common_mistake(None) == "It misclassified no test image."
     sentence = _most_common_mistake({"true": "Shirt", "predicted": "T-shirt/top", "count": 9})
     assert sentence.startswith("Its most common mistake is taking a Shirt for a T-shirt/top")
+
+
+def test_the_what_cnns_learn_chapter_on_its_own(tmp_path):
+    m = run_tour(tmp_path, quick=True, chapters=["learn"])["chapters"]["learn"]
+    html = (tmp_path / "report.html").read_text()
+    assert "What CNNs learn" in html and "deletion curve" in html
+    for name in ("kernels", "orientedness", "maps", "saliency", "deletion"):
+        assert (tmp_path / "figures" / f"learn_{name}.png").is_file()
+    assert 0 <= m["oriented_share"] <= 1 and m["kernels_moved"] > 0
+    assert m["deletion_area"]["integrated gradients"] < m["deletion_area_random"]
+    layers = m["translation"]["layers"]
+    assert set(layers) == {"block1", "block2", "block3"} and layers["block1"]["correlation"] > 0.8
+    same = m["translation"]["same_prediction"]
+    assert same[1] >= same[4]  # a bigger move changes more decisions
+
+
+def test_feature_maps_move_with_the_image():
+    import torch
+
+    from pixelab.apps.tour.learn import translation
+    from pixelab.models import create_model
+
+    model = create_model("small_cnn", num_classes=3, widths=(4, 8), seed=0).eval()
+    x = torch.zeros(8, 1, 28, 28)
+    x[:, :, 8:20, 4:14] = torch.rand(8, 1, 12, 10, generator=torch.Generator().manual_seed(0))
+    t = translation(model, x, 4)
+    # conv + pool commute with a move by a multiple of the pooling: the maps move along, but
+    # for the border, where zero padding differs from the (normalised) black background
+    assert t["layers"]["block1"]["correlation"] > 0.99
+    assert all(v["correlation"] > 0.95 for v in t["layers"].values())
+    assert set(t["same_prediction"]) == {1, 2, 4}
+    assert translation(model, x, 3)["layers"] == {}  # 3 px is no whole step of a 2x-pooled map

@@ -169,6 +169,7 @@ def chapter(ctx: TourContext) -> dict[str, Any]:
         *filter(None, [_versus_classic(ctx, cnn_acc)]),  # only when the classic chapter ran
         "Try it on your own images: `pixelab cnn train --data my_photos/ --size 64`.",
     )
+    ctx.cache["cnn_model"] = model  # the "What CNNs learn" chapter looks inside it
     return {
         "cnn_accuracy": round(cnn_acc, 4),
         "cnn_train_seconds": round(result.train_seconds, 1),
