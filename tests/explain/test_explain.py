@@ -192,3 +192,53 @@ def test_bad_input_is_one_line_and_writes_nothing(capsys, colour_run, tmp_path, 
     assert code == 2 and message in err and "Traceback" not in err
     assert not out.exists()
     assert not (run / "figures" / "kernels.png").exists()
+
+
+def test_neighbourhood_scores_and_projections_know_clusters():
+    from pixelab.explain.embed import neighbourhood_scores, project
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 20)
+    centres = np.eye(3) * 20
+    vectors = centres[labels] + rng.normal(size=(60, 3))
+    s = neighbourhood_scores(vectors, labels)
+    assert s["knn_accuracy"] == 1.0 and s["silhouette"] > 0.7 and s["dimensions"] == 3
+    mixed = neighbourhood_scores(rng.normal(size=(60, 3)), labels)
+    assert mixed["knn_accuracy"] < 0.7 and abs(mixed["silhouette"]) < 0.1
+    for method in ("pca", "tsne"):
+        assert project(vectors, method=method).shape == (60, 2)
+    with pytest.raises(PixelabError, match="single class"):
+        neighbourhood_scores(vectors, np.zeros(60, int))
+    with pytest.raises(PixelabError, match="unknown projection"):
+        project(vectors, method="mds")
+
+
+def test_cnn_features_are_what_the_classifier_sees():
+    from pixelab.explain.embed import cnn_features
+
+    model = create_model("small_cnn", num_classes=3, widths=(4, 8), seed=0).eval()
+    images = np.random.default_rng(0).integers(0, 256, (5, 28, 28, 1), dtype=np.uint8)
+    feats = cnn_features(model, images, batch_size=2)
+    x = torch.from_numpy(images.transpose(0, 3, 1, 2).copy()).float() / 255
+    with torch.no_grad():
+        logits = model.get_classifier()(torch.from_numpy(feats))
+        np.testing.assert_allclose(logits.numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_explain_embed_on_a_colour_run(capsys, colour_run, tmp_path):
+    root, run = colour_run
+    out = tmp_path / "e"
+    code, stdout, err = cli(capsys, "explain", "embed", str(run), "--data", str(root), "--limit",
+                            "12", "--projection", "pca", "--out", str(out), "--json")  # fmt: skip
+    assert code == 0, err
+    m = json.loads(stdout)
+    assert list(m["spaces"]) == ["pixels", "HOG", "CNN features"] and m["n_images"] == 12
+    assert m["spaces"]["pixels"]["dimensions"] == 64 * 64 * 3
+    assert (out / "figures" / "embed.png").is_file()
+    for args, message in [(["--projection", "mds"], "unknown --projection 'mds'"),
+                          (["--limit", "3"], "--limit must be"),
+                          (["--data", "digits"], "the model knows the classes")]:  # fmt: skip
+        code, _, err = cli(capsys, "explain", "embed", str(run), "--data", str(root), *args,
+                           "--out", str(tmp_path / "bad"))  # fmt: skip
+        assert code == 2 and message in err, err
+        assert not (tmp_path / "bad").exists()

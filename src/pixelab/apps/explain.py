@@ -287,3 +287,67 @@ def explain_saliency(
         ]
         rd.write_metrics(metrics)
     return metrics
+
+
+#: How the projections are written in figures.
+SHOWN = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+
+
+def explain_embed(
+    run: str | os.PathLike[str],
+    data: str,
+    out: str | os.PathLike[str],
+    *,
+    limit: int = 1000,
+    projections: tuple[str, ...] = ("pca", "tsne"),
+    seed: int = 0,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """The same images of ``data`` in pixel, HOG and CNN-feature space: k-NN accuracy and
+    silhouette per space, and 2-D projections (PCA, t-SNE, UMAP) coloured by class."""
+    from pixelab._core.checks import check_choice, check_positive_int
+    from pixelab._core.progress import report
+    from pixelab.apps.cnn import load_run_model
+    from pixelab.data import limit_per_class, load
+    from pixelab.explain.embed import SPACES, neighbourhood_scores, project, spaces
+    from pixelab.report import figures as F
+
+    check_positive_int(limit, name="--limit", minimum=10)
+    for p in projections:
+        check_choice(p, ("pca", "tsne", "umap"), name="--projection")
+    if "umap" in projections:
+        from pixelab._core.optional import require
+
+        require("umap", package="umap-learn")
+    model, meta = load_run_model(run)
+    pre = meta["preprocess"]
+    subset = "test" if data == "fashion-mnist" else "all"
+    ds = load(data, size=pre["size"], gray=pre["channels"] == 1, subset=subset, seed=seed,
+              progress=progress)  # fmt: skip
+    if ds.classes != meta["classes"]:
+        raise PixelabError(
+            f"the model knows the classes {meta['classes']} but {data} has {ds.classes}",
+            hint="embed data with the same classes",
+        )
+    ds = limit_per_class(ds, limit, seed=seed)
+    vectors = spaces(model, ds.images)
+    scores = {name: neighbourhood_scores(v, ds.labels, seed=seed) for name, v in vectors.items()}
+    steps = len(projections) * len(SPACES)
+    fig = F.new_figure(5.2 * len(SPACES), 4.6 * len(projections))
+    axes = fig.subplots(len(projections), len(SPACES), squeeze=False)
+    for r, method in enumerate(projections):
+        for c, name in enumerate(SPACES):
+            pts = project(vectors[name], method=method, seed=seed)
+            s = scores[name]
+            F.plot_embedding(pts, ds.labels, ds.classes, ax=axes[r, c],
+                             title=f"{name} ({s['dimensions']:,} numbers), {SHOWN[method]}: "
+                             f"k-NN {s['knn_accuracy']:.2f}")  # fmt: skip
+            report(progress, "projections", r * len(SPACES) + c + 1, steps)
+    metrics = {"run": str(run), "data": data, "n_images": len(ds), "spaces": scores,
+               "projections": list(projections)}  # fmt: skip
+    with RunDir.create(out, kind="explain-embed", replace_same_kind=True) as rd:
+        rd.write_config({"run": str(run), "data": data, "limit": limit, "seed": seed,
+                         "projections": list(projections)}, kind="explain-embed")  # fmt: skip
+        metrics["figures"] = [str(rd.save_figure(fig, "embed").relative_to(rd.path))]
+        rd.write_metrics(metrics)
+    return metrics

@@ -143,3 +143,28 @@ def saliency_cmd(
                " pixels)" if "mask_share" in f else "")
         )  # fmt: skip
     _done(m, out, json, "\n".join(lines))
+
+
+@app.command("embed")
+def embed_cmd(
+    run: str = typer.Argument(..., help=RUN_HELP),
+    data: str = typer.Option(..., "--data", help="Data with the run's classes."),
+    limit: int = typer.Option(1000, "--limit", help="Images used (class-balanced)."),
+    projection: list[str] = typer.Option(
+        None, "--projection", help="pca, tsne or umap (repeat the flag). \\[default: pca, tsne]"
+    ),
+    out: str = typer.Option(None, "--out", help="Run folder (default runs/explain-embed-<time>)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (slices, projections)."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """The same images in pixel, HOG and CNN space: k-NN accuracy, silhouette, 2-D maps."""
+    from pixelab.apps.explain import explain_embed
+    from pixelab.cli._ui import progress_bar
+
+    out = out or default_out("explain-embed")
+    with progress_bar(quiet=json) as progress:
+        m = explain_embed(run, data, out, limit=limit, seed=seed, progress=progress,
+                          projections=tuple(projection or ("pca", "tsne")))  # fmt: skip
+    lines = [f"{name}: k-NN accuracy {s['knn_accuracy']:.3f}, silhouette {s['silhouette']:.3f} "
+             f"({s['dimensions']:,} numbers)" for name, s in m["spaces"].items()]  # fmt: skip
+    _done(m, out, json, "\n".join(lines))
