@@ -63,7 +63,7 @@ def test_the_what_cnns_learn_chapter_on_its_own(tmp_path):
     m = run_tour(tmp_path, quick=True, chapters=["learn"])["chapters"]["learn"]
     html = (tmp_path / "report.html").read_text()
     assert "What CNNs learn" in html and "deletion curve" in html
-    for name in ("kernels", "orientedness", "maps", "saliency", "deletion", "embed"):
+    for name in ("kernels", "orientedness", "maps", "saliency", "deletion", "embed", "top"):
         assert (tmp_path / "figures" / f"learn_{name}.png").is_file()
     assert 0 <= m["oriented_share"] <= 1 and m["kernels_moved"] > 0
     assert m["deletion_area"]["integrated gradients"] < m["deletion_area_random"]

@@ -242,3 +242,63 @@ def test_explain_embed_on_a_colour_run(capsys, colour_run, tmp_path):
                            "--out", str(tmp_path / "bad"))  # fmt: skip
         assert code == 2 and message in err, err
         assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "layer", "position", "box"),
+    [
+        # conv 3x3 (pad 1) then pool 2: unit (3, 3) sees input rows/cols 5..8
+        ("small_cnn", {}, "block1", (3, 3), (5, 5, 9, 9)),
+        ("small_cnn", {}, "block2", (3, 3), (9, 9, 19, 19)),
+        ("small_cnn", {}, "block3", (3, 3), (5, 5, 23, 23)),  # no pool in the last block
+        ("small_cnn", {}, "block1", (0, 0), (0, 0, 3, 3)),  # cut by the border
+        ("lenet", {}, "conv2", (1, 1), (0, 0, 14, 14)),
+        ("lenet", {}, "pool2", (1, 1), (2, 2, 18, 18)),
+    ],
+)
+def test_receptive_fields_are_computed_exactly(name, kwargs, layer, position, box):
+    from pixelab.explain.units import receptive_field
+
+    model = create_model(name, num_classes=3, seed=0, **kwargs)
+    assert receptive_field(model, layer, position) == box
+
+
+def test_top_images_are_the_most_activating_ones():
+    from pixelab.explain.units import top_images, unit_activations
+
+    model = create_model("small_cnn", num_classes=3, widths=(4, 8), seed=0).eval()
+    images = np.random.default_rng(0).integers(0, 256, (20, 28, 28, 1), dtype=np.uint8)
+    acts, where, shape = unit_activations(model, images, "block1", batch_size=7)
+    maps = capture(model, torch.from_numpy(images.transpose(0, 3, 1, 2).copy()).float() / 255)
+    np.testing.assert_allclose(acts, maps["block1"].amax((2, 3)).numpy(), rtol=1e-6)
+    assert shape == (14, 14) and where.shape == (20, 4, 2)
+    found = top_images(model, images, "block1", units=[2, 0], k=3)
+    for u in found["units"]:
+        vals = [r["activation"] for r in u["top"]]
+        assert vals == sorted(acts[:, u["unit"]], reverse=True)[:3]
+        assert u["dataset_max"] == vals[0]
+    with pytest.raises(PixelabError, match="layer 'block1' has 4 units"):
+        top_images(model, images, "block1", units=[4])
+    mlp = create_model("mlp", num_classes=3, image_size=8, hidden=(4,))
+    with pytest.raises(PixelabError, match="outputs vectors"):
+        unit_activations(mlp, images[:, :8, :8], next(iter(mlp.feature_layers())))
+
+
+def test_explain_top_on_a_colour_run(capsys, colour_run, tmp_path):
+    root, run = colour_run
+    out = tmp_path / "t"
+    code, stdout, err = cli(capsys, "explain", "top", str(run), "--data", str(root), "--layer",
+                            "block1", "--units", "0,2-3", "--top", "3", "--out", str(out),
+                            "--json")  # fmt: skip
+    assert code == 0, err
+    m = json.loads(stdout)
+    assert [u["unit"] for u in m["units"]] == [0, 2, 3] and len(m["units"][0]["top"]) == 3
+    top = m["units"][0]["top"][0]
+    assert top["image"].startswith(str(root)) and len(top["box"]) == 4
+    assert (out / "figures" / "top.png").is_file()
+    for args, message in [(["--units", "999"], "out of range"), (["--units", "a"], "--units 'a'"),
+                          (["--layer", "conv9"], "its layers")]:  # fmt: skip
+        code, _, err = cli(capsys, "explain", "top", str(run), "--data", str(root), *args,
+                           "--out", str(tmp_path / "bad"))  # fmt: skip
+        assert code == 2 and message in err, err
+        assert not (tmp_path / "bad").exists()

@@ -351,3 +351,67 @@ def explain_embed(
         metrics["figures"] = [str(rd.save_figure(fig, "embed").relative_to(rd.path))]
         rd.write_metrics(metrics)
     return metrics
+
+
+def _run_data(meta: dict[str, Any], data: str, *, seed: int, progress: Any) -> Any:
+    """``data`` loaded as the run's images were (size, mode), with the run's classes checked."""
+    from pixelab.data import load
+
+    pre = meta["preprocess"]
+    subset = "test" if data == "fashion-mnist" else "all"
+    ds = load(data, size=pre["size"], gray=pre["channels"] == 1, subset=subset, seed=seed,
+              progress=progress)  # fmt: skip
+    if ds.classes != meta["classes"]:
+        raise PixelabError(
+            f"the model knows the classes {meta['classes']} but {data} has {ds.classes}",
+            hint="use data with the same classes (the same class folder names)",
+        )
+    return ds
+
+
+def explain_top(
+    run: str | os.PathLike[str],
+    data: str,
+    out: str | os.PathLike[str],
+    *,
+    layer: str | None = None,
+    units: list[int] | None = None,
+    k: int = 9,
+    limit: int = 2000,
+    seed: int = 0,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """For each unit of ``layer`` (default: the last), the images of ``data`` that activate it
+    most, cropped to the unit's receptive field (Zeiler & Fergus)."""
+    from pixelab._core.checks import check_positive_int
+    from pixelab.apps.cnn import load_run_model
+    from pixelab.data import limit_per_class
+    from pixelab.explain import check_layers
+    from pixelab.explain.units import top_images
+
+    check_positive_int(limit, name="--limit")
+    check_positive_int(k, name="--top")
+    model, meta = load_run_model(run)
+    name = check_layers(model, None if layer is None else [layer])[-1]
+    ds = limit_per_class(_run_data(meta, data, seed=seed, progress=progress), limit, seed=seed)
+    found = top_images(model, ds.images, name, units=units, k=k)
+    crops, values = [], []
+    for u in found["units"]:
+        for row in u["top"]:
+            row["image"] = ds.paths[row["index"]]
+            row["class"] = ds.classes[int(ds.labels[row["index"]])]
+        crops.append([ds.images[r["index"]][r["box"][0] : r["box"][2], r["box"][1] : r["box"][3]]
+                      for r in u["top"]])  # fmt: skip
+        values.append([r["activation"] for r in u["top"]])
+    fig = X.plot_top_images(crops, [u["unit"] for u in found["units"]], values)
+    box = found["units"][0]["top"][0]["box"]
+    fig.suptitle(f"{name}: the {k} patches of {len(ds)} images of {data} that excite each unit "
+                 f"most (receptive field up to {box[2] - box[0]}x{box[3] - box[1]} px)",
+                 fontsize=10)  # fmt: skip
+    metrics = {"run": str(run), "data": data, "n_images": len(ds), **found}
+    with RunDir.create(out, kind="explain-top", replace_same_kind=True) as rd:
+        rd.write_config({"run": str(run), "data": data, "layer": name, "units": units, "top": k,
+                         "limit": limit, "seed": seed}, kind="explain-top")  # fmt: skip
+        metrics["figures"] = [str(rd.save_figure(fig, "top").relative_to(rd.path))]
+        rd.write_metrics(metrics)
+    return metrics

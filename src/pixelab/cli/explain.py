@@ -168,3 +168,45 @@ def embed_cmd(
     lines = [f"{name}: k-NN accuracy {s['knn_accuracy']:.3f}, silhouette {s['silhouette']:.3f} "
              f"({s['dimensions']:,} numbers)" for name, s in m["spaces"].items()]  # fmt: skip
     _done(m, out, json, "\n".join(lines))
+
+
+def _units(text: str | None) -> list[int] | None:
+    """'0,3,5' or '0-7' -> unit indices."""
+    from pixelab._core.errors import PixelabError
+
+    if not text:
+        return None
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            out.extend(range(int(lo), int(hi) + 1) if hi else [int(lo)])
+    except ValueError as err:
+        raise PixelabError(f"--units {text!r} is not a list of unit numbers",
+                           hint="write e.g. 0,3,5 or 0-7") from err  # fmt: skip
+    return out
+
+
+@app.command("top")
+def top_cmd(
+    run: str = typer.Argument(..., help=RUN_HELP),
+    data: str = typer.Option(..., "--data", help="Images to search (with the run's classes)."),
+    layer: str = typer.Option(None, "--layer", help="Layer name. \\[default: the last]"),
+    units: str = typer.Option(None, "--units", help="Units, e.g. 0,3,5 or 0-7. \\[default: 0-7]"),
+    top: int = typer.Option(9, "--top", help="Images shown per unit."),
+    limit: int = typer.Option(2000, "--limit", help="Images searched (class-balanced)."),
+    out: str = typer.Option(None, "--out", help="Run folder (default runs/explain-top-<time>)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (which images are searched)."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """The images each unit likes most, cropped to what the unit can see (Zeiler & Fergus)."""
+    from pixelab.apps.explain import explain_top
+    from pixelab.cli._ui import progress_bar
+
+    out = out or default_out("explain-top")
+    with progress_bar(quiet=json) as progress:
+        m = explain_top(run, data, out, layer=layer, units=_units(units), k=top, limit=limit,
+                        seed=seed, progress=progress)  # fmt: skip
+    lines = [f"unit {u['unit']}: " + ", ".join(f"{r['class']} {r['activation']:.2f}"
+                                                for r in u["top"][:5]) for u in m["units"]]  # fmt: skip
+    _done(m, out, json, f"layer {m['layer']}:\n" + "\n".join(lines))

@@ -143,3 +143,20 @@ def plot_deletion(curve: dict[str, Any], *, method: str = "", ax: Any = None):
     ax.legend(fontsize=8)
     ax.set_title("deletion curve: a faithful map makes accuracy fall faster", fontsize=9)
     return ax
+
+
+def plot_top_images(crops: list[list[np.ndarray]], units: list[int], values: list[list[float]]):
+    """One row per unit: the image patches (receptive fields) that activate it most."""
+    rows, cols = len(crops), max(len(r) for r in crops)
+    fig = new_figure(0.95 * cols + 1.0, 1.05 * rows + 0.4)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for r, (patches, vals) in enumerate(zip(crops, values, strict=True)):
+        for c in range(cols):
+            ax = axes[r, c]
+            if c < len(patches):
+                _show(ax, patches[c])
+                ax.set_title(f"{vals[c]:.2f}", fontsize=7)
+            else:
+                ax.axis("off")
+        axes[r, 0].set_ylabel(f"unit {units[r]}", fontsize=8, rotation=0, ha="right", va="center")
+    return fig

@@ -141,6 +141,26 @@ def chapter(ctx: TourContext) -> dict[str, Any]:
         "where a pattern is for what it is, combining the patterns of the layer below."
     )
 
+    # the images a unit likes most, cropped to what it can see
+    from pixelab.explain.units import top_images
+
+    layer = list(maps)[1] if len(maps) > 1 else next(iter(maps))
+    found = top_images(model, test.images[:2000], layer, units=list(range(6)), k=8)
+    crops = [[test.images[r["index"]][r["box"][0] : r["box"][2], r["box"][1] : r["box"][3]]
+              for r in u["top"]] for u in found["units"]]  # fmt: skip
+    box = found["units"][0]["top"][0]["box"]
+    ctx.figure(ch, X.plot_top_images(crops, [u["unit"] for u in found["units"]],
+                                     [[r["activation"] for r in u["top"]] for u in found["units"]]),
+               "learn_top", f"The test-image patches that excite six units of {layer} most, cut "
+               f"to the part of the image each unit can see (up to {box[2] - box[0]} x "
+               f"{box[3] - box[1]} pixels).")  # fmt: skip
+    ch.text(
+        "Zeiler and Fergus looked inside a network by asking each unit which images it likes "
+        "most. Each row above is one unit of the second layer: its favourite patches share a "
+        "pattern (a slanted edge, a pair of stripes, a dark gap between two bright parts), "
+        "built from the first layer's simpler ones. Try `pixelab explain top` on your own run."
+    )
+
     # 3. saliency and its faithfulness
     n = 200 if ctx.quick else 1000
     x = _x(test.images[:n], dev)
