@@ -63,12 +63,22 @@ def test_the_what_cnns_learn_chapter_on_its_own(tmp_path):
     m = run_tour(tmp_path, quick=True, chapters=["learn"])["chapters"]["learn"]
     html = (tmp_path / "report.html").read_text()
     assert "What CNNs learn" in html and "deletion curve" in html
-    for name in ("kernels", "orientedness", "maps", "saliency", "deletion", "embed", "top"):
+    for name in (
+        "kernels",
+        "orientedness",
+        "maps",
+        "saliency",
+        "deletion",
+        "embed",
+        "top",
+        "dream",
+    ):
         assert (tmp_path / "figures" / f"learn_{name}.png").is_file()
     assert 0 <= m["oriented_share"] <= 1 and m["kernels_moved"] > 0
     assert m["deletion_area"]["integrated gradients"] < m["deletion_area_random"]
     layers = m["translation"]["layers"]
     assert set(layers) == {"block1", "block2", "block3"} and layers["block1"]["correlation"] > 0.8
+    assert all(r > 1 for r in m["dream_ratio"].values())  # made up beats the best real image
     knn = {k: v["knn_accuracy"] for k, v in m["embedding"].items()}
     assert knn["CNN features"] > knn["pixels"]  # the CNN's space untangles the classes
     same = m["translation"]["same_prediction"]

@@ -302,3 +302,59 @@ def test_explain_top_on_a_colour_run(capsys, colour_run, tmp_path):
                            "--out", str(tmp_path / "bad"))  # fmt: skip
         assert code == 2 and message in err, err
         assert not (tmp_path / "bad").exists()
+
+
+def test_objectives_parse_compose_and_evaluate():
+    from pixelab.explain.dream import channel, class_, evaluate, parse_objective
+
+    obj = parse_objective("2*channel:block1:3 - class:b + neuron:block2:1", classes=["a", "b"])
+    assert obj == 2 * channel("block1", 3) - class_(1) + parse_objective("neuron:block2:1")
+    assert obj.describe(["a", "b"]) == "2*channel:block1:3 - class:b + neuron:block2:1"
+    model = create_model("small_cnn", num_classes=2, widths=(4, 8), seed=0).eval()
+    x = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    maps = capture(model, x)
+    with torch.no_grad():
+        expected = (2 * maps["block1"][:, 3].mean((1, 2)) - model(x)[:, 1]
+                    + maps["block2"][:, 1, 7, 7])  # fmt: skip
+        torch.testing.assert_close(evaluate(model, x, obj), expected)
+    for text, match in [("channel:block1", "channel:LAYER:UNIT"), ("pixel:3", "cannot read"),
+                        ("class:zebra", "unknown class 'zebra'"), ("", "empty objective")]:  # fmt: skip
+        with pytest.raises(PixelabError, match=match):
+            parse_objective(text, classes=["a", "b"])
+    with pytest.raises(PixelabError, match="unit 9 out of range"):
+        evaluate(model, x, channel("block1", 9))
+
+
+def test_dreaming_beats_every_real_image_of_a_tiny_model():
+    from pixelab.explain.dream import channel, dataset_values, dream
+
+    model = create_model("small_cnn", num_classes=2, widths=(4, 8), seed=0).eval()
+    obj = channel("block2", 5)
+    real = np.random.default_rng(0).integers(0, 256, (200, 28, 28, 1), dtype=np.uint8)
+    made = dream(model, obj, steps=48, batch=2, seed=0)
+    assert made["images"].shape == (2, 28, 28, 1) and made["images"].dtype == np.uint8
+    assert made["values"].max() > dataset_values(model, real, obj).max()
+    assert made["history"][-1]["objective"] > made["history"][0]["objective"]
+    assert all(p.requires_grad for p in model.parameters())  # the model is left as it was
+    again = dream(model, obj, steps=48, batch=2, seed=0)
+    np.testing.assert_array_equal(again["images"], made["images"])  # same seed, same dream
+
+
+def test_explain_dream_on_a_colour_run(capsys, colour_run, tmp_path):
+    root, run = colour_run
+    out = tmp_path / "d"
+    code, stdout, err = cli(capsys, "explain", "dream", str(run), "--layer", "block1", "--unit",
+                            "0", "--steps", "16", "--batch", "2", "--data", str(root),
+                            "--out", str(out), "--json")  # fmt: skip
+    assert code == 0, err
+    m = json.loads(stdout)
+    assert m["objective"] == "channel:block1:0" and len(m["values"]) == 2 and m["n_images"] == 12
+    assert (out / "figures" / "dream.png").is_file()
+    for args, message in [(["--class", "c1", "--layer", "block1"], "give one of"),
+                          (["--layer", "block1"], "go together"),
+                          (["--objective", "channel:conv9:0"], "its layers"),
+                          (["--objective", "neuron:block1:999"], "out of range")]:  # fmt: skip
+        code, _, err = cli(capsys, "explain", "dream", str(run), *args, "--steps", "2",
+                           "--out", str(tmp_path / "bad"))  # fmt: skip
+        assert code == 2 and message in err, err
+        assert not (tmp_path / "bad").exists()

@@ -415,3 +415,61 @@ def explain_top(
         metrics["figures"] = [str(rd.save_figure(fig, "top").relative_to(rd.path))]
         rd.write_metrics(metrics)
     return metrics
+
+
+def explain_dream(
+    run: str | os.PathLike[str],
+    objective: str,
+    out: str | os.PathLike[str],
+    *,
+    data: str | None = None,
+    steps: int = 256,
+    batch: int = 4,
+    limit: int = 2000,
+    seed: int = 0,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Images made up to maximise ``objective`` (``channel:L:U``, ``neuron:L:U``, ``class:C``,
+    joined by + and -), against the real images of ``data`` (default: the run's own data) that
+    score highest."""
+    from pixelab._core.checks import check_positive_int
+    from pixelab._core.io import read_json
+    from pixelab.apps.cnn import load_run_model
+    from pixelab.data import limit_per_class
+    from pixelab.explain.dream import dataset_values, dream, parse_objective
+
+    check_positive_int(limit, name="--limit")
+    check_positive_int(steps, name="--steps")
+    check_positive_int(batch, name="--batch")
+    model, meta = load_run_model(run)
+    obj = parse_objective(objective, classes=meta["classes"])
+    data = data or str(read_json(Path(run) / "config.json").get("data"))
+    ds = limit_per_class(_run_data(meta, data, seed=seed, progress=progress), limit, seed=seed)
+    real = dataset_values(model, ds.images, obj)  # also checks layers and units, before work
+    made = dream(model, obj, steps=steps, batch=batch, seed=seed, progress=progress)
+    best = np.argsort(-real, kind="stable")[:4]
+    dataset_max = float(real.max())
+    reached = float(made["values"].max())
+    metrics = {
+        "run": str(run),
+        "objective": obj.describe(meta["classes"]),
+        "data": data,
+        "n_images": len(ds),
+        "reached": round(reached, 4),
+        "dataset_max": round(dataset_max, 4),
+        "ratio": round(reached / dataset_max, 3) if dataset_max > 0 else None,
+        "values": [round(float(v), 4) for v in made["values"]],
+        "best_real": [{"image": ds.paths[i], "value": round(float(real[i]), 4)} for i in best],
+        "history": made["history"],
+        "steps": steps,
+    }
+    fig = X.plot_dream(made["images"], made["values"], ds.images[best], real[best],
+                       made["history"], dataset_max,
+                       title=f"{metrics['objective']}: made-up images reach {reached:.2f}, the best "
+                       f"of {len(ds)} real images {dataset_max:.2f}")  # fmt: skip
+    with RunDir.create(out, kind="explain-dream", replace_same_kind=True) as rd:
+        rd.write_config({"run": str(run), "objective": objective, "data": data, "steps": steps,
+                         "batch": batch, "limit": limit, "seed": seed}, kind="explain-dream")  # fmt: skip
+        metrics["figures"] = [str(rd.save_figure(fig, "dream").relative_to(rd.path))]
+        rd.write_metrics(metrics)
+    return metrics

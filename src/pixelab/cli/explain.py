@@ -210,3 +210,47 @@ def top_cmd(
     lines = [f"unit {u['unit']}: " + ", ".join(f"{r['class']} {r['activation']:.2f}"
                                                 for r in u["top"][:5]) for u in m["units"]]  # fmt: skip
     _done(m, out, json, f"layer {m['layer']}:\n" + "\n".join(lines))
+
+
+@app.command("dream")
+def dream_cmd(
+    run: str = typer.Argument(..., help=RUN_HELP),
+    objective: str = typer.Option(
+        None,
+        "--objective",
+        help="channel:LAYER:UNIT, neuron:LAYER:UNIT or class:NAME, joined by "
+        "+ and - with optional weights ('2*channel:block2:3 - class:Shirt').",
+    ),
+    layer: str = typer.Option(None, "--layer", help="Shorthand: a channel of this layer ..."),
+    unit: int = typer.Option(None, "--unit", help="... this unit (with --layer)."),
+    target: str = typer.Option(None, "--class", help="Shorthand: this class's score."),
+    data: str = typer.Option(
+        None, "--data", help="Real images to compare with. \\[default: the run's own data]"
+    ),
+    steps: int = typer.Option(256, "--steps", help="Gradient-ascent steps."),
+    batch: int = typer.Option(4, "--batch", help="Images made at once (different starts)."),
+    limit: int = typer.Option(2000, "--limit", help="Real images compared (class-balanced)."),
+    out: str = typer.Option(None, "--out", help="Run folder (default runs/explain-dream-<time>)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (starts, transforms)."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """Make up the image a unit or a class likes most (feature visualisation)."""
+    from pixelab._core.errors import PixelabError
+    from pixelab.apps.explain import explain_dream
+    from pixelab.cli._ui import progress_bar
+
+    given = [objective is not None, layer is not None or unit is not None, target is not None]
+    if sum(given) != 1:
+        raise PixelabError("give one of --objective, --layer with --unit, or --class")
+    if given[1]:
+        if layer is None or unit is None:
+            raise PixelabError("--layer and --unit go together")
+        objective = f"channel:{layer}:{unit}"
+    elif given[2]:
+        objective = f"class:{target}"
+    out = out or default_out("explain-dream")
+    with progress_bar(quiet=json) as progress:
+        m = explain_dream(run, objective, out, data=data, steps=steps, batch=batch, limit=limit,
+                          seed=seed, progress=progress)  # fmt: skip
+    _done(m, out, json, f"{m['objective']}: made-up images reach {m['reached']:.2f}, the best of "
+          f"{m['n_images']} real images {m['dataset_max']:.2f} ({m['ratio']}x)")  # fmt: skip

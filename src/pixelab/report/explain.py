@@ -160,3 +160,29 @@ def plot_top_images(crops: list[list[np.ndarray]], units: list[int], values: lis
                 ax.axis("off")
         axes[r, 0].set_ylabel(f"unit {units[r]}", fontsize=8, rotation=0, ha="right", va="center")
     return fig
+
+
+def plot_dream(dreams: np.ndarray, values: np.ndarray, real: np.ndarray, real_values: np.ndarray,
+               history: list[dict[str, Any]], dataset_max: float, *, title: str = ""):  # fmt: skip
+    """The made-up images beside the real ones the objective likes most, and the ascent."""
+    n = len(dreams) + len(real)
+    fig = new_figure(max(1.5 * n, 6) + 4, 2.6)
+    grid = fig.add_gridspec(1, n + 3)
+    for i, img in enumerate(dreams):
+        ax = fig.add_subplot(grid[0, i])
+        _show(ax, img)
+        ax.set_title(f"made up\n{values[i]:.2f}", fontsize=8)
+    for j, img in enumerate(real):
+        ax = fig.add_subplot(grid[0, len(dreams) + j])
+        _show(ax, img)
+        ax.set_title(f"real #{j + 1}\n{real_values[j]:.2f}", fontsize=8)
+    ax = fig.add_subplot(grid[0, n:])
+    ax.plot([h["step"] for h in history], [h["objective"] for h in history], color="#e65100",
+            label="made-up image (best of the batch)")  # fmt: skip
+    ax.axhline(dataset_max, color="k", ls="--", lw=1, label="best real image")
+    ax.set_xlabel("step")
+    ax.set_ylabel("objective")
+    ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
