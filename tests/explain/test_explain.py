@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from torch import nn
 
 from pixelab import PixelabError
 from pixelab.explain import (
@@ -358,3 +359,73 @@ def test_explain_dream_on_a_colour_run(capsys, colour_run, tmp_path):
                            "--out", str(tmp_path / "bad"))  # fmt: skip
         assert code == 2 and message in err, err
         assert not (tmp_path / "bad").exists()
+
+
+def test_shape_concepts_cover_every_pixel_once():
+    from pixelab.data.shapes import make_shapes, shape_concepts
+
+    ds, c = shape_concepts(n_per_class=4, size=24, seed=3, occlusion=0.7, clutter=0.9)
+    ref = make_shapes(n_per_class=4, size=24, seed=3, occlusion=0.7, clutter=0.9)
+    np.testing.assert_array_equal(ds.images, ref.images)  # the same dataset, with ground truth
+    assert c["occluder"].any() and c["distractor"].any()
+    layers = c["object"].astype(int) + c["occluder"] + c["distractor"] + c["background"]
+    assert (layers >= 1).all() and not (c["object"] & c["distractor"]).any()
+    per_class = sum(c[name].astype(int) for name in ds.classes)
+    np.testing.assert_array_equal(per_class, c["object"])  # each object pixel: its own class
+
+
+def test_dissection_finds_a_planted_detector():
+    from pixelab.explain.dissect import dissect
+
+    class Planted(nn.Module):
+        """Unit 0 is exactly the 'left' concept's mask; unit 1 is noise."""
+
+        model_name = "planted"
+
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.Identity()
+            self.w = nn.Parameter(torch.zeros(1))
+
+        def feature_layers(self):
+            return {"layer": self.layer}
+
+        def forward(self, x):
+            noise = torch.rand(x.shape[0], 1, 16, 16, generator=torch.Generator().manual_seed(0))
+            return self.layer(torch.cat([x[:, :1], noise], 1)).sum((2, 3))
+
+    images = np.zeros((40, 16, 16, 1), np.uint8)
+    left = np.zeros((40, 16, 16), bool)
+    rng = np.random.default_rng(0)
+    for i in range(40):
+        r, c = rng.integers(0, 12, 2)
+        images[i, r : r + 4, c : c + 4] = 255
+        left[i, r : r + 4, c : c + 4] = True
+    r = dissect(Planted(), images, {"left": left, "other": ~left}, quantile=0.9)["layers"]["layer"]
+    assert r["best_unit"]["left"] == 0 and r["best_iou"]["left"] > 0.9
+    assert r["detectors"]["left"] == 1
+
+
+def test_explain_dissect_needs_a_shapes_run(capsys, colour_run, tmp_path):
+    _, run = colour_run
+    code, _, err = cli(capsys, "explain", "dissect", str(run), "--out", str(tmp_path / "d"))
+    assert code == 2 and "dissect a run trained with --data shapes" in err
+    code, _, err = cli(capsys, "explain", "dissect", str(run), "--data", "digits",
+                       "--out", str(tmp_path / "d"))  # fmt: skip
+    assert code == 2 and "concept masks" in err and not (tmp_path / "d").exists()
+
+
+def test_explain_dissect_on_a_shapes_run(capsys, tmp_path):
+    from pixelab.apps.cnn import train_cnn
+    from pixelab.train import CNNConfig
+
+    run = tmp_path / "shapes"
+    train_cnn(CNNConfig(data="shapes", size=16, limit=300, epochs=1, seed=0), run)
+    code, stdout, err = cli(capsys, "explain", "dissect", str(run), "--images-per-class", "10",
+                            "--out", str(tmp_path / "d"), "--json")  # fmt: skip
+    assert code == 0, err
+    m = json.loads(stdout)
+    assert m["n_images"] == 60 and set(m["layers"]) == {"block1", "block2", "block3"}
+    layer = m["layers"]["block3"]
+    assert set(layer["best_iou"]) == set(m["concepts"]) and 0 <= layer["best_iou"]["star"] <= 1
+    assert (tmp_path / "d" / "figures" / "dissect.png").is_file()

@@ -473,3 +473,90 @@ def explain_dream(
         metrics["figures"] = [str(rd.save_figure(fig, "dream").relative_to(rd.path))]
         rd.write_metrics(metrics)
     return metrics
+
+
+def explain_dissect(
+    run: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    data: str = "shapes",
+    layers: list[str] | None = None,
+    n_per_class: int = 100,
+    seed: int = 1,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Network dissection on shapes: per layer, how many units detect each concept (IoU >= 0.2)
+    in the trained model and in the same architecture untrained, and the best units' pictures."""
+    from pixelab._core.checks import check_positive_int
+    from pixelab.apps.cnn import load_run_model
+    from pixelab.data.shapes import ShapesConfig, shape_concepts
+    from pixelab.explain import check_layers
+    from pixelab.explain.dissect import dissect
+    from pixelab.report import figures as F
+
+    if data != "shapes":
+        raise PixelabError(
+            f"dissection needs images with concept masks; {data!r} has none",
+            hint="train on the synthetic shapes (pixelab cnn train --data shapes) and dissect "
+            "with --data shapes",
+        )
+    check_positive_int(n_per_class, name="--images-per-class")
+    model, meta = load_run_model(run)
+    names = check_layers(model, layers)
+    if meta["classes"] != list(ShapesConfig().classes):
+        raise PixelabError(
+            f"the run knows the classes {meta['classes']}, not the shapes "
+            f"{list(ShapesConfig().classes)}",
+            hint="dissect a run trained with --data shapes",
+        )
+    pre = meta["preprocess"]
+    ds, concepts = shape_concepts(size=pre["size"], color=pre["channels"] == 3,
+                                  n_per_class=n_per_class, seed=seed, progress=progress)  # fmt: skip
+    trained = dissect(model, ds.images, concepts, layers=names)
+    untrained = dissect(_untrained_twin(model, seed=0).eval(), ds.images, concepts, layers=names)
+    shape_names = list(ds.classes)
+    table = {
+        layer: {
+            "units": r["units"],
+            "shape_detectors": sum(r["detectors"][c] for c in shape_names),
+            "shape_detectors_untrained": sum(
+                untrained["layers"][layer]["detectors"][c] for c in shape_names
+            ),
+            "detectors": r["detectors"],
+            "detectors_untrained": untrained["layers"][layer]["detectors"],
+            "best_iou": r["best_iou"],
+            "best_iou_untrained": untrained["layers"][layer]["best_iou"],
+            "top": r["top"],
+        }
+        for layer, r in trained["layers"].items()
+    }
+    # pictures: for the last layer, each shape's best unit on three images of that shape
+    import torch
+    import torch.nn.functional as TF
+
+    from pixelab.explain import capture
+
+    last = names[-1]
+    rows, titles = [], []
+    for c in shape_names:
+        u = trained["layers"][last]["best_unit"][c]
+        idx = np.flatnonzero(ds.labels == shape_names.index(c))[:3]
+        x = torch.from_numpy(ds.images[idx].transpose(0, 3, 1, 2).copy()).float() / 255
+        act = capture(model, x, [last])[last][:, u : u + 1]
+        act = TF.interpolate(act, size=ds.images.shape[1:3], mode="bilinear", align_corners=False)
+        for j, i in enumerate(idx):
+            rows += [ds.images[i], act[j, 0].numpy()]
+            titles += [c if j == 0 else "", f"unit {u}: IoU {trained['layers'][last]['best_iou'][c]:.2f}"
+                       if j == 0 else ""]  # fmt: skip
+    fig = F.image_grid(rows, titles=titles, ncols=6, cell=1.2,
+                       suptitle=f"{last}: the best unit for each shape, on three of its images")  # fmt: skip
+    metrics = {"run": str(run), "data": data, "n_images": len(ds), "concepts": list(concepts),
+               "shapes": shape_names,
+               "threshold_iou": trained["threshold_iou"], "top_quantile": trained["top_quantile"],
+               "layers": table}  # fmt: skip
+    with RunDir.create(out, kind="explain-dissect", replace_same_kind=True) as rd:
+        rd.write_config({"run": str(run), "data": data, "layers": names,
+                         "n_per_class": n_per_class, "seed": seed}, kind="explain-dissect")  # fmt: skip
+        metrics["figures"] = [str(rd.save_figure(fig, "dissect").relative_to(rd.path))]
+        rd.write_metrics(metrics)
+    return metrics

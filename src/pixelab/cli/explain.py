@@ -254,3 +254,32 @@ def dream_cmd(
                           seed=seed, progress=progress)  # fmt: skip
     _done(m, out, json, f"{m['objective']}: made-up images reach {m['reached']:.2f}, the best of "
           f"{m['n_images']} real images {m['dataset_max']:.2f} ({m['ratio']}x)")  # fmt: skip
+
+
+@app.command("dissect")
+def dissect_cmd(
+    run: str = typer.Argument(..., help="A CNN run trained with --data shapes."),
+    data: str = typer.Option("shapes", "--data", help="Images with concept masks: shapes."),
+    layers: list[str] = typer.Option(
+        None, "--layers", help="Layer names (repeat the flag). \\[default: every layer]"
+    ),
+    per_class: int = typer.Option(100, "--images-per-class", help="Shapes drawn per class."),
+    out: str = typer.Option(
+        None, "--out", help="Run folder (default runs/explain-dissect-<time>)."
+    ),
+    seed: int = typer.Option(1, "--seed", help="Seed of the shapes drawn (other than training's)."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """Network dissection: which units detect which shape, object part or background."""
+    from pixelab.apps.explain import explain_dissect
+    from pixelab.cli._ui import progress_bar
+
+    out = out or default_out("explain-dissect")
+    with progress_bar(quiet=json) as progress:
+        m = explain_dissect(run, out, data=data, layers=layers or None, n_per_class=per_class,
+                            seed=seed, progress=progress)  # fmt: skip
+    lines = [f"{k}: {v['shape_detectors']} shape detectors of {v['units']} units "
+             f"({v['shape_detectors_untrained']} untrained); best: "
+             + ", ".join(f"{c} {v['best_iou'][c]:.2f}" for c in m["shapes"])
+             for k, v in m["layers"].items()]  # fmt: skip
+    _done(m, out, json, "\n".join(lines))

@@ -177,6 +177,17 @@ def make_shapes(
     >>> ds.class_counts(), ds.paths[0]
     ({'star': 3, 'cross': 3}, 'shapes:0')
     """
+    ds, _ = _generate(config, overrides, progress, concepts=False)
+    return ds
+
+
+def _generate(
+    config: ShapesConfig | None,
+    overrides: dict[str, Any],
+    progress: ProgressFn | None,
+    *,
+    concepts: bool,
+) -> tuple[ImageSet, dict[str, np.ndarray]]:
     config = ShapesConfig() if config is None else config
     if not isinstance(config, ShapesConfig):
         raise PixelabError(
@@ -194,17 +205,28 @@ def make_shapes(
     channels = 3 if config.color else 1
     images = np.empty((total, config.size, config.size, channels), np.uint8)
     masks = np.empty((total, config.size, config.size), bool)
+    shape = (total, config.size, config.size)
+    found = {k: np.zeros(shape, bool) for k in ("occluder", "distractor")} if concepts else {}
     sev = config.severities
     step = max(1, total // 50)
     report(progress, "shapes", 0, total)
     for i in range(total):
         name = config.classes[labels[i]]
         params = _draw(np.random.default_rng(int(seeds[i])), name, config.size)
-        images[i], masks[i] = _render(name, params, sev, config.size, config.color)
+        one: dict[str, np.ndarray] | None = {} if concepts else None
+        images[i], masks[i] = _render(name, params, sev, config.size, config.color, one)
+        if one is not None:
+            for k, v in one.items():
+                found[k][i] = v
         if (i + 1) % step == 0 or i + 1 == total:
             report(progress, "shapes", i + 1, total)
+    if concepts:
+        for c, name in enumerate(config.classes):
+            found[name] = masks & (labels == c)[:, None, None]
+        found["object"] = masks.copy()
+        found["background"] = ~(masks | found["occluder"] | found["distractor"])
     knobs = ", ".join(f"{k}={v:g}" for k, v in sev.items())
-    return ImageSet(
+    ds = ImageSet(
         images=images,
         labels=labels,
         classes=list(config.classes),
@@ -213,6 +235,27 @@ def make_shapes(
         masks=masks,
         notes=[f"synthetic shapes, {config.size}x{config.size}, seed={config.seed}: {knobs}"],
     )
+    return ds, found
+
+
+#: The concepts of :func:`shape_concepts`, besides one per shape class.
+CONCEPTS: tuple[str, ...] = ("object", "occluder", "distractor", "background")
+
+
+def shape_concepts(
+    config: ShapesConfig | None = None, *, progress: ProgressFn | None = None, **overrides: Any
+) -> tuple[ImageSet, dict[str, np.ndarray]]:
+    """A shapes dataset (exactly what :func:`make_shapes` gives) and its concept masks, each
+    bool (N, H, W): every shape class (its visible pixels, where the image shows that class),
+    "object", "occluder", "distractor" (clutter shaped like object parts) and "background"
+    (none of these) -- the ground truth that network dissection compares units with.
+
+    >>> ds, masks = shape_concepts(n_per_class=2, size=16, seed=0, occlusion=0.8)
+    >>> sorted(masks)[:3], bool((masks["object"] == ds.masks).all())
+    (['background', 'circle', 'cross'], True)
+    """
+    ds, found = _generate(config, overrides, progress, concepts=True)
+    return ds, found
 
 
 def challenge_examples(
@@ -478,8 +521,15 @@ def _fixed(points: np.ndarray) -> np.ndarray:
 
 
 def _render(
-    name: str, p: dict[str, Any], sev: dict[str, float], size: int, color: bool
+    name: str,
+    p: dict[str, Any],
+    sev: dict[str, float],
+    size: int,
+    color: bool,
+    concepts: dict[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Image and visible-object mask; with ``concepts``, also fills its "occluder" and
+    "distractor" masks (pixels at least half covered)."""
     import cv2
 
     ss = _supersample(size)
@@ -518,7 +568,7 @@ def _render(
     image = np.empty((size, size, 3), np.float32)
     image[...] = _BACKGROUND
     if sev["clutter"] > 0:
-        image = _clutter(image, p, sev["clutter"], obj_colour, size, 2)
+        image = _clutter(image, p, sev["clutter"], obj_colour, size, 2, concepts)
     image = image * (1 - alpha[..., None]) + obj_colour * alpha[..., None]
 
     # ---- occlusion
@@ -532,7 +582,13 @@ def _render(
         if beta is not None:
             image = image * (1 - beta[..., None]) + occ_colour * beta[..., None]
             visible = alpha * (1 - beta)
+            if concepts is not None:
+                concepts["occluder"] = beta >= 0.5
     mask = visible >= 0.5
+    if concepts is not None:
+        concepts.setdefault("occluder", np.zeros((size, size), bool))
+        concepts.setdefault("distractor", np.zeros((size, size), bool))
+        concepts["distractor"] &= ~mask
 
     # ---- illumination, noise, quantisation
     if sev["illumination"] > 0:
@@ -546,7 +602,13 @@ def _render(
 
 
 def _clutter(
-    image: np.ndarray, p: dict[str, Any], t: float, obj_colour: np.ndarray, size: int, ss: int
+    image: np.ndarray,
+    p: dict[str, Any],
+    t: float,
+    obj_colour: np.ndarray,
+    size: int,
+    ss: int,
+    concepts: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Textured background plus distractors shaped like object parts, behind the object."""
     import cv2
@@ -598,6 +660,8 @@ def _clutter(
         else:
             cv2.polylines(paint, poly, False, colour, thick, cv2.LINE_8, 4)
     small = cv2.resize(paint, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    if concepts is not None:
+        concepts["distractor"] = small[..., 3] >= 0.5
     return image * (1 - small[..., 3:]) + small[..., :3]
 
 
