@@ -252,17 +252,9 @@ def explain_saliency(
 
         figs["saliency"] = X.plot_saliency(xs, list(maps), titles, method=method)
     if data is not None:
-        from pixelab.data import limit_per_class, load
+        from pixelab.data import limit_per_class
 
-        pre_size, grey = meta["preprocess"]["size"], meta["preprocess"]["channels"] == 1
-        subset = "test" if data == "fashion-mnist" else "all"
-        ds = load(data, size=pre_size, gray=grey, subset=subset, seed=seed, progress=progress)
-        if ds.classes != classes:
-            raise PixelabError(
-                f"the model knows the classes {classes} but {data} has {ds.classes}",
-                hint="measure on data with the same classes",
-            )
-        ds = limit_per_class(ds, limit, seed=seed)
+        ds = limit_per_class(_run_data(meta, data, seed=seed, progress=progress), limit, seed=seed)
         x_all, y_all = tensor(ds.images), torch.from_numpy(ds.labels)
         parts = []
         for i, sl in enumerate(_batches(len(ds))):
@@ -308,7 +300,7 @@ def explain_embed(
     from pixelab._core.checks import check_choice, check_positive_int
     from pixelab._core.progress import report
     from pixelab.apps.cnn import load_run_model
-    from pixelab.data import limit_per_class, load
+    from pixelab.data import limit_per_class
     from pixelab.explain.embed import SPACES, neighbourhood_scores, project, spaces
     from pixelab.report import figures as F
 
@@ -320,16 +312,7 @@ def explain_embed(
 
         require("umap", package="umap-learn")
     model, meta = load_run_model(run)
-    pre = meta["preprocess"]
-    subset = "test" if data == "fashion-mnist" else "all"
-    ds = load(data, size=pre["size"], gray=pre["channels"] == 1, subset=subset, seed=seed,
-              progress=progress)  # fmt: skip
-    if ds.classes != meta["classes"]:
-        raise PixelabError(
-            f"the model knows the classes {meta['classes']} but {data} has {ds.classes}",
-            hint="embed data with the same classes",
-        )
-    ds = limit_per_class(ds, limit, seed=seed)
+    ds = limit_per_class(_run_data(meta, data, seed=seed, progress=progress), limit, seed=seed)
     vectors = spaces(model, ds.images)
     scores = {name: neighbourhood_scores(v, ds.labels, seed=seed) for name, v in vectors.items()}
     steps = len(projections) * len(SPACES)
