@@ -452,3 +452,31 @@ def test_evaluate_on_the_training_data_warns(capsys, folder, straight, tmp_path)
     shutil.copytree(folder, other)
     code, _, err = cli(capsys, "cnn", "evaluate", str(straight[0]), "--data", str(other))
     assert code == 0 and "warning" not in err
+
+
+def test_model_options_reach_the_model_and_are_checked(capsys, monkeypatch, folder, tmp_path):
+    out = tmp_path / "gap"
+    code, _, err = train(capsys, folder, out, "--model-option", "head=gap",
+                         "--model-option", "widths=[8,16]")  # fmt: skip
+    assert code == 0, err
+    record = json.loads((out / "model.json").read_text())
+    assert record["kwargs"]["head"] == "gap" and record["kwargs"]["widths"] == [8, 16]
+    for option, message in [("x=1", "not an option of small_cnn"), ("head", "is not KEY=VALUE"),
+                            ("head=max", "head")]:  # fmt: skip
+        code, _, err = train(capsys, folder, tmp_path / "bad", "--model-option", option)
+        assert code == 2 and message in err and "Traceback" not in err, err
+        assert not (tmp_path / "bad").exists()
+    # a run saved before model options existed resumes as it started
+    run = tmp_path / "old"
+    _interrupt(monkeypatch, "between epochs")
+    assert train(capsys, folder, run)[0] == 130
+    monkeypatch.undo()
+    for name in ("config.json", "checkpoint.json"):
+        data = json.loads((run / name).read_text())
+        del (data if name == "config.json" else data["config"])["model_options"]
+        (run / name).write_text(json.dumps(data))
+    code, _, err = cli(capsys, "cnn", "train", "--out", str(run), "--resume",
+                       "--model-option", "head=gap")  # fmt: skip
+    assert code == 2 and "conflicts with the run being resumed" in err
+    code, _, err = cli(capsys, "cnn", "train", "--out", str(run), "--resume")
+    assert code == 0, err

@@ -76,7 +76,8 @@ def train_cnn(
     resolve_device(config.device)  # --device cuda without a GPU: refused before any work
     train, val, test = _load_data(config, progress)
     model = create_model(config.model, num_classes=len(train.classes), in_channels=train.channels,
-                         image_size=train.shape[0], seed=config.seed)  # fmt: skip
+                         image_size=train.shape[0], seed=config.seed,
+                         **config.model_options)  # fmt: skip
     with RunDir.create(out, kind="cnn", resume=resume, overwrite=overwrite) as run:
         if resume:
             if applied:

@@ -271,6 +271,15 @@ def explain_saliency(
             faith["mask_area"] = round(float(ds.masks.mean()), 4)  # what a uniform map would get
         metrics["faithfulness"] = faith
         figs["deletion"] = X.plot_deletion(curve, method=method).figure
+        faith["empty_maps"] = round(float((maps_all.flatten(1).amax(1) <= 0).float().mean()), 4)
+    empty = metrics.get("faithfulness", {}).get("empty_maps", 0.0)
+    metrics["warnings"] = []
+    if method == "gradcam" and empty > 0.2:
+        metrics["warnings"].append(
+            f"Grad-CAM is empty for {empty:.0%} of the images: it assumes the classifier averages "
+            "the last maps, and this model's head weighs each place on its own. Retrain with "
+            "--model-option head=gap (small_cnn), or use --method integrated-gradients"
+        )
     with RunDir.create(out, kind="explain-saliency", replace_same_kind=True) as rd:
         rd.write_config({"run": str(run), "method": method, "layer": layer, "target": target,
                          "data": data, "limit": limit, "seed": seed}, kind="explain-saliency")  # fmt: skip

@@ -78,6 +78,13 @@ def train_cmd(
         "It is validated and saved: steadier, and more accurate mid-run. "
         + default_of(CNNConfig, "average"),
     ),
+    model_option: list[str] = typer.Option(
+        None,
+        "--model-option",
+        metavar="",
+        help="A model constructor option as KEY=VALUE (repeat the flag), e.g. head=gap or "
+        "widths=[16,32,64]; 'pixelab cnn train --model-option x=1' lists a model's options.",
+    ),
     test_size: float = typer.Option(
         None,
         "--test-size",
@@ -168,6 +175,7 @@ def train_cmd(
         schedule=schedule, augment=augment, label_smoothing=label_smoothing, average=average,
         test_size=test_size, val_fraction=val, patience=patience, size=size, gray=gray,
         limit=limit, bf16=bf16, device=device, seed=seed,
+        model_options=_model_options(model_option) if model_option else None,
     )  # fmt: skip
     from_file = {}
     if config:  # checked as a whole; only the options the file names count as given
@@ -201,6 +209,24 @@ def train_cmd(
           f"{metrics['n_test']:,}"]],
     )  # fmt: skip
     out_console.print(f"run folder: {out}")
+
+
+def _model_options(pairs: list[str]) -> dict[str, object]:
+    """['head=gap', 'widths=[16,32]'] -> {'head': 'gap', 'widths': [16, 32]} (JSON values)."""
+    import json as json_
+
+    from pixelab._core.errors import PixelabError
+
+    options: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise PixelabError(f"--model-option {pair!r} is not KEY=VALUE", hint="e.g. head=gap")
+        try:
+            options[key.strip()] = json_.loads(value)
+        except ValueError:
+            options[key.strip()] = value  # a plain word such as gap
+    return options
 
 
 @app.command("evaluate")

@@ -133,6 +133,10 @@ def saliency_cmd(
         m = explain_saliency(run, [image_source(i) for i in images or []], out, method=method,
                              layer=layer, target=target, data=data, limit=limit, seed=seed,
                              progress=progress)  # fmt: skip
+    from pixelab.cli._ui import err_console
+
+    for warning in m["warnings"]:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     lines = [f"{r['image']}: {r['predicted']} ({r['probability']:.0%})" for r in m["images"]]
     f = m.get("faithfulness")
     if f:

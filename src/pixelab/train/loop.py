@@ -42,7 +42,7 @@ AUGMENTS = ("auto", "none", "shift", "shift+flip")
 AUTO_AUGMENT_BELOW = 10_000
 #: Options added after runs were first saved, with the value a run saved before then trained with:
 #: resuming such a run goes on exactly as it started.
-OPTIONS_ADDED = {"average": 0.0}
+OPTIONS_ADDED: dict[str, Any] = {"average": 0.0, "model_options": {}}
 #: Options that may differ when a run is resumed: they change where and how fast it computes,
 #: not what it learns (a run trained on a GPU can be finished on the CPU).
 RESUME_MAY_CHANGE = ("device", "threads")
@@ -52,7 +52,7 @@ def saved_options(saved: dict[str, Any]) -> dict[str, Any]:
     """A saved run's training options, with the value it used for options added since.
 
     >>> saved_options({"lr": 0.01})
-    {'average': 0.0, 'lr': 0.01}
+    {'average': 0.0, 'model_options': {}, 'lr': 0.01}
     """
     return {**OPTIONS_ADDED, **saved}
 
@@ -455,6 +455,8 @@ class CNNConfig(TrainConfig):
     limit: int | None = None
     test_size: float = 0.2
     val_fraction: float = 0.0
+    #: Constructor options of the model (``--model-option head=gap``), checked by the registry.
+    model_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def check(self) -> CNNConfig:
         """Raise PixelabError for impossible values, naming the flag and the value; return self."""
@@ -464,6 +466,18 @@ class CNNConfig(TrainConfig):
         if not self.data.strip():
             raise PixelabError(f"{flag('data')} is empty", hint="give a dataset name or a folder")
         check_choice(self.model, tuple(list_models()), name=flag("model"))
+        if not isinstance(self.model_options, dict):
+            raise PixelabError(f"model_options must be an object, got {self.model_options!r}")
+        from pixelab.models.registry import model_options
+
+        reserved = {"num_classes", "in_channels", "image_size", "seed"}
+        valid = [o for o in model_options(self.model) if o not in reserved]
+        unknown = sorted(set(self.model_options) - set(valid))
+        if unknown:
+            raise PixelabError(
+                f"--model-option {', '.join(unknown)}: not an option of {self.model}",
+                hint=f"its options: {', '.join(valid) or 'none'}",
+            )
         if self.size is not None:
             check_positive_int(self.size, name=flag("size"))
         if self.limit is not None:
