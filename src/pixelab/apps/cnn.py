@@ -284,12 +284,6 @@ def run_preprocess(meta: dict[str, Any]) -> Any:
     return ImagePreprocess.from_dict(meta.get("preprocess"))
 
 
-def preprocess_images(images: list[np.ndarray], meta: dict[str, Any]) -> np.ndarray:
-    """Turn images of any size and mode into what the model was trained on."""
-    pre = run_preprocess(meta)
-    return np.stack([pre.apply(img) for img in images])
-
-
 def predict_files(
     run: str | os.PathLike[str], files: list[str], *, top_k: int = 3, device: str = "auto"
 ) -> dict[str, Any]:
@@ -340,6 +334,23 @@ def predict_files(
     return {"predictions": predictions, "skipped": skipped}
 
 
+def load_run_data(meta: dict[str, Any], data: str, *, seed: int = 0, progress: Any = None) -> Any:
+    """``data`` loaded as the run's images were (size, mode; Fashion-MNIST's test split), with
+    the run's classes checked: what evaluate and every explanation measure on."""
+    from pixelab.data import load
+
+    pre = run_preprocess(meta)
+    subset = "test" if data == "fashion-mnist" else "all"
+    ds = load(data, size=pre.size, gray=pre.channels == 1, subset=subset, seed=seed,
+              progress=progress)  # fmt: skip
+    if ds.classes != meta["classes"]:
+        raise PixelabError(
+            f"the model knows the classes {meta['classes']} but {data} has {ds.classes}",
+            hint="use data with the same class folders (same names)",
+        )
+    return ds
+
+
 def _same_data(a: str, b: str) -> bool:
     """True when two --data values name the same dataset or folder."""
     if a == b:
@@ -364,7 +375,7 @@ def evaluate_run(
     on the data the run was trained on warns: most of those images were seen in training.
     """
     from pixelab._core.checks import check_positive_int
-    from pixelab.data import limit_per_class, load
+    from pixelab.data import limit_per_class
     from pixelab.evaluate import classification
     from pixelab.train.loop import predict_logits, resolve_device
 
@@ -372,20 +383,12 @@ def evaluate_run(
         check_positive_int(limit, name="--limit")
     resolve_device(device)
     model, meta = load_run_model(run)
-    pre = run_preprocess(meta)
-    subset = "test" if data == "fashion-mnist" else "all"
-    ds = load(data, size=pre.size, gray=pre.channels == 1, subset=subset, seed=seed,
-              progress=progress)  # fmt: skip
-    if ds.classes != meta["classes"]:
-        raise PixelabError(
-            f"the model knows the classes {meta['classes']} but {data} has {ds.classes}",
-            hint="evaluate on data with the same class folders (same names)",
-        )
+    ds = load_run_data(meta, data, seed=seed, progress=progress)
     if limit:
         ds = limit_per_class(ds, limit, seed=seed)
     warnings = []
     trained_on = str(_read_config(Path(run), kind="cnn").get("data", ""))
-    if subset == "all" and _same_data(data, trained_on):
+    if data != "fashion-mnist" and _same_data(data, trained_on):
         warnings.append(
             f"{data} is the data this run was trained on: most of these images were seen in "
             "training, so this accuracy is optimistic (evaluate on images kept apart)"

@@ -194,7 +194,7 @@ def explain_saliency(
 
     from pixelab._core.checks import check_choice, check_positive_int
     from pixelab._core.progress import report
-    from pixelab.apps.cnn import load_run_model
+    from pixelab.apps.cnn import load_run_data, load_run_model
     from pixelab.explain.saliency import (
         METHODS,
         deletion_curve,
@@ -254,7 +254,9 @@ def explain_saliency(
     if data is not None:
         from pixelab.data import limit_per_class
 
-        ds = limit_per_class(_run_data(meta, data, seed=seed, progress=progress), limit, seed=seed)
+        ds = limit_per_class(
+            load_run_data(meta, data, seed=seed, progress=progress), limit, seed=seed
+        )
         x_all, y_all = tensor(ds.images), torch.from_numpy(ds.labels)
         parts = []
         for i, sl in enumerate(_batches(len(ds))):
@@ -308,7 +310,7 @@ def explain_embed(
     silhouette per space, and 2-D projections (PCA, t-SNE, UMAP) coloured by class."""
     from pixelab._core.checks import check_choice, check_positive_int
     from pixelab._core.progress import report
-    from pixelab.apps.cnn import load_run_model
+    from pixelab.apps.cnn import load_run_data, load_run_model
     from pixelab.data import limit_per_class
     from pixelab.explain.embed import SPACES, neighbourhood_scores, project, spaces
     from pixelab.report import figures as F
@@ -321,7 +323,7 @@ def explain_embed(
 
         require("umap", package="umap-learn")
     model, meta = load_run_model(run)
-    ds = limit_per_class(_run_data(meta, data, seed=seed, progress=progress), limit, seed=seed)
+    ds = limit_per_class(load_run_data(meta, data, seed=seed, progress=progress), limit, seed=seed)
     vectors = spaces(model, ds.images)
     scores = {name: neighbourhood_scores(v, ds.labels, seed=seed) for name, v in vectors.items()}
     steps = len(projections) * len(SPACES)
@@ -345,22 +347,6 @@ def explain_embed(
     return metrics
 
 
-def _run_data(meta: dict[str, Any], data: str, *, seed: int, progress: Any) -> Any:
-    """``data`` loaded as the run's images were (size, mode), with the run's classes checked."""
-    from pixelab.data import load
-
-    pre = meta["preprocess"]
-    subset = "test" if data == "fashion-mnist" else "all"
-    ds = load(data, size=pre["size"], gray=pre["channels"] == 1, subset=subset, seed=seed,
-              progress=progress)  # fmt: skip
-    if ds.classes != meta["classes"]:
-        raise PixelabError(
-            f"the model knows the classes {meta['classes']} but {data} has {ds.classes}",
-            hint="use data with the same classes (the same class folder names)",
-        )
-    return ds
-
-
 def explain_top(
     run: str | os.PathLike[str],
     data: str,
@@ -376,7 +362,7 @@ def explain_top(
     """For each unit of ``layer`` (default: the last), the images of ``data`` that activate it
     most, cropped to the unit's receptive field (Zeiler & Fergus)."""
     from pixelab._core.checks import check_positive_int
-    from pixelab.apps.cnn import load_run_model
+    from pixelab.apps.cnn import load_run_data, load_run_model
     from pixelab.data import limit_per_class
     from pixelab.explain import check_layers
     from pixelab.explain.units import top_images
@@ -385,7 +371,7 @@ def explain_top(
     check_positive_int(k, name="--top")
     model, meta = load_run_model(run)
     name = check_layers(model, None if layer is None else [layer])[-1]
-    ds = limit_per_class(_run_data(meta, data, seed=seed, progress=progress), limit, seed=seed)
+    ds = limit_per_class(load_run_data(meta, data, seed=seed, progress=progress), limit, seed=seed)
     found = top_images(model, ds.images, name, units=units, k=k)
     crops, values = [], []
     for u in found["units"]:
@@ -426,7 +412,7 @@ def explain_dream(
     score highest."""
     from pixelab._core.checks import check_positive_int
     from pixelab._core.io import read_json
-    from pixelab.apps.cnn import load_run_model
+    from pixelab.apps.cnn import load_run_data, load_run_model
     from pixelab.data import limit_per_class
     from pixelab.explain.dream import dataset_values, dream, parse_objective
 
@@ -436,7 +422,7 @@ def explain_dream(
     model, meta = load_run_model(run)
     obj = parse_objective(objective, classes=meta["classes"])
     data = data or str(read_json(Path(run) / "config.json").get("data"))
-    ds = limit_per_class(_run_data(meta, data, seed=seed, progress=progress), limit, seed=seed)
+    ds = limit_per_class(load_run_data(meta, data, seed=seed, progress=progress), limit, seed=seed)
     real = dataset_values(model, ds.images, obj)  # also checks layers and units, before work
     made = dream(model, obj, steps=steps, batch=batch, seed=seed, progress=progress)
     best = np.argsort(-real, kind="stable")[:4]

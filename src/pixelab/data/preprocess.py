@@ -176,8 +176,3 @@ class ImagePreprocess:
         from pixelab.data.folder import read_image
 
         return self.apply(read_image(path, mode=self.mode))
-
-    def apply_batch(self, images: np.ndarray) -> np.ndarray:
-        """A batch (N, H, W, C) -> (N, size, size, channels)."""
-        x = check_images(images)
-        return np.stack([self.apply(img) for img in x])

@@ -238,10 +238,6 @@ def _generate(
     return ds, found
 
 
-#: The concepts of :func:`shape_concepts`, besides one per shape class.
-CONCEPTS: tuple[str, ...] = ("object", "occluder", "distractor", "background")
-
-
 def shape_concepts(
     config: ShapesConfig | None = None, *, progress: ProgressFn | None = None, **overrides: Any
 ) -> tuple[ImageSet, dict[str, np.ndarray]]:
