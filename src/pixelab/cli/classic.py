@@ -14,69 +14,59 @@ app = typer.Typer(help="Classic pipelines: features -> scaler -> classifier.", n
 @app.command("train")
 def train_cmd(
     data: str = typer.Option(
-        None, "--data", metavar="", help=f"{DATA_HELP} {default_of(ClassicConfig, 'data')}"
+        None, "--data", help=f"{DATA_HELP} {default_of(ClassicConfig, 'data')}"
     ),
     features: str = typer.Option(
         None,
         "--features",
-        metavar="",
         help="pixels, hog, hog+pixels, sift or color. " + default_of(ClassicConfig, "features"),
     ),
     classifier: str = typer.Option(
         None,
         "--classifier",
-        metavar="",
         help="logreg, linear_svm, svm, rf, knn or mlp. " + default_of(ClassicConfig, "classifier"),
     ),
     size: int = typer.Option(
         None,
         "--size",
-        metavar="",
         help="Resize images to SIZE x SIZE. "
         + default_of(ClassicConfig, "size", none="as loaded; 64 for folders of mixed sizes"),
     ),
     gray: bool = typer.Option(
         None,
         "--gray/--color",
-        metavar="",
         help="Force grey or colour images. " + default_of(ClassicConfig, "gray", none="as stored"),
     ),
     limit: int = typer.Option(
         None,
         "--limit",
-        metavar="",
         help="Use at most N training images. " + default_of(ClassicConfig, "limit", none="all"),
     ),
     pca: int = typer.Option(
         None,
         "--pca",
-        metavar="",
         help="Reduce features to N principal components; 0 = no PCA. "
         + default_of(ClassicConfig, "pca"),
     ),
     test_size: float = typer.Option(
         None,
         "--test-size",
-        metavar="",
         help="Share held out for testing (where a dataset has no official split). "
         + default_of(ClassicConfig, "test_size"),
     ),
     config: str = typer.Option(
         None,
         "--config",
-        metavar="",
         help='JSON file with default options, e.g. {"pca": 0}; flags given win.',
     ),
     overwrite: bool = typer.Option(
-        False, "--overwrite", metavar="", help="Replace the run that --out already holds."
+        False, "--overwrite", help="Replace the run that --out already holds."
     ),
-    out: str = typer.Option(
-        None, "--out", metavar="", help="Run folder (default runs/classic-<time>)."
-    ),
+    out: str = typer.Option(None, "--out", help="Run folder (default runs/classic-<time>)."),
     seed: int = typer.Option(
-        None, "--seed", metavar="", help=f"Random seed. {default_of(ClassicConfig, 'seed')}"
+        None, "--seed", help=f"Random seed. {default_of(ClassicConfig, 'seed')}"
     ),
-    json: bool = typer.Option(False, "--json", metavar="", help="Print metrics as JSON on stdout."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
 ) -> None:
     """Train and evaluate one classic pipeline; writes config.json, metrics.json, figures/."""
     from pixelab.apps import run_classic

@@ -21,59 +21,49 @@ app = typer.Typer(help="Convolutional networks: train and evaluate.", no_args_is
 
 @app.command("train")
 def train_cmd(
-    data: str = typer.Option(
-        None, "--data", metavar="", help=f"{DATA_HELP} {default_of(CNNConfig, 'data')}"
-    ),
+    data: str = typer.Option(None, "--data", help=f"{DATA_HELP} {default_of(CNNConfig, 'data')}"),
     model: str = typer.Option(
         None,
         "--model",
-        metavar="",
         help=f"mlp, lenet, small_cnn or resnet. {default_of(CNNConfig, 'model')}",
     ),
     epochs: int = typer.Option(
         None,
         "--epochs",
-        metavar="",
         help=f"Passes over the training images. {default_of(CNNConfig, 'epochs')}",
     ),
     batch_size: int = typer.Option(
         None,
         "--batch-size",
-        metavar="",
         help=f"Images per step. {default_of(CNNConfig, 'batch_size')}",
     ),
     lr: float = typer.Option(
-        None, "--lr", metavar="", help=f"Peak learning rate. {default_of(CNNConfig, 'lr')}"
+        None, "--lr", help=f"Peak learning rate. {default_of(CNNConfig, 'lr')}"
     ),
     optimizer: str = typer.Option(
         None,
         "--optimizer",
-        metavar="",
         help=f"adamw or sgd. {default_of(CNNConfig, 'optimizer')}",
     ),
     schedule: str = typer.Option(
         None,
         "--schedule",
-        metavar="",
         help=f"onecycle, cosine or constant. {default_of(CNNConfig, 'schedule')}",
     ),
     augment: str = typer.Option(
         None,
         "--augment",
-        metavar="",
         help="auto, none, shift or shift+flip. auto: shift+flip under 10,000 images, else shift. "
         + default_of(CNNConfig, "augment"),
     ),
     label_smoothing: float = typer.Option(
         None,
         "--label-smoothing",
-        metavar="",
         help=f"0 turns it off. {default_of(CNNConfig, 'label_smoothing')}",
     ),
     average: float = typer.Option(
         None,
         "--average",
-        metavar="",
         help="Keep a moving average of the weights with this decay (0 turns it off). "
         "It is validated and saved: steadier, and more accurate mid-run. "
         + default_of(CNNConfig, "average"),
@@ -81,85 +71,70 @@ def train_cmd(
     model_option: list[str] = typer.Option(
         None,
         "--model-option",
-        metavar="",
         help="A model constructor option as KEY=VALUE (repeat the flag), e.g. head=gap or "
         "widths=[16,32,64]; 'pixelab cnn train --model-option x=1' lists a model's options.",
     ),
     test_size: float = typer.Option(
         None,
         "--test-size",
-        metavar="",
         help="Share held out for testing (data without an official split). "
         + default_of(CNNConfig, "test_size"),
     ),
     val: float = typer.Option(
         None,
         "--val",
-        metavar="",
         help="Share of training images held out for validation (0: none). "
         + default_of(CNNConfig, "val_fraction"),
     ),
     patience: int = typer.Option(
         None,
         "--patience",
-        metavar="",
         help="Stop after N epochs without validation gain (needs --val). "
         + default_of(CNNConfig, "patience", none="off"),
     ),
     size: int = typer.Option(
         None,
         "--size",
-        metavar="",
         help="Resize images to SIZE x SIZE. "
         + default_of(CNNConfig, "size", none="as loaded; 64 for folders of mixed sizes"),
     ),
     gray: bool = typer.Option(
         None,
         "--gray/--color",
-        metavar="",
         help="Force grey or colour images. " + default_of(CNNConfig, "gray", none="as stored"),
     ),
     limit: int = typer.Option(
         None,
         "--limit",
-        metavar="",
         help="Use at most N training images. " + default_of(CNNConfig, "limit", none="all"),
     ),
     bf16: bool = typer.Option(
         None,
         "--bf16/--fp32",
-        metavar="",
         help="bfloat16 autocast: faster on GPUs and CPUs with AMX/AVX512-BF16, slower on others. "
         + default_of(CNNConfig, "bf16", false="--fp32", true="--bf16"),
     ),
     device: str = typer.Option(
         None,
         "--device",
-        metavar="",
         help=f"auto (a GPU when there is one), cpu or cuda. {default_of(CNNConfig, 'device')}",
     ),
     config: str = typer.Option(
         None,
         "--config",
-        metavar="",
         help='JSON file with default options, e.g. {"epochs": 5}; flags given win.',
     ),
     resume: bool = typer.Option(
         False,
         "--resume",
-        metavar="",
         help="Continue the run in --out from its last checkpoint.",
     ),
     overwrite: bool = typer.Option(
-        False, "--overwrite", metavar="", help="Replace the run that --out already holds."
+        False, "--overwrite", help="Replace the run that --out already holds."
     ),
-    out: str = typer.Option(
-        None, "--out", metavar="", help="Run folder (default runs/cnn-<time>)."
-    ),
-    seed: int = typer.Option(
-        None, "--seed", metavar="", help=f"Random seed. {default_of(CNNConfig, 'seed')}"
-    ),
-    json: bool = typer.Option(False, "--json", metavar="", help="Print metrics as JSON on stdout."),
+    out: str = typer.Option(None, "--out", help="Run folder (default runs/cnn-<time>)."),
+    seed: int = typer.Option(None, "--seed", help=f"Random seed. {default_of(CNNConfig, 'seed')}"),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
 ) -> None:
     """Train a neural network with a live progress bar; Ctrl-C saves, --resume continues."""
     from pixelab._core.errors import PixelabError

@@ -17,7 +17,7 @@ DATA_HELP = (
 
 @app.command("list")
 def list_cmd(
-    json: bool = typer.Option(False, "--json", metavar="", help="Print JSON on stdout."),
+    json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """List the built-in datasets."""
     from pixelab.data import list_datasets
@@ -35,20 +35,14 @@ def list_cmd(
 @app.command("info")
 def info_cmd(
     data: str = typer.Argument(..., help=DATA_HELP),
-    size: int = typer.Option(
-        None, "--size", metavar="", help="Resize images to SIZE x SIZE first."
-    ),
-    gray: bool = typer.Option(None, "--gray/--color", metavar="", help="Force grey or colour."),
+    size: int = typer.Option(None, "--size", help="Resize images to SIZE x SIZE first."),
+    gray: bool = typer.Option(None, "--gray/--color", help="Force grey or colour."),
     width: int = typer.Option(
-        1024, "--width", metavar="", help="Width k of the dense layer in the cost table."
+        1024, "--width", help="Width k of the dense layer in the cost table."
     ),
-    out: str = typer.Option(
-        None, "--out", metavar="", help="Also write metrics.json and figures here."
-    ),
-    seed: int = typer.Option(0, "--seed", metavar="", help="Random seed (for generated data)."),
-    json: bool = typer.Option(
-        False, "--json", metavar="", help="Print the report as JSON on stdout."
-    ),
+    out: str = typer.Option(None, "--out", help="Also write metrics.json and figures here."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (for generated data)."),
+    json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
 ) -> None:
     """Describe a dataset: images per class, sizes, and d after each preprocessing step."""
     from pixelab._core.checks import check_positive_int
@@ -111,9 +105,7 @@ def _info_figures(ds: Any, info: dict[str, Any], out: str) -> list[str]:
 @app.command("check")
 def check_cmd(
     path: str = typer.Argument(..., help="A folder of class subfolders."),
-    json: bool = typer.Option(
-        False, "--json", metavar="", help="Print the findings as JSON on stdout."
-    ),
+    json: bool = typer.Option(False, "--json", help="Print the findings as JSON on stdout."),
 ) -> None:
     """Open every image in a folder and list each file that cannot be used, and why.
 

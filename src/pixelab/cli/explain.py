@@ -1,4 +1,5 @@
-"""``pixelab explain``: what a CNN learned -- convolution by hand, kernels, feature maps."""
+"""``pixelab explain``: what a CNN learned, one verb per view (conv, filters, maps, top, dream,
+saliency, dissect, embed)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import typer
 from pixelab.cli._ui import default_out, out_console, print_json
 
 app = typer.Typer(
-    help="What CNNs learn: convolution, first-layer kernels, feature maps.", no_args_is_help=True
+    help="What CNNs learn: kernels, feature maps, favourite images, made-up images, saliency, "
+    "dissection and embeddings, on any CNN run folder.",
+    no_args_is_help=True,
 )
 
 RUN_HELP = "A CNN run folder (written by 'pixelab cnn train')."

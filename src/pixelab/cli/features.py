@@ -39,20 +39,15 @@ def load_image_arg(image: str) -> Any:
 def show_cmd(
     kind: str = typer.Argument(..., help="hog, sift, edges or corners."),
     image: str = typer.Argument(..., help="An image file, or a sample photo name (e.g. chelsea)."),
-    out: str = typer.Option(
-        "runs/features", "--out", metavar="", help="Folder for the figure and metrics."
-    ),
+    out: str = typer.Option("runs/features", "--out", help="Folder for the figure and metrics."),
     max_side: int = typer.Option(
         512,
         "--max-side",
-        metavar="",
         help="Shrink larger images to this side first (HOG cells stay visible).",
     ),
-    cell: int = typer.Option(8, "--cell", metavar="", help="HOG cell size in pixels."),
-    seed: int = typer.Option(
-        0, "--seed", metavar="", help="Random seed (these features are deterministic)."
-    ),
-    json: bool = typer.Option(False, "--json", metavar="", help="Print metrics as JSON on stdout."),
+    cell: int = typer.Option(8, "--cell", help="HOG cell size in pixels."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (these features are deterministic)."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
 ) -> None:
     """Draw what a feature extractor sees in IMAGE; writes OUT/figures/KIND.png and metrics.json."""
     from pixelab._core.checks import check_choice

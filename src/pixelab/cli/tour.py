@@ -8,14 +8,12 @@ from pixelab.cli._ui import out_console, print_json, progress_bar
 
 
 def tour(
-    quick: bool = typer.Option(
-        False, "--quick", metavar="", help="A smaller, faster tour (under 2 minutes)."
-    ),
+    quick: bool = typer.Option(False, "--quick", help="A smaller, faster tour (under 2 minutes)."),
     out: str = typer.Option(
-        "runs/tour", "--out", metavar="", help="Folder for report.html, figures and metrics."
+        "runs/tour", "--out", help="Folder for report.html, figures and metrics."
     ),
-    seed: int = typer.Option(0, "--seed", metavar="", help="Random seed."),
-    json: bool = typer.Option(False, "--json", metavar="", help="Print metrics as JSON on stdout."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
 ) -> None:
     """Walk through the lecture on real data and write OUT/report.html (figures embedded)."""
     from pixelab.apps.tour import run_tour

@@ -2,7 +2,10 @@
 
 One file per idea, each working on any registered model through its ``feature_layers()``:
 ``conv`` (a hand-set kernel and its feature map), ``filters`` (first-layer kernels and how many
-are oriented edge detectors), ``maps`` (feature maps layer by layer).
+are oriented edge detectors), ``maps`` (feature maps layer by layer), ``units`` (favourite
+images and receptive fields), ``dream`` (activation maximisation), ``saliency`` (four methods
+and their faithfulness), ``dissect`` (network dissection) and ``embed`` (the manifold
+hypothesis, measured).
 
 >>> import numpy as np
 >>> from pixelab.explain import convolve
