@@ -137,7 +137,7 @@ def chapter(ctx: TourContext) -> dict[str, Any]:
         f"{n}: {m.shape[0]} maps of {m.shape[1]} x {m.shape[2]}" for n, m in maps.items()
     )
     ch.text(
-        f"Going deeper, the maps get smaller and more numerous ({sizes}): each layer trades "
+        f"Going deeper, the maps get more numerous and no finer ({sizes}): each layer trades "
         "where a pattern is for what it is, combining the patterns of the layer below."
     )
 
@@ -262,7 +262,14 @@ def chapter(ctx: TourContext) -> dict[str, Any]:
         f"{scores['HOG']['knn_accuracy']:.0%} in HOG space and "
         f"{scores['CNN features']['knn_accuracy']:.0%} in the space of the CNN's last features "
         f"({gain:+.0%} over pixels), and the silhouette (how much nearer an image is to its own "
-        "class than to the next) grows the same way."
+        "class than to the next) "
+        + (
+            "grows the same way."
+            if scores["pixels"]["silhouette"] < scores["CNN features"]["silhouette"]
+            else "does not follow: it is "
+            f"{scores['pixels']['silhouette']:.3f} in pixels and "
+            f"{scores['CNN features']['silhouette']:.3f} in the CNN's space."
+        )
     )
 
     # 5. translation invariance
