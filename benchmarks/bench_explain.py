@@ -11,6 +11,10 @@
    (largest difference), integrated gradients (32 midpoint steps) against Captum's.
 3. Activation maximisation (``--only dream``): for 8 units of each layer but the first and for
    every class, the value made-up images reach (256 steps) over the best of 2,000 test images.
+   ``--only lucent`` runs the same objectives with torch-lucent (0.1.8, which needs kornia 0.4;
+   install it with ``pip install ipython decorator`` and then ``pip install --no-deps
+   torch-lucent==0.1.8 kornia==0.4.1``) in the
+   same steps, with lucent's moves set to pixelab's sizes, and reports both values and times.
 4. Faithfulness: the deletion curve's area (accuracy as the most salient pixels are set to black
    first; lower is more faithful) for every method, against random deletion, on 500 test
    images of each model; on shapes also the share of each map's mass on the object, for the
@@ -166,6 +170,56 @@ def dreams(model: Any, ds: Any) -> dict[str, Any]:
             "dead_units": [k for k, r in rows.items() if r["ratio"] is None]}  # fmt: skip
 
 
+def versus_lucent(model: Any, ds: Any, steps: int = 256) -> dict[str, Any]:
+    """The value torch-lucent and pixelab reach for the same objectives in the same steps."""
+    import copy
+
+    from lucent.optvis import objectives as lobj
+    from lucent.optvis import param, render, transform
+
+    from pixelab.explain.dream import channel, class_, dataset_values, dream, evaluate
+
+    size = model.image_size
+    objectives = {f"channel:{layer}:{u}": (channel(layer, u), lobj.channel(f"blocks_{layer}", u))
+                  for layer in list(model.feature_layers())[1:] for u in range(8)}  # fmt: skip
+    objectives.update({f"class:{c}": (class_(i), lobj.channel("head", i))
+                       for i, c in enumerate(ds.classes)})  # fmt: skip
+    # Lucent's moves, set to pixelab's sizes (its defaults are for 224-px ImageNet models).
+    moves = [transform.jitter(2), transform.random_scale([0.95 + 0.01 * i for i in range(11)]),
+             transform.random_rotate(list(range(-5, 6)))]  # fmt: skip
+    rows = {}
+    for name, (ours, theirs) in objectives.items():
+        real = float(dataset_values(model, ds.images, ours).max())
+        t0 = time.perf_counter()
+        mine = float(dream(model, ours, steps=steps, seed=0)["values"].max())
+        t_mine = time.perf_counter() - t0
+        peer = copy.deepcopy(model)  # lucent leaves its hooks on every module
+        torch.manual_seed(0)
+        t0 = time.perf_counter()
+        images = render.render_vis(peer, theirs, lambda: param.image(size, channels=1, batch=4),
+                                   transforms=moves, thresholds=(steps,), preprocess=False,
+                                   progress=False, show_image=False, fixed_image_size=size)  # fmt: skip
+        t_peer = time.perf_counter() - t0
+        with torch.no_grad():
+            x = torch.from_numpy(images[-1].transpose(0, 3, 1, 2).copy()).float()
+            reached = float(evaluate(model, x, ours).max())
+        rows[name] = {"dataset_max": round(real, 3), "pixelab": round(mine, 3),
+                      "lucent": round(reached, 3), "pixelab_seconds": round(t_mine, 2),
+                      "lucent_seconds": round(t_peer, 2)}  # fmt: skip
+        print(f"{name:28s} best real {real:7.3f}  pixelab {mine:7.3f} ({t_mine:.1f} s)  "
+              f"lucent {reached:7.3f} ({t_peer:.1f} s)")  # fmt: skip
+    ok = [r for r in rows.values() if r["dataset_max"] > 0]
+    summary = {
+        "median_ratio_pixelab": round(float(np.median([r["pixelab"] / r["dataset_max"] for r in ok])), 2),
+        "median_ratio_lucent": round(float(np.median([r["lucent"] / r["dataset_max"] for r in ok])), 2),
+        "share_at_least_2x_pixelab": round(float(np.mean([r["pixelab"] >= 2 * r["dataset_max"] for r in ok])), 3),
+        "share_at_least_2x_lucent": round(float(np.mean([r["lucent"] >= 2 * r["dataset_max"] for r in ok])), 3),
+        "median_time_ratio_pixelab_over_lucent": round(float(np.median(
+            [r["pixelab_seconds"] / r["lucent_seconds"] for r in rows.values()])), 2),
+    }  # fmt: skip
+    return {"objectives": rows, **summary}
+
+
 def _shapes() -> dict[str, Any]:
     """Faithfulness on shapes (with object masks) for the default flat head and a GAP head."""
     shapes = load("shapes", seed=0)
@@ -190,8 +244,9 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--out", default=".bench/explain.json")
-    ap.add_argument("--only", choices=("all", "dream", "shapes"), default="all",
+    ap.add_argument("--only", choices=("all", "dream", "lucent", "shapes"), default="all",
                     help="dream: only the activation-maximisation part (about a minute); "
+                    "lucent: the same objectives with torch-lucent beside pixelab; "
                     "shapes: only the shapes faithfulness part, flat and average-pooled heads")  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(torch.get_num_threads())
@@ -205,6 +260,15 @@ def main() -> None:
     train, test = load_train_test("fashion-mnist", limit=12_000, seed=0)
     fm = _train(train, epochs=3)
     x = _x(test.images[: args.images])
+    if args.only == "lucent":
+        import importlib.metadata
+
+        result = {"machine": machine(torch=torch.__version__,
+                                     lucent=importlib.metadata.version("torch-lucent")),
+                  "lucent": versus_lucent(fm, limit_per_class(test, 2000))}  # fmt: skip
+        write_json(args.out, result)
+        print({k: v for k, v in result["lucent"].items() if k != "objectives"})
+        return
     if args.only == "dream":
         result = {"machine": machine(torch=torch.__version__),
                   "dream": dreams(fm, limit_per_class(test, 2000))}  # fmt: skip

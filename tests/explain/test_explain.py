@@ -341,6 +341,20 @@ def test_dreaming_beats_every_real_image_of_a_tiny_model():
     np.testing.assert_array_equal(again["images"], made["images"])  # same seed, same dream
 
 
+def test_the_settle_steps_see_the_plain_image():
+    from pixelab.explain.dream import channel, dream
+
+    model = create_model("small_cnn", num_classes=2, widths=(4, 8), seed=0).eval()
+    obj = channel("block2", 5)
+    plain = dream(model, obj, steps=12, batch=2, seed=0, jitter=0, scale=0.0, degrees=0.0)
+    settled = dream(model, obj, steps=12, batch=2, seed=0, settle=1.0)
+    moved = dream(model, obj, steps=12, batch=2, seed=0, settle=0.0)
+    np.testing.assert_allclose(settled["values"], plain["values"], rtol=1e-4)
+    assert not np.allclose(moved["values"], plain["values"], rtol=1e-4)
+    with pytest.raises(PixelabError, match=r"settle must be in \[0, 1\]"):
+        dream(model, obj, steps=2, settle=1.5)
+
+
 def test_explain_dream_on_a_colour_run(capsys, colour_run, tmp_path):
     root, run = colour_run
     out = tmp_path / "d"

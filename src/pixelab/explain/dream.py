@@ -8,6 +8,10 @@ can read. What makes it work (Olah et al., "Feature Visualization", 2017):
 - robustness: each step sees the image randomly jittered, scaled and rotated a little;
 - penalties: total variation (smoothness) and L2 (no extreme pixels).
 
+The last quarter of the steps (``settle``) sees the plain image: the pattern found under the
+random moves is kept, and sharpened where it stands. On a Fashion-MNIST model this lifts the
+lowest objectives from 1.6x to 2.3x the best real image with no visible noise (BENCHMARKS.md).
+
 Objectives are composable: ``channel("block2", 3) - 0.5 * class_("Shirt")``.
 """
 
@@ -205,17 +209,23 @@ def dream(
     jitter: int = 2,
     scale: float = 0.05,
     degrees: float = 5.0,
+    settle: float = 0.25,
     seed: int = 0,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Images (batch, H, W, C) uint8 that maximise ``objective``, with the value each reaches
-    (measured on the plain image, without the random transforms) and the history of the best."""
+    (measured on the plain image, without the random transforms) and the history of the best.
+
+    The random moves apply to the first ``1 - settle`` of the steps; the rest see the plain image.
+    """
     import torch
 
     from pixelab._core.progress import report
 
     steps = check_positive_int(steps, name="--steps")
     batch = check_positive_int(batch, name="--batch")
+    if not 0.0 <= float(settle) <= 1.0:
+        raise PixelabError(f"settle must be in [0, 1], got {settle!r}")
     size, channels = max(model.image_size, model.min_input_size), model.in_channels
     gen = torch.Generator().manual_seed(seed)
     fy = torch.fft.fftfreq(size)[:, None]
@@ -235,12 +245,15 @@ def dream(
     for p in model.parameters():
         p.requires_grad_(False)
     history = []
+    moving = steps - round(settle * steps)  # the last steps see the plain image
     try:
         for step in range(steps):
             img = _fourier_image(spectrum, scale_f, size, channels)
-            value = evaluate(
-                model, _transform(img, gen, jitter=jitter, scale=scale, degrees=degrees), objective
-            )
+            if step < moving:
+                img_seen = _transform(img, gen, jitter=jitter, scale=scale, degrees=degrees)
+            else:
+                img_seen = img
+            value = evaluate(model, img_seen, objective)
             tv_loss = (img[..., 1:, :] - img[..., :-1, :]).abs().mean() + (
                 img[..., :, 1:] - img[..., :, :-1]
             ).abs().mean()
