@@ -29,7 +29,7 @@ def test_quick_tour_end_to_end(tmp_path):
         assert key in m["chapters"] and key in m["seconds"]
     for title in ("Why vision is hard", "curse of dimensionality", "manifold hypothesis",
                   "hand-made features", "Classic classifiers on Fashion-MNIST",
-                  "What CNNs learn"):  # fmt: skip
+                  "What CNNs learn", "Transfer learning"):  # fmt: skip
         assert title in html
     pngs = sorted((tmp_path / "figures").glob("*.png"))
     assert len(re.findall("data:image/png;base64,", html)) == len(pngs) >= 10
@@ -101,3 +101,16 @@ def test_feature_maps_move_with_the_image():
     assert all(v["correlation"] > 0.95 for v in t["layers"].values())
     assert set(t["same_prediction"]) == {1, 2, 4}
     assert translation(model, x, 3)["layers"] == {}  # 3 px is no whole step of a 2x-pooled map
+
+
+def test_the_transfer_chapter_on_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIXELAB_CACHE", str(tmp_path / "cache"))
+    m = run_tour(tmp_path / "tour", quick=True, chapters=["transfer"])["chapters"]["transfer"]
+    html = (tmp_path / "tour" / "report.html").read_text()
+    assert "Transfer learning" in html and "ImageNet has no" in html
+    for name in ("imagenet", "curves"):
+        assert (tmp_path / "tour" / "figures" / f"transfer_{name}.png").is_file()
+    assert m["imagenet"]["coffee"][0]["class"] == "espresso"
+    # faces are ImageNet's world: with one image per class the pretrained features win clearly
+    assert m["faces"]["probe"]["1"]["mean"] > m["faces"]["scratch"]["1"]["mean"] + 0.1
+    assert m["fashion_mnist"]["probe"]["20"]["mean"] > 0.6

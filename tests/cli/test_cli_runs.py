@@ -442,7 +442,7 @@ def test_compare_reports_each_runs_own_numbers_and_leaves_out_other_folders(
     assert code == 0 and "parameters" in stdout and "images/s" in stdout and "…" not in stdout
     assert "None" not in stdout
     code, _, err = cli(capsys, "compare", *runs[2:])
-    assert code == 2 and "none of the 2 folder(s) is a finished classic or CNN run" in err
+    assert code == 2 and "none of the 2 folder(s) is a finished classic, CNN or transfer run" in err
 
 
 def test_evaluate_on_the_training_data_warns(capsys, folder, straight, tmp_path):

@@ -171,7 +171,7 @@ def test_explain_filters_and_maps_on_a_colour_run(capsys, colour_run, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["explain", "filters", "CLASSIC"], "is a 'classic' run, not a 'cnn' run"),
+        (["explain", "filters", "CLASSIC"], "is a 'classic' run, not a 'cnn' or 'transfer' run"),
         (["explain", "filters", "EMPTY"], "not a pixelab run folder"),
         (["explain", "maps", "RUN", "chelsea", "--layers", "conv9"], "its layers: block1"),
         (["explain", "maps", "RUN", "/no/such.png"], "no such file or sample photo"),

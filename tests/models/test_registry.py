@@ -22,7 +22,7 @@ from pixelab.models import (
 
 def test_list_models_in_teaching_order():
     models = list_models()
-    assert list(models) == ["mlp", "lenet", "small_cnn", "resnet"]
+    assert list(models) == ["mlp", "lenet", "small_cnn", "resnet", "efficientnet_lite0"]
     assert all(isinstance(d, str) and d for d in models.values())
 
 

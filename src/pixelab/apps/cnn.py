@@ -246,7 +246,11 @@ def plot_curves(history: list[dict[str, Any]], *, ax: Any = None):
     return ax
 
 
-def _read_config(path: Path, *, kind: str) -> dict[str, Any]:
+#: Run kinds whose folder holds a trained PixelabModel (predict, evaluate, export, explain).
+MODEL_RUN_KINDS = ("cnn", "transfer")
+
+
+def _read_config(path: Path, *, kind: str | tuple[str, ...]) -> dict[str, Any]:
     cfg_path = path / "config.json"
     if not cfg_path.is_file():
         raise PixelabError(f"{path} is not a pixelab run folder (no config.json)")
@@ -256,8 +260,10 @@ def _read_config(path: Path, *, kind: str) -> dict[str, Any]:
             f"{path} was written by a newer pixelab (run format {cfg['format_version']})",
             hint="upgrade pixelab to use it",
         )
-    if cfg.get("kind") != kind:
-        raise PixelabError(f"{path} is a {cfg.get('kind')!r} run, not a {kind!r} run")
+    kinds = (kind,) if isinstance(kind, str) else kind
+    if cfg.get("kind") not in kinds:
+        wanted = " or ".join(repr(k) for k in kinds)
+        raise PixelabError(f"{path} is a {cfg.get('kind')!r} run, not a {wanted} run")
     return cfg
 
 
@@ -268,7 +274,7 @@ def load_run_model(
     from pixelab.models import load_model
 
     path = Path(run)
-    _read_config(path, kind="cnn")
+    _read_config(path, kind=MODEL_RUN_KINDS)
     if not (path / "model.json").is_file() or not (path / "metrics.json").is_file():
         raise PixelabError(
             f"{path} has no trained model yet",
@@ -341,8 +347,7 @@ def load_run_data(meta: dict[str, Any], data: str, *, seed: int = 0, progress: A
 
     pre = run_preprocess(meta)
     subset = "test" if data == "fashion-mnist" else "all"
-    ds = load(data, size=pre.size, gray=pre.channels == 1, subset=subset, seed=seed,
-              progress=progress)  # fmt: skip
+    ds = load(data, preprocess=pre, subset=subset, seed=seed, progress=progress)
     if ds.classes != meta["classes"]:
         raise PixelabError(
             f"the model knows the classes {meta['classes']} but {data} has {ds.classes}",
@@ -387,7 +392,7 @@ def evaluate_run(
     if limit:
         ds = limit_per_class(ds, limit, seed=seed)
     warnings = []
-    trained_on = str(_read_config(Path(run), kind="cnn").get("data", ""))
+    trained_on = str(_read_config(Path(run), kind=MODEL_RUN_KINDS).get("data", ""))
     if data != "fashion-mnist" and _same_data(data, trained_on):
         warnings.append(
             f"{data} is the data this run was trained on: most of these images were seen in "
@@ -463,7 +468,7 @@ def verify_onnx(model: Any, path: Path, size: int, channels: int) -> float:
 
 
 #: The kinds of run that hold a trained model and can be compared.
-MODEL_KINDS = ("cnn", "classic")
+MODEL_KINDS = ("cnn", "transfer", "classic")
 
 
 def compare_runs(runs: list[str], *, out: str | os.PathLike[str] | None = None) -> dict[str, Any]:
@@ -486,11 +491,10 @@ def compare_runs(runs: list[str], *, out: str | os.PathLike[str] | None = None) 
             skipped.append({"path": str(path), "reason": "unfinished (no metrics.json)"})
             continue
         cfg, m = read_json(path / "config.json"), RunDir(path).read_metrics()
-        what = (
-            cfg.get("model")
-            if kind == "cnn"
-            else f"{cfg.get('features')} + {cfg.get('classifier')}"
-        )
+        what = {
+            "cnn": cfg.get("model"),
+            "transfer": f"{cfg.get('backbone')} {cfg.get('mode')}",
+        }.get(kind, f"{cfg.get('features')} + {cfg.get('classifier')}")
         rows.append({
             "run": path.name, "path": str(path), "kind": kind, "what": what,
             "data": cfg.get("data"), "accuracy": m.get("accuracy"),
@@ -499,7 +503,7 @@ def compare_runs(runs: list[str], *, out: str | os.PathLike[str] | None = None) 
         })  # fmt: skip
     if not rows:
         raise PixelabError(
-            f"none of the {len(runs)} folder(s) is a finished classic or CNN run ("
+            f"none of the {len(runs)} folder(s) is a finished classic, CNN or transfer run ("
             + "; ".join(f"{s['path']}: {s['reason']}" for s in skipped[:3])
             + ")",
             hint="pass folders written by 'pixelab classic train' or 'pixelab cnn train'; "

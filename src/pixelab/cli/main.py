@@ -11,7 +11,7 @@ import typer
 
 from pixelab import __version__
 from pixelab._core.errors import PixelabError
-from pixelab.cli import classic, cnn, data, explain, features, tour
+from pixelab.cli import classic, cnn, data, explain, features, tour, transfer
 
 
 def _hide_type_tags() -> None:
@@ -38,6 +38,8 @@ app.add_typer(features.app, name="features")
 app.add_typer(classic.app, name="classic")
 app.add_typer(cnn.app, name="cnn")
 app.add_typer(explain.app, name="explain")
+app.add_typer(transfer.app, name="transfer")
+app.command("imagenet")(transfer.imagenet)
 app.command("predict")(cnn.predict)
 app.command("export")(cnn.export)
 app.command("compare")(cnn.compare)

@@ -21,6 +21,15 @@ def load_digits() -> ImageSet:
     return ImageSet(images, d.target, [str(i) for i in range(10)], name="digits")
 
 
+def load_faces() -> ImageSet:
+    """scikit-image's LFW subset: 100 faces and 100 other patches of photos, 25x25 grey."""
+    from skimage.data import lfw_subset
+
+    images = np.rint(lfw_subset() * 255).astype(np.uint8)[..., None]
+    labels = np.repeat([0, 1], 100)  # the first 100 are faces
+    return ImageSet(images, labels, ["face", "not face"], name="faces")
+
+
 # name -> loader returning uint8 RGB or grey; scikit-image and scikit-learn ship these offline
 _SKIMAGE_PHOTOS = (
     "astronaut",

@@ -243,12 +243,26 @@ def check_folder(
     return FolderCheck(str(root), class_files, problems, other, sizes, modes)
 
 
+def list_folder(root: str | os.PathLike[str]) -> tuple[Path, list[str], list[tuple[int, Path]]]:
+    """The root, class names and ``(label, file)`` pairs of a folder of class subfolders,
+    without reading any image (for jobs that stream files batch by batch)."""
+    root, class_dirs = _check_root(root)
+    files = [(i, f) for i, d in enumerate(class_dirs) for f in _list_images(d)]
+    if not files:
+        raise PixelabError(
+            f"{root} has no image files in its class subfolders",
+            hint=f"supported endings: {' '.join(IMAGE_EXTENSIONS)}",
+        )
+    return root, [d.name for d in class_dirs], files
+
+
 def load_folder(
     root: str | os.PathLike[str],
     *,
     size: int | None = None,
     gray: bool | None = None,
     max_pixels: int = MAX_PIXELS,
+    preprocess: ImagePreprocess | None = None,
     progress: ProgressFn | None = None,
 ) -> ImageSet:
     """Load a folder of class subfolders (``root/<class>/*.jpg``) into an ImageSet.
@@ -257,14 +271,11 @@ def load_folder(
     to squares and resized to ``size`` (needed when sizes differ; default 64 then).
     ``gray=None`` keeps grey folders grey and makes everything else RGB. Raises
     PixelabError for a missing folder, no images, empty or fewer than two classes.
+    ``preprocess`` (a run's recorded preprocessing) replaces ``size`` and ``gray``.
     """
-    root, class_dirs = _check_root(root)
-    files = [(i, f) for i, d in enumerate(class_dirs) for f in _list_images(d)]
-    if not files:
-        raise PixelabError(
-            f"{root} has no image files in its class subfolders",
-            hint=f"supported endings: {' '.join(IMAGE_EXTENSIONS)}",
-        )
+    root, classes, files = list_folder(root)
+    if preprocess is not None:
+        size, gray = preprocess.size, preprocess.channels == 1
     if gray is None:
         modes = set()
         for _, f in files:
@@ -281,13 +292,13 @@ def load_folder(
     skipped: list[tuple[str, str]] = []
     for n, (label, f) in enumerate(files):
         try:
-            arrays.append(read_image(f, mode=mode, max_pixels=max_pixels))
+            image = read_image(f, mode=mode, max_pixels=max_pixels)
+            arrays.append(image if preprocess is None else preprocess.apply(image))
             labels.append(label)
             paths.append(str(f))
         except PixelabError as err:
             skipped.append((str(f), err.message.split(": ", 1)[-1]))
         report(progress, "reading images", n + 1, len(files))
-    classes = [d.name for d in class_dirs]
     counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(classes))
     empty = [c for c, k in zip(classes, counts, strict=True) if k == 0]
     if not arrays:
@@ -322,7 +333,7 @@ def load_folder(
             f"images are {w}x{h}; the centre {size}x{size} square of each was used "
             "(choose another size with size=N / --size N)"
         )
-    if size is not None:  # the preprocessing a model trained on this records and replays
+    if preprocess is None and size is not None:  # what a model trained on this records
         pre = ImagePreprocess(size=size, channels=1 if mode == "L" else 3)
         arrays = [pre.apply(a) for a in arrays]
     if skipped:

@@ -46,7 +46,8 @@ def resize(images: np.ndarray, size: int | tuple[int, int], *, method: str = "ar
     """Resize uint8 images (N, H, W, C) to ``size`` (side, or (H, W)) with OpenCV.
 
     ``method="area"`` averages pixels when shrinking (the right choice for downsampling);
-    bilinear, bicubic and nearest are there to compare.
+    bilinear, bicubic and nearest are there to compare. Shrinking with "bicubic" uses Pillow's
+    filter, which widens with the scale (antialiased), as ImageNet models were evaluated with.
 
     >>> resize(np.zeros((2, 28, 28, 1), np.uint8), 7).shape
     (2, 7, 7, 1)
@@ -69,6 +70,13 @@ def resize(images: np.ndarray, size: int | tuple[int, int], *, method: str = "ar
     if method == "area" and (h > x.shape[1] or w > x.shape[2]):
         flag = cv2.INTER_LINEAR  # area is only meaningful for shrinking
     out = np.empty((len(x), h, w, x.shape[3]), dtype=np.uint8)
+    if method == "bicubic" and h <= x.shape[1] and w <= x.shape[2] and x.shape[3] in (1, 3):
+        from PIL import Image
+
+        for i, img in enumerate(x):
+            pil = Image.fromarray(img[..., 0] if x.shape[3] == 1 else img)
+            out[i] = np.asarray(pil.resize((int(w), int(h)), Image.BICUBIC)).reshape(out.shape[1:])
+        return out
     for i, img in enumerate(x):
         r = cv2.resize(img, (int(w), int(h)), interpolation=flag)
         out[i] = r.reshape(h, w, x.shape[3])
@@ -108,17 +116,22 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)
 
 
-def square_resize(image: np.ndarray, size: int) -> np.ndarray:
-    """Centre-crop one image (H, W, C) to a square, then resize it to size x size (area filter
-    when shrinking).
+def square_resize(
+    image: np.ndarray, size: int, *, fraction: float = 1.0, method: str = "area"
+) -> np.ndarray:
+    """Centre-crop one image (H, W, C) to a square (``fraction`` of its short side), then resize
+    it to size x size (area filter when shrinking, unless ``method`` says otherwise).
+
+    ``fraction=0.875`` with ``method="bicubic"`` is the usual ImageNet evaluation crop (resize
+    the short side to 256, keep the centre 224).
 
     >>> square_resize(np.zeros((30, 40, 1), np.uint8), 10).shape
     (10, 10, 1)
     """
     h, w = image.shape[:2]
-    side = min(h, w)
+    side = max(1, round(min(h, w) * fraction))
     top, left = (h - side) // 2, (w - side) // 2
-    return resize(image[top : top + side, left : left + side][None], size)[0]
+    return resize(image[top : top + side, left : left + side][None], size, method=method)[0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,14 +150,24 @@ class ImagePreprocess:
     channels: int
     crop: str = "centre-square"
     resize: str = "area"
+    #: The share of the short side the centre square keeps (ImageNet models: 0.875).
+    crop_fraction: float = 1.0
 
     def __post_init__(self) -> None:
         check_positive_int(self.size, name="preprocess size")
         if self.channels not in (1, 3):
             raise PixelabError(f"preprocess channels must be 1 or 3, got {self.channels!r}")
-        if (self.crop, self.resize) != ("centre-square", "area"):
+        fraction = self.crop_fraction
+        if (
+            self.crop != "centre-square"
+            or self.resize not in RESIZE_METHODS
+            or isinstance(fraction, bool)
+            or not isinstance(fraction, (int, float))
+            or not 0 < fraction <= 1
+        ):
             raise PixelabError(
-                f"unknown preprocessing (crop {self.crop!r}, resize {self.resize!r})",
+                f"unknown preprocessing (crop {self.crop!r}, resize {self.resize!r}, "
+                f"crop_fraction {fraction!r})",
                 hint="the model was saved by a newer pixelab: upgrade it",
             )
 
@@ -169,7 +192,9 @@ class ImagePreprocess:
         """One uint8 image (H, W) or (H, W, C) of any size -> uint8 (size, size, channels)."""
         x = check_image(image)
         x = to_gray(x) if self.channels == 1 else to_rgb(x)
-        return x if x.shape[:2] == (self.size, self.size) else square_resize(x, self.size)
+        if x.shape[:2] == (self.size, self.size) and self.crop_fraction == 1:
+            return x
+        return square_resize(x, self.size, fraction=self.crop_fraction, method=self.resize)
 
     def read(self, path: str | os.PathLike[str]) -> np.ndarray:
         """Read an image file the way training read its files, then :meth:`apply`."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from pixelab._core.errors import PixelabError
 from pixelab._core.progress import ProgressFn
@@ -15,6 +16,7 @@ DATASETS: dict[str, str] = {
     "fashion-mnist": "70,000 clothing images, 28x28 grey, 10 classes (official 60k/10k split)",
     "shapes": "synthetic shapes with controllable viewpoint, scale, light, occlusion, clutter",
     "photos": "about 30 real sample photos, one per class (for demos, not training)",
+    "faces": "200 photo patches, 25x25 grey: 100 faces, 100 not (LFW, ships with scikit-image)",
 }
 
 
@@ -54,6 +56,10 @@ def _load_named(
         from pixelab.data.shapes import make_shapes
 
         return make_shapes(seed=seed, progress=progress)
+    if data == "faces":
+        from pixelab.data.builtins import load_faces
+
+        return load_faces()
     if data == "photos":
         from pixelab.data.builtins import load_photos
 
@@ -72,13 +78,15 @@ def load(
     subset: str = "all",
     seed: int = 0,
     download: bool = False,
+    preprocess: Any = None,
     progress: ProgressFn | None = None,
 ) -> ImageSet:
     """Load a built-in dataset by name or a folder of class subfolders by path.
 
     ``size`` resizes every image to size x size, ``gray=True`` converts to one channel
     (``False`` to three). ``subset`` picks "train"/"test" where a dataset has an
-    official split (Fashion-MNIST), "all" otherwise.
+    official split (Fashion-MNIST), "all" otherwise. ``preprocess`` (an
+    :class:`~pixelab.data.preprocess.ImagePreprocess`, a run's record) replaces size and gray.
 
     >>> load("digits", size=16).shape
     (16, 16, 1)
@@ -91,9 +99,19 @@ def load(
     if _is_path(name):
         from pixelab.data.folder import load_folder
 
-        ds = load_folder(name, size=size, gray=gray, progress=progress)
+        ds = load_folder(name, size=size, gray=gray, preprocess=preprocess, progress=progress)
+        if preprocess is not None:
+            return ds
     else:
         ds = _load_named(name, subset=subset, seed=seed, download=download, progress=progress)
+    if preprocess is not None:
+        import numpy as np
+
+        images = np.stack([preprocess.apply(image) for image in ds.images])
+        whole = preprocess.crop_fraction == 1 and ds.images.shape[1] == ds.images.shape[2]
+        masks = _resize_masks(ds.masks, preprocess.size) if ds.masks is not None and whole else None
+        ds.masks = masks  # masks follow a plain resize; after a crop they are dropped
+        return ds.with_images(images)
     images = ds.images
     if gray is True:
         images = to_gray(images)

@@ -21,12 +21,14 @@ from pixelab.models.mlp import MLP  # isort: skip
 from pixelab.models.lenet import LeNet  # isort: skip
 from pixelab.models.small_cnn import SmallCNN  # isort: skip
 from pixelab.models.resnet import ResNet  # isort: skip
+from pixelab.models.efficientnet_lite import EfficientNetLite0  # isort: skip
 
 from pixelab.models.export import export_onnx
 from pixelab.models.io import load_model, save_model
 
 __all__ = [
     "MLP",
+    "EfficientNetLite0",
     "LeNet",
     "PixelabModel",
     "ResNet",

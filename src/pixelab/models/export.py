@@ -75,6 +75,9 @@ def export_onnx(
                     "The feature will be removed",
                 ):
                     warnings.filterwarnings("ignore", message, DeprecationWarning)
+                # TensorFlow-style "same" padding (EfficientNet) exports as a Pad whose pad
+                # list the exporter reverses with a step -1 slice; it works, and says so.
+                warnings.filterwarnings("ignore", "Constant folding - Only steps=1", UserWarning)
                 torch.onnx.export(
                     model,
                     (dummy,),

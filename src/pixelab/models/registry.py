@@ -2,7 +2,7 @@
 
 >>> from pixelab.models import create_model, list_models
 >>> list(list_models())
-['mlp', 'lenet', 'small_cnn', 'resnet']
+['mlp', 'lenet', 'small_cnn', 'resnet', 'efficientnet_lite0']
 >>> model = create_model("small_cnn", num_classes=10, widths=(8, 16))
 >>> model.config
 {'name': 'small_cnn', 'num_classes': 10, 'in_channels': 1, 'image_size': 28, 'widths': [8, 16], 'convs_per_block': 1, 'head': 'flat', 'grid': 7, 'dropout': 0.0}

@@ -13,7 +13,16 @@ from typing import Any
 
 from pixelab._core.errors import PixelabError
 from pixelab._core.progress import ProgressFn, report
-from pixelab.apps.tour import challenges, classic, cnn, features, learn, pixels, similarity
+from pixelab.apps.tour import (
+    challenges,
+    classic,
+    cnn,
+    features,
+    learn,
+    pixels,
+    similarity,
+    transfer,
+)
 from pixelab.apps.tour._context import ChapterFn, TourContext
 from pixelab.apps.tour.classic import COMPARISON, _most_common_mistake
 from pixelab.apps.tour.cnn import _convolve_demo, _versus_classic
@@ -46,6 +55,7 @@ CHAPTERS: list[tuple[str, ChapterFn]] = [
     ("classic", classic.chapter),
     ("cnn", cnn.chapter),
     ("learn", learn.chapter),
+    ("transfer", transfer.chapter),
 ]
 
 # The names the chapters had when the tour was one module.

@@ -1,0 +1,180 @@
+"""Transfer learning: embedding speed, a linear probe end to end, the cache, and memory.
+
+    .venv/bin/python benchmarks/bench_transfer.py [--rounds 5] [--big 8000] [--out .bench/transfer.json]
+
+1. Embedding throughput (images/s, medians over ``--rounds``) of EfficientNet-Lite0 at 224 and
+   128 px, batch 32, 2 threads: plain fp32 eager (``model(x)`` on contiguous batches, no
+   inference mode) against pixelab's path (``train.embeddings.embed``: inference mode,
+   channels-last, bf16 where the CPU has it natively), in turns in the same run.
+2. A linear probe on 20 Fashion-MNIST images per class, from PNG files to a trained head
+   (``transfer_train`` with an empty cache), its accuracy on 2,000 test images, beside a
+   ``small_cnn`` trained from scratch on the same 200 images; then the same command again
+   (every embedding from the cache).
+3. ``--big`` images of 224 px (JPEG photos cut from the sample photos) in 2 classes: one
+   ``transfer_train`` in a child process, its peak resident memory (ru_maxrss) and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from _common import machine
+from PIL import Image
+
+from pixelab._core.io import write_json
+
+
+def _batch(size: int, n: int = 32) -> torch.Tensor:
+    return torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(0))
+
+
+def throughput(rounds: int) -> dict[str, Any]:
+    """Images per second, baseline vs pixelab's embedding path, at 224 and 128 px."""
+    from pixelab.models.efficientnet_lite import pretrained_lite0
+    from pixelab.train.embeddings import embed, resolve_precision
+
+    model = pretrained_lite0()
+    out: dict[str, Any] = {"precision": resolve_precision("auto")}
+    for size in (224, 128):
+        x = _batch(size)
+        images = (x.permute(0, 2, 3, 1).numpy() * 255).astype(np.uint8)
+        keys = [str(i) for i in range(len(images))]
+
+        def baseline(x: torch.Tensor = x) -> None:
+            with torch.no_grad():
+                model.forward_head(model.forward_features(x), pre_logits=True)
+
+        def ours(keys: list[str] = keys, images: np.ndarray = images) -> None:
+            embed(model, keys, images.__getitem__, batch_size=32)  # includes the uint8 -> float
+
+        baseline(), ours()  # warm-up
+        times: dict[str, list[float]] = {"fp32_eager": [], "pixelab": []}
+        for _ in range(rounds):
+            for name, fn in (("fp32_eager", baseline), ("pixelab", ours)):
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+        base = len(x) / statistics.median(times["fp32_eager"])
+        mine = len(x) / statistics.median(times["pixelab"])
+        out[str(size)] = {"fp32_eager_images_per_second": round(base, 1),
+                          "pixelab_images_per_second": round(mine, 1),
+                          "speedup": round(mine / base, 2)}  # fmt: skip
+        print(f"{size} px: fp32 eager {base:.1f} img/s, pixelab {mine:.1f} img/s, "
+              f"{mine / base:.2f}x")  # fmt: skip
+    # the embeddings agree: bf16 against fp32 on the same images
+    images = (_batch(224, 16).permute(0, 2, 3, 1).numpy() * 255).astype(np.uint8)
+    keys = [str(i) for i in range(16)]
+    a = embed(model, keys, lambda i: images[i], precision="fp32")["vectors"]
+    b = embed(model, keys, lambda i: images[i], precision="bf16")["vectors"]
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    out["bf16_cosine_to_fp32_min"] = round(float(cos.min()), 5)
+    return out
+
+
+def _write_folder(root: Path, images: np.ndarray, labels: np.ndarray, classes: list[str]) -> None:
+    for c in classes:
+        (root / c).mkdir(parents=True, exist_ok=True)
+    for i, (img, y) in enumerate(zip(images, labels, strict=True)):
+        Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img).save(
+            root / classes[y] / f"{i:05d}.png"
+        )
+
+
+def probe_end_to_end() -> dict[str, Any]:
+    """20 images per class of Fashion-MNIST as files -> a trained head; the cache; scratch."""
+    from pixelab.apps.cnn import evaluate_run
+    from pixelab.apps.transfer import _per_class, _scratch_accuracy, transfer_train
+    from pixelab.data import limit_per_class, load
+
+    train = load("fashion-mnist", subset="train")
+    test = limit_per_class(load("fashion-mnist", subset="test"), 2000, seed=0)  # as evaluate
+    few = train.subset(_per_class(train.labels, 20, 0))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "fm20"
+        _write_folder(root, few.images, few.labels, few.classes)
+        cache = Path(tmp) / "cache"
+        t0 = time.perf_counter()
+        m = transfer_train(str(root), Path(tmp) / "run", test_size=0, cache_root=cache)
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        again = transfer_train(str(root), Path(tmp) / "run2", test_size=0, cache_root=cache)
+        second = time.perf_counter() - t0
+        acc = evaluate_run(Path(tmp) / "run", "fashion-mnist", limit=2000)["accuracy"]
+    scratch = _scratch_accuracy(few, test, 0)
+    print(f"probe: first run {first:.1f} s, second {second:.2f} s ({first / second:.0f}x), "
+          f"accuracy {acc:.3f}; small_cnn from scratch on the same images {scratch:.3f}")  # fmt: skip
+    return {"first_run_seconds": round(first, 2), "second_run_seconds": round(second, 2),
+            "second_run_speedup": round(first / second, 1), "embedded_first": m["embedded"],
+            "from_cache_second": again["from_cache"], "probe_accuracy": acc,
+            "scratch_accuracy": round(scratch, 4), "precision": m["precision"]}  # fmt: skip
+
+
+_CHILD = """
+import resource, sys, time, json
+from pixelab.apps.transfer import transfer_train
+t0 = time.perf_counter()
+m = transfer_train(sys.argv[1], sys.argv[2], cache_root=sys.argv[3], test_size=0.1)
+print(json.dumps({"seconds": time.perf_counter() - t0, "accuracy": m["accuracy"],
+                  "n": m["n_train"] + m["n_test"],
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def big_folder(n: int) -> dict[str, Any]:
+    """Peak memory of one transfer_train on ``n`` 224-px JPEG files (a child process)."""
+    import json
+
+    from pixelab.data import photo
+
+    rng = np.random.default_rng(0)
+    sources = [photo("astronaut"), photo("chelsea"), photo("coffee"), photo("rocket")]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "big"
+        for c in ("a", "b"):
+            (root / c).mkdir(parents=True)
+        t0 = time.perf_counter()
+        for i in range(n):
+            src = sources[(i % 2) * 2 + rng.integers(0, 2)]  # class a: astronaut/chelsea
+            y, x = rng.integers(0, src.shape[0] - 224), rng.integers(0, src.shape[1] - 224)
+            Image.fromarray(src[y : y + 224, x : x + 224]).save(
+                root / ("a" if i % 2 == 0 else "b") / f"{i:05d}.jpg", quality=90
+            )
+        write_seconds = time.perf_counter() - t0
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(root), str(Path(tmp) / "run"), str(Path(tmp) / "c")],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"{n} images of 224 px: {result['seconds']:.0f} s, peak RSS "
+          f"{result['peak_rss_mb']:.0f} MB, accuracy {result['accuracy']}")  # fmt: skip
+    return {"images": n, "write_seconds": round(write_seconds, 1),
+            **{k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}}  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--big", type=int, default=8000, help="images in the memory test (0: skip)")
+    ap.add_argument("--out", default=".bench/transfer.json")
+    args = ap.parse_args()
+    report: dict[str, Any] = {"machine": machine(torch=torch.__version__),
+                              "threads": torch.get_num_threads()}  # fmt: skip
+    report["throughput"] = throughput(args.rounds)
+    report["probe"] = probe_end_to_end()
+    if args.big:
+        report["big_folder"] = big_folder(args.big)
+    write_json(args.out, report)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
