@@ -290,6 +290,31 @@ def run_preprocess(meta: dict[str, Any]) -> Any:
     return ImagePreprocess.from_dict(meta.get("preprocess"))
 
 
+def read_inputs(pre: Any, files: list[str]) -> tuple[list[np.ndarray], list[Any], list[dict]]:
+    """Images of files, folders and sample photo names (e.g. chelsea), each through ``pre``
+    (an ImagePreprocess); unreadable files are skipped and listed, none readable is an error."""
+    from pixelab.data import photo, photo_names
+    from pixelab.data.folder import iter_image_files
+
+    samples = [f for f in files if not Path(f).exists() and f in photo_names()]
+    paths = [*samples, *iter_image_files([f for f in files if f not in samples])]
+    if not paths:
+        raise PixelabError("no images given", hint="pass image files or folders of them")
+    images, kept, skipped = [], [], []
+    for p in paths:
+        try:
+            images.append(pre.apply(photo(p)) if p in samples else pre.read(p))
+            kept.append(p)
+        except PixelabError as err:
+            skipped.append({"path": str(p), "reason": err.message.split(": ", 1)[-1]})
+    if not images:
+        raise PixelabError(
+            f"none of the {len(paths)} file(s) could be read as an image",
+            hint=f"first problem: {skipped[0]['path']}: {skipped[0]['reason']}",
+        )
+    return images, kept, skipped
+
+
 def predict_files(
     run: str | os.PathLike[str], files: list[str], *, top_k: int = 3, device: str = "auto"
 ) -> dict[str, Any]:
@@ -299,45 +324,34 @@ def predict_files(
     when none can be read is it an error.
     """
     from pixelab._core.checks import check_positive_int
-    from pixelab.data.folder import iter_image_files
     from pixelab.train.loop import predict_logits, resolve_device
 
     check_positive_int(top_k, name="--top")
     resolve_device(device)
     model, meta = load_run_model(run)
     pre = run_preprocess(meta)
-    paths = iter_image_files(files)
-    if not paths:
-        raise PixelabError("no images given", hint="pass image files or folders of them")
-    images, kept, skipped = [], [], []
-    for p in paths:
-        try:
-            images.append(pre.read(p))
-            kept.append(p)
-        except PixelabError as err:
-            skipped.append({"path": str(p), "reason": err.message.split(": ", 1)[-1]})
-    if not images:
-        raise PixelabError(
-            f"none of the {len(paths)} file(s) could be read as an image",
-            hint=f"first problem: {skipped[0]['path']}: {skipped[0]['reason']}",
-        )
+    images, kept, skipped = read_inputs(pre, files)
     logits = predict_logits(model, np.stack(images), device=device)
     z = logits - logits.max(1, keepdims=True)
     probs = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-    k = min(top_k, probs.shape[1])
-    predictions = []
-    for p, row in zip(kept, probs, strict=True):
-        top = np.argsort(-row)[:k]
-        predictions.append(
-            {
-                "path": str(p),
-                "top": [
-                    {"class": meta["classes"][i], "probability": round(float(row[i]), 4)}
-                    for i in top
-                ],
-            }
-        )
-    return {"predictions": predictions, "skipped": skipped}
+    return {"predictions": top_predictions(kept, probs, meta["classes"], top_k), "skipped": skipped}
+
+
+def top_predictions(
+    names: list[Any], probs: np.ndarray, classes: list[str], k: int
+) -> list[dict[str, Any]]:
+    """Per image: its name and its ``k`` most likely classes with their probabilities."""
+    k = min(k, probs.shape[1])
+    return [
+        {
+            "path": str(name),
+            "top": [
+                {"class": classes[i], "probability": round(float(row[i]), 4)}
+                for i in np.argsort(-row)[:k]
+            ],
+        }
+        for name, row in zip(names, probs, strict=True)
+    ]
 
 
 def load_run_data(meta: dict[str, Any], data: str, *, seed: int = 0, progress: Any = None) -> Any:
@@ -506,7 +520,7 @@ def compare_runs(runs: list[str], *, out: str | os.PathLike[str] | None = None) 
             f"none of the {len(runs)} folder(s) is a finished classic, CNN or transfer run ("
             + "; ".join(f"{s['path']}: {s['reason']}" for s in skipped[:3])
             + ")",
-            hint="pass folders written by 'pixelab classic train' or 'pixelab cnn train'; "
+            hint="pass folders written by 'pixelab classic train', 'cnn train' or 'transfer train'; "
             "an unfinished CNN run completes with 'pixelab cnn train --out RUN --resume'",
         )
     result: dict[str, Any] = {"runs": rows, "skipped": skipped}

@@ -42,31 +42,6 @@ def imagenet_classes() -> list[str]:
     return list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
 
 
-def _read_files(pre: Any, files: list[str]) -> tuple[list[np.ndarray], list[Any], list[dict]]:
-    """Images of files, folders and sample photo names (e.g. chelsea), preprocessed; unreadable
-    files are skipped and listed."""
-    from pixelab.data import photo, photo_names
-    from pixelab.data.folder import iter_image_files
-
-    samples = [f for f in files if not Path(f).exists() and f in photo_names()]
-    paths = [*samples, *iter_image_files([f for f in files if f not in samples])]
-    if not paths:
-        raise PixelabError("no images given", hint="pass image files or folders of them")
-    images, kept, skipped = [], [], []
-    for p in paths:
-        try:
-            images.append(pre.apply(photo(p)) if p in samples else pre.read(p))
-            kept.append(p)
-        except PixelabError as err:
-            skipped.append({"path": str(p), "reason": err.message.split(": ", 1)[-1]})
-    if not images:
-        raise PixelabError(
-            f"none of the {len(paths)} file(s) could be read as an image",
-            hint=f"first problem: {skipped[0]['path']}: {skipped[0]['reason']}",
-        )
-    return images, kept, skipped
-
-
 def imagenet_predict(
     files: list[str],
     *,
@@ -79,33 +54,24 @@ def imagenet_predict(
     import torch
 
     from pixelab._core.checks import check_positive_int
+    from pixelab.apps.cnn import read_inputs, top_predictions
     from pixelab.models.efficientnet_lite import pretrained_lite0
 
     check_positive_int(top_k, name="--top")
     pre = transfer_preprocess(check_positive_int(size, name="--size"))
     model = pretrained_lite0()
-    images, kept, skipped = _read_files(pre, files)
+    images, kept, skipped = read_inputs(pre, files)
     classes = imagenet_classes()
     x = torch.from_numpy(np.stack(images).transpose(0, 3, 1, 2).copy()).float() / 255
     with torch.inference_mode():
         probs = torch.softmax(model(x), 1).numpy()
-    k = min(top_k, probs.shape[1])
-    predictions = [
-        {
-            "path": str(p),
-            "top": [
-                {"class": classes[i], "probability": round(float(row[i]), 4)}
-                for i in np.argsort(-row)[:k]
-            ],
-        }
-        for p, row in zip(kept, probs, strict=True)
-    ]
+    predictions = top_predictions(kept, probs, classes, top_k)
     result: dict[str, Any] = {"backbone": BACKBONE, "predictions": predictions, "skipped": skipped}
     if out is not None:
         from pixelab.report.transfer import plot_imagenet
 
         with RunDir.create(out, kind="imagenet", replace_same_kind=True) as rd:
-            rd.write_config({"files": [str(f) for f in files], "top": k, "size": size},
+            rd.write_config({"files": [str(f) for f in files], "top": top_k, "size": size},
                             kind="imagenet")  # fmt: skip
             fig = plot_imagenet(images, predictions)
             result["figures"] = [str(rd.save_figure(fig, "imagenet").relative_to(rd.path))]

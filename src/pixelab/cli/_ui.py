@@ -88,3 +88,22 @@ def table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
     for r in rows:
         t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
     out_console.print(t)
+
+
+def print_skipped(skipped: list[dict[str, Any]], *, label: str = "skipped") -> None:
+    """One yellow line on stderr per file or folder a command left out, with the reason."""
+    for s in skipped:
+        err_console.print(
+            f"[yellow]{label}:[/] {s['path']}: {s['reason']}", highlight=False, soft_wrap=True
+        )
+
+
+def print_predictions(result: dict[str, Any], *, title: str, json: bool) -> None:
+    """Skipped files as yellow lines on stderr, then the top classes per image (table or JSON)."""
+    print_skipped(result["skipped"])
+    if json:
+        print_json(result)
+        return
+    preds = result["predictions"]
+    rows = [[r["path"], *[f"{t['class']} {t['probability']:.1%}" for t in r["top"]]] for r in preds]
+    table(title, ["image", *[f"#{i + 1}" for i in range(len(preds[0]["top"]))]], rows)

@@ -10,6 +10,8 @@ from pixelab.cli._ui import (
     err_console,
     out_console,
     print_json,
+    print_predictions,
+    print_skipped,
     progress_bar,
     table,
 )
@@ -243,20 +245,7 @@ def predict(
     from pixelab.apps.cnn import predict_files
 
     result = predict_files(run, images, top_k=top)
-    for s in result["skipped"]:
-        err_console.print(
-            f"[yellow]skipped:[/] {s['path']}: {s['reason']}", highlight=False, soft_wrap=True
-        )
-    if json:
-        print_json(result)
-    else:
-        results = result["predictions"]
-        rows = [
-            [r["path"], *[f"{t['class']} {t['probability']:.1%}" for t in r["top"]]]
-            for r in results
-        ]
-        n_top = len(results[0]["top"])
-        table("predictions", ["image", *[f"#{i + 1}" for i in range(n_top)]], rows)
+    print_predictions(result, title="predictions", json=json)
     if result["skipped"]:
         raise typer.Exit(1)
 
@@ -289,10 +278,7 @@ def compare(
     from pixelab.apps.cnn import compare_runs
 
     result = compare_runs(runs, out=out)
-    for s in result["skipped"]:
-        err_console.print(
-            f"[yellow]left out:[/] {s['path']}: {s['reason']}", highlight=False, soft_wrap=True
-        )
+    print_skipped(result["skipped"], label="left out")
     if json:
         print_json(result)
         return

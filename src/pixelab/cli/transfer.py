@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from pixelab.cli._ui import default_out, err_console, out_console, print_json, progress_bar, table
+from pixelab.cli._ui import (
+    default_out,
+    err_console,
+    out_console,
+    print_json,
+    print_predictions,
+    print_skipped,
+    progress_bar,
+)
 
 app = typer.Typer(
     help="Transfer learning: a new classifier on the ImageNet-pretrained EfficientNet-Lite0, "
@@ -28,21 +36,9 @@ def imagenet(
     from pixelab.apps.transfer import imagenet_predict
 
     result = imagenet_predict(images, out=out, top_k=top)
-    for s in result["skipped"]:
-        err_console.print(
-            f"[yellow]skipped:[/] {s['path']}: {s['reason']}", highlight=False, soft_wrap=True
-        )
-    if json:
-        print_json(result)
-    else:
-        rows = [
-            [r["path"], *[f"{t['class']} {t['probability']:.1%}" for t in r["top"]]]
-            for r in result["predictions"]
-        ]
-        n_top = len(result["predictions"][0]["top"])
-        table("ImageNet classes", ["image", *[f"#{i + 1}" for i in range(n_top)]], rows)
-        for f in result.get("figures", []):
-            out_console.print(f"figure: {out}/{f}")
+    print_predictions(result, title="ImageNet classes", json=json)
+    for f in [] if json else result.get("figures", []):
+        out_console.print(f"figure: {out}/{f}")
     if result["skipped"]:
         raise typer.Exit(1)
 
@@ -86,10 +82,7 @@ def train(
                            progress=progress)  # fmt: skip
     for w in m["warnings"]:
         err_console.print(f"[yellow]note:[/] {w}", highlight=False, soft_wrap=True)
-    for s in m["skipped"]:
-        err_console.print(
-            f"[yellow]skipped:[/] {s['path']}: {s['reason']}", highlight=False, soft_wrap=True
-        )
+    print_skipped(m["skipped"])
     if json:
         print_json(m)
         return
