@@ -182,3 +182,20 @@ def test_transfer_train_bad_inputs_leave_nothing_behind(capsys, photo_folder, tm
         code, _, err = cli(capsys, "transfer", "train", "--data", str(photo_folder), "--out",
                            str(out), *bad)  # fmt: skip
         assert code == 2 and msg in err and not out.exists()
+
+
+def test_transfer_curve_on_faces(capsys, tmp_path):
+    out = tmp_path / "curve"
+    code, stdout, err = cli(capsys, "transfer", "curve", "--data", "faces", "--shots", "1,3",
+                            "--seeds", "1", "--size", "64", "--out", str(out), "--json")  # fmt: skip
+    assert code == 0, err
+    m = json.loads(stdout)
+    assert m["shots"] == [1, 3] and len(m["runs"]) == 2 and m["n_test"] == 60
+    assert set(m) >= {"probe", "scratch"} and m["probe"]["3"]["mean"] > 0.7
+    assert (out / "figures" / "curve.png").is_file() and (out / "metrics.json").is_file()
+    code, _, err = cli(capsys, "transfer", "curve", "--data", "faces", "--shots", "1,100",
+                       "--out", str(tmp_path / "bad"))  # fmt: skip
+    assert code == 2 and "smallest class of faces has 70" in err
+    assert not (tmp_path / "bad").exists()
+    code, _, err = cli(capsys, "transfer", "curve", "--data", "faces", "--shots", "1,x")
+    assert code == 2 and "--shots must be whole numbers" in err

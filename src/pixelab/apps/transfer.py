@@ -378,3 +378,59 @@ def learning_curve(
     }
     return {"shots": list(shots), "seeds": list(seeds), "size": size, "n_test": len(test),
             "runs": rows, **summary}  # fmt: skip
+
+
+def transfer_curve(
+    data: str,
+    out: str | os.PathLike[str],
+    *,
+    shots: tuple[int, ...] = (1, 5, 10, 20, 50),
+    seeds: int = 3,
+    size: int = 128,
+    test_limit: int = 2000,
+    scratch: bool = True,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Learning curves (accuracy against images per class) for the linear probe and a CNN from
+    scratch on ``data``, written as a run folder with a figure and metrics.json.
+
+    Fashion-MNIST uses its official training split for the picks and up to ``test_limit`` test
+    images; other data keep 30 % of each class apart for testing (at most ``test_limit``).
+    """
+    from pixelab._core.checks import check_positive_int
+    from pixelab.data import limit_per_class, load
+    from pixelab.data.split import split
+    from pixelab.report.transfer import plot_learning_curve
+
+    check_positive_int(seeds, name="--seeds")
+    check_positive_int(test_limit, name="--test-limit")
+    if size < 32:
+        raise PixelabError(f"--size must be at least 32 for {BACKBONE}, got {size}")
+    shots = tuple(sorted({check_positive_int(n, name="--shots") for n in shots}))
+    if not shots:
+        raise PixelabError("--shots is empty", hint="e.g. --shots 1,5,10,20,50")
+    if data == "fashion-mnist":
+        train, test = load(data, subset="train"), load(data, subset="test")
+    else:
+        from pixelab.data.registry import _is_path
+
+        ds = load(data, size=size if _is_path(data) else None)
+        train, test = split(ds, test_size=0.3, seed=0)
+    test = limit_per_class(test, test_limit, seed=0)
+    fewest = int(np.bincount(train.labels).min())
+    if shots[-1] > fewest:
+        raise PixelabError(
+            f"--shots {shots[-1]} needs {shots[-1]} training images per class; the smallest "
+            f"class of {data} has {fewest} (after keeping test images apart)",
+            hint=f"use shots up to {fewest}",
+        )
+    config = {"data": str(data), "shots": list(shots), "seeds": seeds, "size": size,
+              "test_limit": test_limit, "scratch": scratch, "backbone": BACKBONE}  # fmt: skip
+    with RunDir.create(out, kind="transfer-curve", replace_same_kind=True) as run:
+        run.write_config(config, kind="transfer-curve")
+        curve = learning_curve(train, test, shots=shots, seeds=tuple(range(seeds)), size=size,
+                               scratch=scratch, progress=progress)  # fmt: skip
+        ax = plot_learning_curve(curve, title=f"{data}: transfer against training from scratch")
+        curve["figures"] = [str(run.save_figure(ax.figure, "curve").relative_to(run.path))]
+        run.write_metrics(curve)
+    return curve

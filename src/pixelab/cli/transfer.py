@@ -12,6 +12,7 @@ from pixelab.cli._ui import (
     print_predictions,
     print_skipped,
     progress_bar,
+    table,
 )
 
 app = typer.Typer(
@@ -93,4 +94,47 @@ def train(
     )
     out_console.print(f"run folder: {out}")
     for f in m.get("figures", []):
+        out_console.print(f"figure: {out}/{f}")
+
+
+@app.command("curve")
+def curve(
+    data: str = typer.Option(
+        ..., "--data", help="A folder of class subfolders or a built-in dataset (faces, ...)."
+    ),
+    shots: str = typer.Option(
+        "1,5,10,20,50", "--shots", help="Training images per class, comma-separated."
+    ),
+    seeds: int = typer.Option(3, "--seeds", help="Random picks of the images, averaged."),
+    size: int = typer.Option(128, "--size", help="Side the backbone sees."),
+    test_limit: int = typer.Option(2000, "--test-limit", help="At most this many test images."),
+    scratch: bool = typer.Option(
+        True, "--scratch/--no-scratch", help="Also train a small CNN from scratch (slower)."
+    ),
+    out: str = typer.Option(None, "--out", help="Run folder (default runs/transfer-curve-<time>)."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """Accuracy against images per class: the pretrained backbone with a new head against a
+    small CNN trained from scratch on the same images, over several random picks."""
+    from pixelab._core.errors import PixelabError
+    from pixelab.apps.transfer import transfer_curve
+
+    try:
+        counts = tuple(int(n) for n in shots.split(",") if n.strip())
+    except ValueError:
+        raise PixelabError(
+            f"--shots must be whole numbers separated by commas, got {shots!r}"
+        ) from None
+    out = out or default_out("transfer-curve")
+    with progress_bar() as progress:
+        m = transfer_curve(data, out, shots=counts, seeds=seeds, size=size, test_limit=test_limit,
+                           scratch=scratch, progress=progress)  # fmt: skip
+    if json:
+        print_json(m)
+        return
+    methods = [k for k in ("probe", "scratch") if k in m]
+    rows = [[n, *[f"{m[k][str(n)]['mean']:.3f} ± {m[k][str(n)]['std']:.3f}" for k in methods]]
+            for n in m["shots"]]  # fmt: skip
+    table(f"test accuracy on {m['n_test']} images", ["per class", *methods], rows)
+    for f in m["figures"]:
         out_console.print(f"figure: {out}/{f}")
