@@ -3,8 +3,8 @@
 ``transfer_train`` is the linear probe: the pretrained EfficientNet-Lite0 stays frozen, every
 image is embedded once (cached on disk by content, see :mod:`pixelab.train.embeddings`), and a
 logistic regression on the 1280-number embeddings becomes the model's new classifier. The run
-folder is an ordinary model run, so ``cnn predict``, ``cnn evaluate``, ``cnn export``,
-``compare`` and ``explain`` work on it unchanged.
+folder is an ordinary model run, so ``predict``, ``cnn evaluate``, ``export``, ``compare`` and
+``explain`` work on it unchanged.
 """
 
 from __future__ import annotations
@@ -56,15 +56,15 @@ def imagenet_predict(
     from pixelab._core.checks import check_positive_int
     from pixelab.apps.cnn import read_inputs, top_predictions
     from pixelab.models.efficientnet_lite import pretrained_lite0
+    from pixelab.train.loop import predict_logits
 
     check_positive_int(top_k, name="--top")
     pre = transfer_preprocess(check_positive_int(size, name="--size"))
     model = pretrained_lite0()
     images, kept, skipped = read_inputs(pre, files)
     classes = imagenet_classes()
-    x = torch.from_numpy(np.stack(images).transpose(0, 3, 1, 2).copy()).float() / 255
-    with torch.inference_mode():
-        probs = torch.softmax(model(x), 1).numpy()
+    logits = torch.from_numpy(predict_logits(model, np.stack(images), device="cpu"))
+    probs = torch.softmax(logits, 1).numpy()
     predictions = top_predictions(kept, probs, classes, top_k)
     result: dict[str, Any] = {"backbone": BACKBONE, "predictions": predictions, "skipped": skipped}
     if out is not None:
