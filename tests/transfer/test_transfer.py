@@ -199,3 +199,25 @@ def test_transfer_curve_on_faces(capsys, tmp_path):
     assert not (tmp_path / "bad").exists()
     code, _, err = cli(capsys, "transfer", "curve", "--data", "faces", "--shots", "1,x")
     assert code == 2 and "--shots must be whole numbers" in err
+
+
+def test_a_frozen_body_keeps_its_weights_and_batch_norm_statistics():
+    from pixelab.data import ImageSet
+    from pixelab.train import TrainConfig, fit
+
+    model = create_model("efficientnet_lite0", num_classes=2, in_channels=3, image_size=32, seed=0)
+    model.freeze(["top"])
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = np.random.default_rng(0)
+    ds = ImageSet(rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8), np.arange(16) % 2,
+                  ["a", "b"])  # fmt: skip
+    fit(model, ds, config=TrainConfig(epochs=1, batch_size=8, average=0.0, seed=0))
+    after = model.state_dict()
+    for k in before:
+        moved = not torch.equal(before[k], after[k])
+        trainable = k.startswith(("top.", "head."))
+        assert moved == trainable or k.endswith("num_batches_tracked"), k
+    model.train()
+    assert not model.stem[1].training and model.top[1].training  # frozen BN stays in eval mode
+    with pytest.raises(PixelabError, match="unknown layer"):
+        model.freeze(["stage9"])

@@ -89,6 +89,41 @@ class PixelabModel(nn.Module):
         """The body's named layers in forward order; the last one outputs ``forward_features``."""
         raise NotImplementedError
 
+    def freeze(self, trainable: list[str] | tuple[str, ...] = ()) -> PixelabModel:
+        """Stop training every body layer but those named in ``trainable`` (from
+        ``feature_layers()``); the classifier always trains. Frozen layers keep their batch-norm
+        statistics too (see :meth:`train`): finetuning a pretrained body. Returns the model."""
+        layers = self.feature_layers()
+        unknown = [name for name in trainable if name not in layers]
+        if unknown:
+            raise PixelabError(
+                f"unknown layer(s) {', '.join(unknown)} of {self.model_name or type(self).__name__}",
+                hint=f"the layers are: {', '.join(layers)}",
+            )
+        for p in self.parameters():
+            p.requires_grad_(False)
+        for name in trainable:
+            for p in layers[name].parameters():
+                p.requires_grad_(True)
+        for p in self.get_classifier().parameters():
+            p.requires_grad_(True)
+        return self.train(self.training)
+
+    def train(self, mode: bool = True) -> PixelabModel:
+        """Like ``nn.Module.train``, except that batch-norm layers whose weights are all frozen
+        stay in eval mode: their running statistics belong to the data they were trained on."""
+        super().train(mode)
+        if mode:
+            for m in self.modules():
+                params = list(m.parameters(recurse=False))
+                if (
+                    isinstance(m, nn.modules.batchnorm._BatchNorm)
+                    and params
+                    and not any(p.requires_grad for p in params)
+                ):
+                    m.eval()
+        return self
+
     # ---- helpers ------------------------------------------------------------------------------
 
     @property

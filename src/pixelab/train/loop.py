@@ -192,7 +192,8 @@ def _make_optimizer(model: Any, cfg: TrainConfig) -> Any:
 
     decay, no_decay = [], []
     for p in model.parameters():
-        (decay if p.ndim > 1 else no_decay).append(p)  # no weight decay on biases and norms
+        if p.requires_grad:  # frozen layers (PixelabModel.freeze) are left out
+            (decay if p.ndim > 1 else no_decay).append(p)  # no decay on biases and norms
     groups = [
         {"params": decay, "weight_decay": cfg.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
