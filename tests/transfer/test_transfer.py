@@ -175,8 +175,18 @@ def test_transfer_train_bad_inputs_leave_nothing_behind(capsys, photo_folder, tm
             f.unlink()
     out = tmp_path / "run"
     code, _, err = cli(capsys, "transfer", "train", "--data", str(photo_folder), "--out", str(out))
-    assert code == 2 and "class 'c1' has 1 image(s)" in err and "--test-size 0" in err
+    assert code == 2 and "class 'c1' has 1 image(s)" in err and "--leave-one-out" in err
     assert not out.exists()
+    code, stdout, err = cli(capsys, "transfer", "train", "--data", str(photo_folder), "--size",
+                            "48", "--leave-one-out", "--out", str(out), "--json")  # fmt: skip
+    assert code == 0, err
+    m = json.loads(stdout)
+    assert m["evaluation"] == "leave-one-out" and m["n_evaluated"] == m["n_train"] == 10
+    assert m["accuracy"] >= 0.8  # colours apart; the one c1 image cannot be right without itself
+    assert m["per_class"]["c1"]["recall"] == 0.0
+    import shutil
+
+    shutil.rmtree(out)
     for bad, msg in [(["--size", "16"], "at least 32"), (["--test-size", "1"], "--test-size"),
                      (["--limit", "0"], "--limit")]:  # fmt: skip
         code, _, err = cli(capsys, "transfer", "train", "--data", str(photo_folder), "--out",

@@ -153,6 +153,30 @@ class _Source:
         return self.pre.apply(image)
 
 
+#: The most images ``--leave-one-out`` takes (one logistic regression per image).
+MAX_LEAVE_ONE_OUT = 300
+
+
+def _leave_one_out(
+    vectors: np.ndarray, labels: np.ndarray, k: int, c: float, seed: int, progress: Any
+) -> np.ndarray:
+    """Each image's class as predicted by a head trained on all the others."""
+    from pixelab._core.progress import report
+    from pixelab.train.probe import fit_linear_probe
+
+    pred = np.empty(len(labels), np.int64)
+    everyone = np.arange(len(labels))
+    for i in everyone:
+        rest = everyone != i
+        if len(np.unique(labels[rest])) < 2:  # nothing to tell apart without this image
+            pred[i] = labels[rest][0]
+        else:
+            w, b = fit_linear_probe(vectors[rest], labels[rest], k, c=c, seed=seed)
+            pred[i] = int((vectors[i] @ w.T + b).argmax())
+        report(progress, "leave-one-out", i + 1, len(labels))
+    return pred
+
+
 def _per_class(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
     """At most ``n`` images of every class, chosen at random by ``seed`` (sorted indices)."""
     from pixelab._core.seeding import rng_from
@@ -175,8 +199,8 @@ def _split(labels: np.ndarray, classes: list[str], test_size: float, seed: int):
         raise PixelabError(
             f"class {few[0]!r} has {counts[classes.index(few[0])]} image(s): keeping some apart "
             "for testing needs at least 2 per class",
-            hint="add images to that class, or train on all of them with --test-size 0 "
-            "(no test accuracy then)",
+            hint="add images to that class, measure with --leave-one-out, or train on all of "
+            "them with --test-size 0 (no accuracy then)",
         )
     n_test = max(len(classes), round(test_size * len(labels)))
     if n_test > len(labels) - len(classes):
@@ -200,6 +224,7 @@ def transfer_train(
     seed: int = 0,
     batch_size: int = 32,
     precision: str = "auto",
+    leave_one_out: bool = False,
     overwrite: bool = False,
     cache_root: str | os.PathLike[str] | None = None,
     progress: ProgressFn | None = None,
@@ -209,6 +234,9 @@ def transfer_train(
     ``limit`` keeps at most that many images per class (chosen by ``seed``); ``test_size`` of
     them are kept apart for the test accuracy. Embeddings are cached under ``cache_root``
     (default: pixelab's cache), so a second run on the same images computes none.
+    ``leave_one_out`` trains on every image and measures accuracy by leaving each out in turn
+    (one head per image, at most :data:`MAX_LEAVE_ONE_OUT` images): for folders too small to
+    keep images apart, one image per class included.
     """
     from pixelab._core.checks import check_positive_int
     from pixelab.evaluate import classification
@@ -228,6 +256,8 @@ def transfer_train(
         check_positive_int(limit, name="--limit")
     if isinstance(test_size, bool) or not 0 <= float(test_size) < 1:
         raise PixelabError(f"--test-size must be in [0, 1), got {test_size!r}")
+    if leave_one_out:
+        test_size = 0.0
     if not float(c) > 0:
         raise PixelabError(f"--c must be > 0, got {c!r}")
     if size < 32:
@@ -238,11 +268,17 @@ def transfer_train(
     keep = _per_class(src.labels, limit, seed) if limit else np.arange(len(src))
     tr, te = _split(src.labels[keep], src.classes, float(test_size), seed)
     tr, te = keep[tr], keep[te]
+    if leave_one_out and len(tr) > MAX_LEAVE_ONE_OUT:
+        raise PixelabError(
+            f"--leave-one-out fits one head per image: {len(tr)} images are more than "
+            f"{MAX_LEAVE_ONE_OUT}",
+            hint="keep test images apart with --test-size instead",
+        )
     model = pretrained_lite0(num_classes=len(src.classes))
     config = {
         "data": str(data), "backbone": BACKBONE, "mode": "probe", "size": size,
         "test_size": float(test_size), "limit": limit, "c": float(c), "seed": seed,
-        "precision": precision,
+        "precision": precision, "leave_one_out": bool(leave_one_out),
     }  # fmt: skip
     namespace = {"backbone": BACKBONE, "weights": model_fingerprint(model),
                  "preprocess": pre.to_dict(), "precision": precision}  # fmt: skip
@@ -289,15 +325,24 @@ def transfer_train(
             "grey_replicated": int(src.grey), "upsampled": int(src.small),
             "skipped_files": len(skipped), "skipped": skipped, "warnings": warnings,
         }  # fmt: skip
-        if is_test.any():
-            logits = vectors[is_test] @ weight.T + bias
-            pred = logits.argmax(1)
-            scores = classification(labels[is_test], pred, classes=src.classes)
+        if is_test.any() or leave_one_out:
+            if leave_one_out:
+                truth = labels
+                pred = _leave_one_out(vectors, labels, len(src.classes), c, seed, progress)
+                metrics["evaluation"] = "leave-one-out"
+                what = f"{len(truth)} images, each left out in turn"
+            else:
+                truth = labels[is_test]
+                pred = (vectors[is_test] @ weight.T + bias).argmax(1)
+                metrics["evaluation"] = "test split"
+                what = f"{metrics['n_test']} test images"
+            scores = classification(truth, pred, classes=src.classes)
+            metrics["n_evaluated"] = len(truth)
             metrics = {"accuracy": scores["accuracy"], **metrics,
                        **{k: v for k, v in scores.items() if k != "accuracy"}}  # fmt: skip
             ax = F.plot_confusion(scores["confusion"], src.classes)
             ax.set_title(f"linear probe on {BACKBONE}: accuracy {scores['accuracy']:.3f} "
-                         f"on {metrics['n_test']} test images")  # fmt: skip
+                         f"on {what}")  # fmt: skip
             metrics["figures"] = [
                 str(run.save_figure(ax.figure, "confusion").relative_to(run.path))
             ]

@@ -64,6 +64,11 @@ def train(
     precision: str = typer.Option(
         "auto", "--precision", help="auto (bf16 where the CPU has it natively), fp32 or bf16."
     ),
+    leave_one_out: bool = typer.Option(
+        False,
+        "--leave-one-out",
+        help="Train on every image; measure accuracy by leaving each out in turn (small folders).",
+    ),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace the run folder if it holds another run."
     ),
@@ -79,15 +84,16 @@ def train(
     out = out or default_out("transfer")
     with progress_bar() as progress:
         m = transfer_train(data, out, size=size, limit=limit, test_size=test_size, c=c,
-                           seed=seed, precision=precision, overwrite=overwrite,
-                           progress=progress)  # fmt: skip
+                           seed=seed, precision=precision, leave_one_out=leave_one_out,
+                           overwrite=overwrite, progress=progress)  # fmt: skip
     for w in m["warnings"]:
         err_console.print(f"[yellow]note:[/] {w}", highlight=False, soft_wrap=True)
     print_skipped(m["skipped"])
     if json:
         print_json(m)
         return
-    acc = "no test images" if m["accuracy"] is None else f"test accuracy {m['accuracy']:.3f}"
+    kind = "leave-one-out" if m.get("evaluation") == "leave-one-out" else "test"
+    acc = "no test images" if m["accuracy"] is None else f"{kind} accuracy {m['accuracy']:.3f}"
     out_console.print(
         f"{acc} ({m['n_train']} training, {m['n_test']} test images); embedded "
         f"{m['embedded']} image(s), {m['from_cache']} from the cache, in {m['embed_seconds']:.1f} s"
