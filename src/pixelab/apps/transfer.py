@@ -89,13 +89,12 @@ class _Source:
     def __init__(self, data: str, pre: Any, *, seed: int) -> None:
         from pixelab.data.registry import _is_path
 
-        self.pre, self.data = pre, data
+        self.pre = pre
         self.grey = self.small = 0
         if _is_path(data):
             from pixelab.data.folder import list_folder
 
-            root, self.classes, files = list_folder(data)
-            self.name = root.name
+            _, self.classes, files = list_folder(data)
             self.paths: list[Path] | None = [f for _, f in files]
             self.labels = np.asarray([label for label, _ in files], np.int64)
             self.images = None
@@ -106,7 +105,7 @@ class _Source:
             # measures images the probe never saw
             subset = "train" if data == "fashion-mnist" else "all"
             ds = load(data, subset=subset, seed=seed)
-            self.name, self.classes, self.paths = data, ds.classes, None
+            self.classes, self.paths = ds.classes, None
             self.labels, self.images = ds.labels, ds.images
 
     def __len__(self) -> int:

@@ -2,9 +2,10 @@
 
 Training only the last layer is convex, so scikit-learn's L-BFGS solves it exactly in seconds;
 the fitted weights become the ``nn.Linear`` head, and the run is then an ordinary model that
-``predict``, ``evaluate`` and ``export`` use as it is. The embeddings go in as they are: with
-one to five images per class, standardising them first (each of the 1,280 numbers scaled by a
-spread measured on ten images) cost 10-35 points of accuracy on Fashion-MNIST and on faces.
+``predict``, ``evaluate`` and ``export`` use as it is. The embeddings go in as they are, not
+standardised: with one to five images per class, each of the 1,280 numbers would be scaled by
+a spread measured on a handful of images, which amplifies noise (it cost accuracy on
+Fashion-MNIST and faces in a scratch comparison).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def fit_linear_probe(
 
     clf = LogisticRegression(C=c, max_iter=2000, random_state=seed)
     # One BLAS thread: L-BFGS makes hundreds of tiny products, which two OpenBLAS threads run
-    # 7x slower than one on this project's 2-core machines (2.4 s against 0.34 s for 200 x 1280).
+    # several times slower than one on 2-core machines (BENCHMARKS.md, transfer learning).
     with threadpool_limits(1, user_api="blas"):
         clf.fit(x, y)
     coef = clf.coef_ if len(present) > 2 else np.vstack([-clf.coef_[0] / 2, clf.coef_[0] / 2])
