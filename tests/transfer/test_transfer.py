@@ -231,3 +231,93 @@ def test_a_frozen_body_keeps_its_weights_and_batch_norm_statistics():
     assert not model.stem[1].training and model.top[1].training  # frozen BN stays in eval mode
     with pytest.raises(PixelabError, match="unknown layer"):
         model.freeze(["stage9"])
+
+
+def _stable(m):
+    """What a finetuning run learned, without its timings."""
+    drop = ("seconds", "per_second", "figures")
+    history = [{k: v for k, v in h.items() if k != "seconds"} for h in m["history"]]
+    return {**{k: v for k, v in m.items() if not any(d in k for d in drop)}, "history": history}
+
+
+FINETUNE = ["--mode", "finetune", "--size", "64", "--epochs", "3", "--unfreeze", "1",
+            "--test-size", "0.25"]  # fmt: skip
+
+
+def test_finetune_starts_from_the_probe_and_trains_the_last_layers(capsys, photo_folder, tmp_path):
+    out = tmp_path / "ft"
+    code, stdout, err = cli(capsys, "transfer", "train", "--data", str(photo_folder), *FINETUNE,
+                            "--out", str(out), "--json")  # fmt: skip
+    assert code == 0, err
+    m = json.loads(stdout)
+    assert m["mode"] == "finetune" and m["unfrozen"] == ["top"] and m["epochs"] == 3
+    assert len(m["history"]) == 3 and m["accuracy"] >= 0.75 and m["probe_accuracy"] >= 0.75
+    assert m["skipped_files"] == 1 and m["grey_replicated"] == 1 and m["upsampled"] == 1
+    top = sum(p.numel() for p in pretrained_lite0().top.parameters())
+    assert m["trained_parameters"] == top + 1280 * 3 + 3  # the top layer and the head
+    assert {"curves.png", "confusion.png"} <= {p.name for p in (out / "figures").iterdir()}
+    assert not list(out.glob("checkpoint*")) and not (out / "probe.json").exists()
+    model, meta = load_model(out)
+    assert meta["backbone"]["trained_layers"] == ["top"] and not meta["backbone"]["frozen"]
+    ours, pretrained = model.feature_layers(), pretrained_lite0(num_classes=3).feature_layers()
+    for name in ("stem", "stage6"):  # frozen: the ImageNet weights as they were
+        a, b = ours[name].state_dict(), pretrained[name].state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in b)
+    assert not torch.equal(ours["top"][0].weight, pretrained["top"][0].weight)  # trained
+    code, stdout, _ = cli(capsys, "predict", str(out), str(photo_folder / "c2" / "0.png"), "--json")
+    assert code == 0 and json.loads(stdout)["predictions"][0]["top"][0]["class"] == "c2"
+
+
+def test_an_interrupted_finetune_resumes_to_the_same_run(
+    capsys, monkeypatch, photo_folder, tmp_path
+):
+    import pixelab.train.loop as loop
+    from tests.cli.test_cli_runs import _Once
+
+    args = ["transfer", "train", "--data", str(photo_folder), *FINETUNE]
+    code, stdout, err = cli(capsys, *args, "--out", str(tmp_path / "straight"), "--json")
+    assert code == 0, err
+    straight = json.loads(stdout)
+    out = tmp_path / "ft"
+    patch = _Once(loop.save_checkpoint, lambda *a, state, **k: state["epoch"] == 0, after=True)
+    monkeypatch.setattr(loop, "save_checkpoint", patch)
+    code, _, err = cli(capsys, *args, "--out", str(out))
+    assert patch.fired and code == 130
+    assert f"continue with: pixelab transfer train --out {out} --resume" in err
+    assert (out / "probe.json").is_file() and not (out / "metrics.json").exists()
+    monkeypatch.undo()
+    for bad, msg in [(["--epochs", "5"], "--epochs 5 conflicts with the run being resumed"),
+                     (["--overwrite"], "contradict")]:  # fmt: skip
+        code, _, err = cli(capsys, "transfer", "train", "--out", str(out), "--resume", *bad)
+        assert code == 2 and msg in err
+    code, _, err = cli(capsys, "cnn", "train", "--out", str(out), "--resume")
+    assert code == 2 and "not a 'cnn' run" in err
+    code, stdout, err = cli(capsys, "transfer", "train", "--out", str(out), "--resume",
+                            "--device", "cpu", "--json")  # fmt: skip
+    assert code == 0, err
+    assert _stable(json.loads(stdout)) == _stable(straight)
+    assert json.loads((out / "config.json").read_text())["resumed"] == [
+        {"after_epochs": 1, "device": "cpu"}
+    ]
+    code, _, err = cli(capsys, "transfer", "train", "--out", str(out), "--resume")
+    assert code == 2 and "finished run" in err
+
+
+def test_finetune_bad_options_get_one_line_each(capsys, photo_folder, tmp_path):
+    out = tmp_path / "run"
+    data = ["transfer", "train", "--data", str(photo_folder), "--out", str(out)]
+    for bad, msg in [(["--mode", "finetune", "--unfreeze", "10"], "--unfreeze must be at most 9"),
+                     (["--mode", "finetune", "--leave-one-out"], "--mode probe only"),
+                     (["--mode", "finetune", "--test-size", "0"], "needs test images"),
+                     (["--mode", "finetune", "--lr", "2"], "--lr must be a number in (0, 1)"),
+                     (["--mode", "finetune", "--epochs", "0"], "--epochs"),
+                     (["--mode", "tune"], "unknown --mode 'tune'")]:  # fmt: skip
+        code, _, err = cli(capsys, *data, *bad)
+        assert code == 2 and msg in err, (bad, err)
+        assert not out.exists()
+    code, _, err = cli(capsys, "transfer", "train", "--out", str(out))
+    assert code == 2 and "--data is missing" in err
+    code, _, err = cli(capsys, *data, "--size", "48", "--test-size", "0.25")
+    assert code == 0, err
+    code, _, err = cli(capsys, "transfer", "train", "--out", str(out), "--resume")
+    assert code == 2 and ("finished run" in err or "nothing to resume" in err)

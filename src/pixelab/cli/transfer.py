@@ -47,45 +47,100 @@ def imagenet(
 @app.command("train")
 def train(
     data: str = typer.Option(
-        ..., "--data", help="A folder of class subfolders, or a built-in dataset (fashion-mnist)."
+        None, "--data", help="A folder of class subfolders, or a built-in dataset (fashion-mnist)."
     ),
     out: str = typer.Option(None, "--out", help="Run folder (default runs/transfer-<time>)."),
+    mode: str = typer.Option(
+        None,
+        "--mode",
+        help="probe: a new head on the frozen backbone (default, seconds); finetune: the probe, "
+        "then the last --unfreeze layers trained too (minutes, resumable).",
+    ),
     size: int = typer.Option(
-        224, "--size", help="Side the backbone sees (224 as in ImageNet; 128 is ~3x faster)."
+        None,
+        "--size",
+        help="Side the backbone sees (default 224 as in ImageNet; 128 is ~3x faster).",
     ),
     limit: int = typer.Option(None, "--limit", help="Use at most this many images per class."),
     test_size: float = typer.Option(
-        0.2, "--test-size", help="Share of each class kept apart for testing (0: none)."
+        None,
+        "--test-size",
+        help="Share of each class kept apart for testing (default 0.2; 0: none).",
     ),
     c: float = typer.Option(
-        1.0, "--c", help="Inverse regularisation of the logistic-regression head."
+        None, "--c", help="Inverse regularisation of the logistic-regression head (default 1)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the image choice and the split."),
+    unfreeze: int = typer.Option(
+        None,
+        "--unfreeze",
+        help="finetune: how many of the backbone's last layers train (default 2: stage7, top).",
+    ),
+    epochs: int = typer.Option(
+        None, "--epochs", help="finetune: passes over the images (default 10)."
+    ),
+    lr: float = typer.Option(None, "--lr", help="finetune: AdamW learning rate (default 1e-4)."),
+    seed: int = typer.Option(
+        None, "--seed", help="Seed of the image choice and the split (default 0)."
+    ),
     precision: str = typer.Option(
-        "auto", "--precision", help="auto (bf16 where the CPU has it natively), fp32 or bf16."
+        None,
+        "--precision",
+        help="auto (bf16 where the CPU has it natively; default), fp32 or bf16.",
+    ),
+    device: str = typer.Option(
+        None, "--device", help="auto (a GPU when there is one; default), cpu or cuda."
     ),
     leave_one_out: bool = typer.Option(
-        False,
+        None,
         "--leave-one-out",
-        help="Train on every image; measure accuracy by leaving each out in turn (small folders).",
+        help="probe: train on every image; measure accuracy by leaving each out in turn (small "
+        "folders).",
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="finetune: continue the run in --out from its last checkpoint."
     ),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace the run folder if it holds another run."
     ),
     json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
 ) -> None:
-    """Train a classifier on your images with the frozen ImageNet backbone (a linear probe).
+    """Train a classifier on your images with the ImageNet backbone: a linear probe on its
+    frozen features, or (--mode finetune) its last layers trained too.
 
     Every image is embedded once and cached by content, so a second run on the same folder is
-    fast; the run works with 'pixelab predict', 'cnn evaluate', 'export' and 'explain'.
+    fast; Ctrl-C during finetuning saves, --resume continues. The run works with 'pixelab
+    predict', 'cnn evaluate', 'export' and 'explain'.
     """
-    from pixelab.apps.transfer import transfer_train
+    from pixelab._core.errors import PixelabError
+    from pixelab.apps.transfer import resume_transfer, transfer_train
 
+    given = dict(
+        data=data, mode=mode, size=size, limit=limit, test_size=test_size, c=c, unfreeze=unfreeze,
+        epochs=epochs, lr=lr, seed=seed, precision=precision, device=device,
+        leave_one_out=leave_one_out,
+    )  # fmt: skip
+    given = {k: v for k, v in given.items() if v is not None}
+    if resume:
+        if not out:
+            raise PixelabError("--resume needs --out RUN_FOLDER (the run to continue)")
+        if overwrite:
+            raise PixelabError("--resume and --overwrite contradict each other; choose one")
+    elif data is None:
+        raise PixelabError("--data is missing", hint="give a folder of class subfolders or a "
+                           "built-in dataset, e.g. --data fashion-mnist")  # fmt: skip
     out = out or default_out("transfer")
-    with progress_bar() as progress:
-        m = transfer_train(data, out, size=size, limit=limit, test_size=test_size, c=c,
-                           seed=seed, precision=precision, leave_one_out=leave_one_out,
-                           overwrite=overwrite, progress=progress)  # fmt: skip
+    with progress_bar(quiet=json) as progress:
+        if resume:
+            m = resume_transfer(out, changes=given, progress=progress)
+        else:
+            m = transfer_train(out=out, overwrite=overwrite, progress=progress, **given)
+    if m.get("interrupted"):
+        err_console.print(
+            f"interrupted after {m['epochs_done']} finished epoch(s); continue with: {m['resume']}",
+            highlight=False,
+            soft_wrap=True,  # one line that can be copied
+        )
+        raise typer.Exit(130)
     for w in m["warnings"]:
         err_console.print(f"[yellow]note:[/] {w}", highlight=False, soft_wrap=True)
     print_skipped(m["skipped"])
@@ -94,10 +149,18 @@ def train(
         return
     kind = "leave-one-out" if m.get("evaluation") == "leave-one-out" else "test"
     acc = "no test images" if m["accuracy"] is None else f"{kind} accuracy {m['accuracy']:.3f}"
-    out_console.print(
-        f"{acc} ({m['n_train']} training, {m['n_test']} test images); embedded "
-        f"{m['embedded']} image(s), {m['from_cache']} from the cache, in {m['embed_seconds']:.1f} s"
-    )
+    if m["mode"] == "finetune":
+        out_console.print(
+            f"{acc} after finetuning {', '.join(m['unfrozen'])} for {m['epochs']} epoch(s) "
+            f"(the probe it started from: {m['probe_accuracy']:.3f}); {m['n_train']} training, "
+            f"{m['n_test']} test images, {m['train_seconds']:.1f} s of training"
+        )
+    else:
+        out_console.print(
+            f"{acc} ({m['n_train']} training, {m['n_test']} test images); embedded "
+            f"{m['embedded']} image(s), {m['from_cache']} from the cache, in "
+            f"{m['embed_seconds']:.1f} s"
+        )
     out_console.print(f"run folder: {out}")
     for f in m.get("figures", []):
         out_console.print(f"figure: {out}/{f}")
@@ -117,6 +180,12 @@ def curve(
     scratch: bool = typer.Option(
         True, "--scratch/--no-scratch", help="Also train a small CNN from scratch (slower)."
     ),
+    finetune_epochs: int = typer.Option(
+        0,
+        "--finetune-epochs",
+        help="Also finetune each probe's last two layers for this many epochs (0: not; 10 is "
+        "what 'transfer train --mode finetune' does; slower).",
+    ),
     out: str = typer.Option(None, "--out", help="Run folder (default runs/transfer-curve-<time>)."),
     json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
 ) -> None:
@@ -134,11 +203,12 @@ def curve(
     out = out or default_out("transfer-curve")
     with progress_bar() as progress:
         m = transfer_curve(data, out, shots=counts, seeds=seeds, size=size, test_limit=test_limit,
-                           scratch=scratch, progress=progress)  # fmt: skip
+                           scratch=scratch, finetune_epochs=finetune_epochs,
+                           progress=progress)  # fmt: skip
     if json:
         print_json(m)
         return
-    methods = [k for k in ("probe", "scratch") if k in m]
+    methods = [k for k in ("probe", "finetune", "scratch") if k in m]
     rows = [[n, *[f"{m[k][str(n)]['mean']:.3f} ± {m[k][str(n)]['std']:.3f}" for k in methods]]
             for n in m["shots"]]  # fmt: skip
     table(f"test accuracy on {m['n_test']} images", ["per class", *methods], rows)

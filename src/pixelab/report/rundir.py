@@ -27,6 +27,7 @@ RUN_FILES = (
     "model.safetensors",
     "model.onnx",
     "checkpoint.json",
+    "probe.json",
     "report.html",
 )
 #: Patterns of further run files: checkpoints and temporary files of interrupted writes.

@@ -41,8 +41,9 @@ def plot_learning_curve(curve: dict[str, Any], *, title: str = "", ax: Any = Non
     """Test accuracy against images per class, mean and spread over seeds, per method."""
     ax = ax if ax is not None else new_figure(5.5, 3.6).add_subplot()
     shots = curve["shots"]
-    labels = {"probe": "pretrained features + new head", "scratch": "small CNN from scratch"}
-    for method, colour in (("probe", "#dd8452"), ("scratch", "#4c72b0")):
+    labels = {"probe": "pretrained features + new head", "finetune": "... then finetuned",
+              "scratch": "small CNN from scratch"}  # fmt: skip
+    for method, colour in (("probe", "#dd8452"), ("finetune", "#c44e52"), ("scratch", "#4c72b0")):
         if method not in curve:
             continue
         mean = [curve[method][str(n)]["mean"] for n in shots]
