@@ -15,6 +15,9 @@
    (every embedding from the cache); medians over ``--rounds`` pairs.
 3. ``--big`` images of 224 px (JPEG photos cut from the sample photos) in 2 classes: one
    ``transfer_train`` in a child process, its peak resident memory (VmHWM) and time.
+4. ``--only finetune``: finetuning levers on 50 Fashion-MNIST images per class at 128 px
+   (seed 0; the first 2,000 test images): the probe it starts from, then the default
+   finetuning and two larger ones (more epochs and a higher rate; more layers), with times.
 """
 
 from __future__ import annotations
@@ -249,14 +252,60 @@ def big_folder(n: int) -> dict[str, Any]:
             **{k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}}  # fmt: skip
 
 
+def finetune_levers(shots: int = 50, size: int = 128) -> dict[str, Any]:
+    """Test accuracy of the probe and of finetuning it with three settings (same images)."""
+    from pixelab.apps.transfer import _per_class, finetune, transfer_preprocess
+    from pixelab.data import ImageSet, load
+    from pixelab.models.efficientnet_lite import pretrained_lite0
+    from pixelab.train.embeddings import embed, resolve_precision
+    from pixelab.train.loop import predict_logits
+    from pixelab.train.probe import fit_linear_probe, set_classifier
+
+    train, test = load("fashion-mnist", subset="train"), load("fashion-mnist", subset="test")
+    test = test.subset(np.arange(2000))
+    pre = transfer_preprocess(size)
+    idx = _per_class(train.labels, shots, 0)
+    x = np.stack([pre.apply(train.images[i]) for i in idx])
+    x_test = np.stack([pre.apply(image) for image in test.images])
+    ds = ImageSet(x, train.labels[idx], train.classes)
+    vectors = embed(pretrained_lite0(), [str(i) for i in idx], x.__getitem__)["vectors"]
+    w, b = fit_linear_probe(vectors, ds.labels, 10)
+
+    def accuracy(model: Any) -> float:
+        return round(float((predict_logits(model, x_test).argmax(1) == test.labels).mean()), 4)
+
+    probe = pretrained_lite0(10)
+    set_classifier(probe, w, b)
+    rows = [{"setting": "probe", "accuracy": accuracy(probe), "seconds": 0.0}]
+    for unfreeze, lr, epochs in [(2, 1e-4, 10), (2, 3e-4, 20), (4, 1e-4, 20)]:
+        model = pretrained_lite0(10)
+        set_classifier(model, w, b)
+        config = {"unfreeze": unfreeze, "epochs": epochs, "lr": lr, "size": size,
+                  "batch_size": 32, "precision": resolve_precision("auto"), "device": "cpu",
+                  "seed": 0}  # fmt: skip
+        t0 = time.perf_counter()
+        finetune(model, ds, config)
+        rows.append({"setting": f"unfreeze {unfreeze}, lr {lr:g}, {epochs} epochs",
+                     "accuracy": accuracy(model),
+                     "seconds": round(time.perf_counter() - t0, 1)})  # fmt: skip
+        print(rows[-1], flush=True)
+    return {"shots": shots, "size": size, "n_test": len(test), "rows": rows}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--big", type=int, default=8000, help="images in the memory test (0: skip)")
     ap.add_argument("--out", default=".bench/transfer.json")
+    ap.add_argument("--only", choices=["finetune"], help="run only the finetuning levers")
     args = ap.parse_args()
     report: dict[str, Any] = {"machine": machine(torch=torch.__version__),
                               "threads": torch.get_num_threads()}  # fmt: skip
+    if args.only == "finetune":
+        report["finetune"] = finetune_levers()
+        write_json(args.out, report)
+        print(f"wrote {args.out}")
+        return
     report["model"] = versus_port()
     report["probe_threads"] = probe_threads()
     report["throughput"] = throughput(args.rounds)

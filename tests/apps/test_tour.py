@@ -114,3 +114,6 @@ def test_the_transfer_chapter_on_its_own(tmp_path, monkeypatch):
     # faces are ImageNet's world: with one image per class the pretrained features win clearly
     assert m["faces"]["probe"]["1"]["mean"] > m["faces"]["scratch"]["1"]["mean"] + 0.1
     assert m["fashion_mnist"]["probe"]["20"]["mean"] > 0.6
+    # finetuning starts from the probe and keeps most of what it knew
+    assert m["fashion_mnist"]["finetune"]["20"]["mean"] > 0.6
+    assert "Finetuning goes one step further" in html

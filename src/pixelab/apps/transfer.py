@@ -215,8 +215,8 @@ def _split(labels: np.ndarray, classes: list[str], test_size: float, seed: int):
 
 MODES = ("probe", "finetune")
 #: Finetuning defaults: the last two layers (stage7 and the 1x1 "top" conv), ten epochs, a
-#: learning rate small enough to keep the ImageNet features. On Fashion-MNIST at 128 px they
-#: beat the probe at 50 images per class and tie it at 20 (BENCHMARKS.md, learning curves).
+#: learning rate small enough to keep the ImageNet features. On Fashion-MNIST at 128 px with
+#: up to 50 images per class they tie the probe within a point (BENCHMARKS.md, learning curves).
 FINETUNE_UNFREEZE, FINETUNE_EPOCHS, FINETUNE_LR = 2, 10, 1e-4
 #: Options a resumed finetuning run may change: where it computes, not what it learns.
 RESUME_MAY_CHANGE = ("device",)
