@@ -29,7 +29,7 @@ def test_quick_tour_end_to_end(tmp_path):
         assert key in m["chapters"] and key in m["seconds"]
     for title in ("Why vision is hard", "curse of dimensionality", "manifold hypothesis",
                   "hand-made features", "Classic classifiers on Fashion-MNIST",
-                  "What CNNs learn", "Transfer learning"):  # fmt: skip
+                  "What CNNs learn", "Generalisation", "Transfer learning"):  # fmt: skip
         assert title in html
     pngs = sorted((tmp_path / "figures").glob("*.png"))
     assert len(re.findall("data:image/png;base64,", html)) == len(pngs) >= 10
@@ -117,3 +117,13 @@ def test_the_transfer_chapter_on_its_own(tmp_path, monkeypatch):
     # finetuning starts from the probe and keeps most of what it knew
     assert m["fashion_mnist"]["finetune"]["20"]["mean"] > 0.6
     assert "Finetuning goes one step further" in html
+
+
+def test_the_generalisation_chapter_draws_the_augmentations(tmp_path):
+    m = run_tour(tmp_path / "tour", quick=True, chapters=["generalisation"])
+    m = m["chapters"]["generalisation"]
+    html = (tmp_path / "tour" / "report.html").read_text()
+    assert "Generalisation: data augmentation" in html and "mixes" in html
+    assert m["ops"]["rotate"] == [0, 30, 60, 90] and m["policy"].startswith("translate:0.1")
+    for name in ("ops", "policy"):
+        assert (tmp_path / "tour" / "figures" / f"generalisation_{name}.png").is_file()

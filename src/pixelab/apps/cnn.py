@@ -136,11 +136,12 @@ def _epochs_done(path: Path) -> int:
         return 0
 
 
-def _interrupted(path: Path) -> dict[str, Any]:
+def _interrupted(path: Path, command: str = "pixelab cnn train") -> dict[str, Any]:
+    """What an interrupted training job returns: epochs saved and the command that goes on."""
     return {
         "interrupted": True,
         "epochs_done": _epochs_done(path),
-        "resume": f"pixelab cnn train --out {path} --resume",
+        "resume": f"{command} --out {path} --resume",
     }
 
 

@@ -380,11 +380,9 @@ def _epochs_done(path: Path) -> int:
 
 
 def _interrupted(path: Path) -> dict[str, Any]:
-    return {
-        "interrupted": True,
-        "epochs_done": _epochs_done(path),
-        "resume": f"pixelab transfer train --out {path} --resume",
-    }
+    from pixelab.apps.cnn import _interrupted as interrupted
+
+    return interrupted(path, "pixelab transfer train")
 
 
 def _transfer(

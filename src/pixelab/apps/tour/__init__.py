@@ -18,6 +18,7 @@ from pixelab.apps.tour import (
     classic,
     cnn,
     features,
+    generalisation,
     learn,
     pixels,
     similarity,
@@ -55,6 +56,7 @@ CHAPTERS: list[tuple[str, ChapterFn]] = [
     ("classic", classic.chapter),
     ("cnn", cnn.chapter),
     ("learn", learn.chapter),
+    ("generalisation", generalisation.chapter),
     ("transfer", transfer.chapter),
 ]
 
