@@ -157,3 +157,25 @@ def test_augment_show_draws_each_op(capsys, tmp_path):
         assert code == 2 and msg in err and not (tmp_path / "b").exists()
     code, stdout, _ = cli(capsys, "augment", "list")
     assert code == 0 and "cutmix" in stdout and "strong" in stdout
+
+
+def test_a_policy_fuses_consecutive_moves_into_one_warp(batch):
+    from pixelab.augment import Policy
+
+    there_and_back = Policy((get_op("rotate", 90), get_op("scale", 0.5)))
+    params = [{"amount": np.full(6, 90.0)}, {"amount": np.full(6, 0.0)}]
+    back = Policy((get_op("rotate", 90), get_op("translate", 0.5), get_op("rotate", 90)))
+    p2 = [{"amount": np.full(6, 45.0)}, {"dx": np.zeros(6), "dy": np.zeros(6)},
+          {"amount": np.full(6, -45.0)}]  # fmt: skip
+    # one warp: turning 45 degrees and back loses no corner (two warps would cut them off)
+    assert torch.allclose(back.apply(batch, p2), batch, atol=1e-5)
+    one_by_one = batch
+    for op, p in zip(back.ops, p2, strict=True):
+        one_by_one = op.apply(one_by_one, p)
+    assert not torch.allclose(one_by_one, batch, atol=1e-2)
+    fused = there_and_back.apply(batch, params)  # fused and sequential agree where both see
+    single = get_op("scale", 0.5).apply(get_op("rotate", 90).apply(batch, params[0]), params[1])
+    assert torch.allclose(fused, single, atol=1e-5)
+    strong = parse_policy("strong")
+    p3 = strong.sample(np.random.default_rng(0), 6)
+    assert torch.equal(strong.apply(batch, p3), strong.apply(batch, p3))

@@ -27,7 +27,7 @@ def test_the_defaults_pass():
         ({"seed": -1}, "--seed must be an integer >= 0, got -1"),
         ({"optimizer": "adam"}, "unknown --optimizer 'adam'"),
         ({"schedule": "step"}, "unknown --schedule 'step'"),
-        ({"augment": "flip"}, "unknown --augment 'flip'"),
+        ({"augment": "spin"}, "--augment 'spin': unknown augmentation 'spin'"),
         ({"device": "gpu"}, "unknown --device 'gpu'"),
         ({"epochs": "2"}, '--epochs must be an integer, got "2"'),
         ({"weight_decay": -1.0}, '"weight_decay" (a --config option) must be a number >= 0'),

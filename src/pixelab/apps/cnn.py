@@ -209,6 +209,8 @@ def _train_and_report(
         **{k: v for k, v in scores.items() if k != "accuracy"},
     }
     metrics["figures"] = _train_figures(run, model, test, pred, metrics)
+    augmented = augment_figure(run, train, result.augment, config.seed)
+    metrics["figures"] += [augmented] if augmented else []
     run.write_metrics(metrics)  # last: from now on the run is finished
     remove_checkpoints(run.path)
     return metrics
@@ -227,6 +229,21 @@ def _train_figures(
     if fig is not None:
         paths.append(run.save_figure(fig, "mistakes"))
     return [str(p.relative_to(run.path)) for p in paths]
+
+
+def augment_figure(run: RunDir, train: Any, augment: str, seed: int) -> str | None:
+    """A grid of 16 training images as an augmentation policy changed them (None for the
+    built-in shift/flip options, which are drawn by ``pixelab augment show``)."""
+    from pixelab.apps.augment import policy_draws
+    from pixelab.train.loop import AUGMENTS
+
+    if augment in AUGMENTS:
+        return None
+    pick = np.linspace(0, len(train) - 1, 16).astype(int)
+    draws = policy_draws(train.images[pick], augment, n=16, seed=seed)
+    fig = F.image_grid(list(draws), ncols=8, cell=1.1,
+                       suptitle=f"16 training images as --augment {augment} changes them")  # fmt: skip
+    return str(run.save_figure(fig, "augmented").relative_to(run.path))
 
 
 def plot_curves(history: list[dict[str, Any]], *, ax: Any = None):

@@ -30,6 +30,33 @@ def warp_affine(x: torch.Tensor, forward: torch.Tensor, shift: torch.Tensor) -> 
     return _sample(x, F.affine_grid(theta, list(x.shape), align_corners=False))
 
 
+#: A per-image pixel-space map about the centre: ``forward`` (B, 2, 2) and ``shift`` (B, 2).
+Transform = tuple[torch.Tensor, torch.Tensor]
+
+
+class AffineOp(Op):
+    """An op that is a per-image affine map: consecutive ones are fused into a single warp by
+    :class:`~pixelab.augment.policy.Policy` (one resampling, nothing lost at the borders in
+    between)."""
+
+    def transform(self, params: Params, x: torch.Tensor) -> Transform:
+        """The op's map for each image of ``x``."""
+        raise NotImplementedError
+
+    def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        return warp_affine(x, *self.transform(params, x))
+
+
+def compose(first: Transform, then: Transform) -> Transform:
+    """The map of ``first`` followed by ``then``: p -> A2 (A1 p + t1) + t2."""
+    (a1, t1), (a2, t2) = first, then
+    return a2 @ a1, (a2 @ t1[:, :, None])[:, :, 0] + t2
+
+
+def _zeros(x: torch.Tensor) -> torch.Tensor:
+    return torch.zeros(len(x), 2, dtype=x.dtype, device=x.device)
+
+
 def _sample(x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
@@ -45,7 +72,7 @@ def _rotation(degrees: torch.Tensor) -> torch.Tensor:
 
 
 @register_op
-class Flip(Op):
+class Flip(AffineOp):
     """Mirror left-right, each image with probability ``magnitude``."""
 
     name: ClassVar[str] = "flip"
@@ -62,9 +89,14 @@ class Flip(Op):
         flip = torch.as_tensor(params["flip"], device=x.device)[:, None, None, None]
         return torch.where(flip, x.flip(-1), x)
 
+    def transform(self, params: Params, x: torch.Tensor) -> Transform:
+        forward = _eye(len(x), x)
+        forward[:, 0, 0] = 1 - 2 * torch.as_tensor(params["flip"], device=x.device).to(x.dtype)
+        return forward, _zeros(x)
+
 
 @register_op
-class Translate(Op):
+class Translate(AffineOp):
     """Move by up to ``magnitude`` of the side, across and down independently."""
 
     name: ClassVar[str] = "translate"
@@ -80,14 +112,14 @@ class Translate(Op):
             return {"dx": value * np.round(np.cos(angle)), "dy": value * np.round(np.sin(angle))}
         return {"dx": self.amounts(rng, n, None), "dy": self.amounts(rng, n, None)}
 
-    def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+    def transform(self, params: Params, x: torch.Tensor) -> Transform:
         h, w = x.shape[-2:]
         shift = torch.stack([tensor(params, "dx", x) * w, tensor(params, "dy", x) * h], -1)
-        return warp_affine(x, _eye(len(x), x), shift)
+        return _eye(len(x), x), shift
 
 
 @register_op
-class Rotate(Op):
+class Rotate(AffineOp):
     """Turn about the centre by up to ``magnitude`` degrees either way."""
 
     name: ClassVar[str] = "rotate"
@@ -97,13 +129,12 @@ class Rotate(Op):
     default: ClassVar[float] = 15.0
     show_max: ClassVar[float] = 90.0
 
-    def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        forward = _rotation(tensor(params, "amount", x))
-        return warp_affine(x, forward, torch.zeros(len(x), 2, dtype=x.dtype, device=x.device))
+    def transform(self, params: Params, x: torch.Tensor) -> Transform:
+        return _rotation(tensor(params, "amount", x)), _zeros(x)
 
 
 @register_op
-class Scale(Op):
+class Scale(AffineOp):
     """Zoom about the centre by a factor in [1 - m, 1 + m] (below 1: smaller, black around)."""
 
     name: ClassVar[str] = "scale"
@@ -113,14 +144,13 @@ class Scale(Op):
     default: ClassVar[float] = 0.15
     show_max: ClassVar[float] = 0.5
 
-    def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+    def transform(self, params: Params, x: torch.Tensor) -> Transform:
         factor = 1 + tensor(params, "amount", x)
-        forward = _eye(len(x), x) * factor[:, None, None]
-        return warp_affine(x, forward, torch.zeros(len(x), 2, dtype=x.dtype, device=x.device))
+        return _eye(len(x), x) * factor[:, None, None], _zeros(x)
 
 
 @register_op
-class Crop(Op):
+class Crop(AffineOp):
     """A random square crop of at least ``1 - m`` of the area, enlarged back to full size."""
 
     name: ClassVar[str] = "crop"
@@ -141,16 +171,16 @@ class Crop(Op):
             "cy": rng.uniform(-1, 1, n) * room,
         }
 
-    def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+    def transform(self, params: Params, x: torch.Tensor) -> Transform:
         h, w = x.shape[-2:]
         zoom = tensor(params, "zoom", x)
         centre = torch.stack([tensor(params, "cx", x) * w, tensor(params, "cy", x) * h], -1)
         # the crop's centre moves to the image centre, then everything grows by zoom
-        return warp_affine(x, _eye(len(x), x) * zoom[:, None, None], -centre * zoom[:, None])
+        return _eye(len(x), x) * zoom[:, None, None], -centre * zoom[:, None]
 
 
 @register_op
-class Affine(Op):
+class Affine(AffineOp):
     """Rotation (30 m degrees), zoom (1 +- 0.2 m), shift (0.1 m) and shear (15 m degrees) at once."""
 
     name: ClassVar[str] = "affine"
@@ -167,7 +197,7 @@ class Affine(Op):
 
         return {"angle": u(30), "zoom": 1 + u(0.2), "dx": u(0.1), "dy": u(0.1), "shear": u(15)}
 
-    def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+    def transform(self, params: Params, x: torch.Tensor) -> Transform:
         h, w = x.shape[-2:]
         shear = torch.tan(tensor(params, "shear", x) * (math.pi / 180))
         sh = _eye(len(x), x)
@@ -176,7 +206,7 @@ class Affine(Op):
             _rotation(tensor(params, "angle", x)) @ sh * tensor(params, "zoom", x)[:, None, None]
         )
         shift = torch.stack([tensor(params, "dx", x) * w, tensor(params, "dy", x) * h], -1)
-        return warp_affine(x, forward, shift)
+        return forward, shift
 
 
 def _homographies(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:

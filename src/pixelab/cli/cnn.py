@@ -55,8 +55,9 @@ def train_cmd(
     augment: str = typer.Option(
         None,
         "--augment",
-        help="auto, none, shift or shift+flip. auto: shift+flip under 10,000 images, else shift. "
-        + default_of(CNNConfig, "augment"),
+        help="auto, none, shift or shift+flip (auto: shift+flip under 10,000 images, else "
+        "shift); basic, strong, or ops such as 'rotate:30,erase:0.25,mixup:0.2' ('pixelab "
+        "augment list'). " + default_of(CNNConfig, "augment"),
     ),
     label_smoothing: float = typer.Option(
         None,

@@ -35,6 +35,9 @@ from pixelab.train.checkpoint import (
 
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "constant")
+#: The augmentations fit has always had (kept exactly as they were, so old runs resume as they
+#: trained); any other value is a policy of :mod:`pixelab.augment` (basic, strong, or a string
+#: such as "rotate:30,erase:0.25,mixup:0.2").
 AUGMENTS = ("auto", "none", "shift", "shift+flip")
 #: With ``augment="auto"``, training sets smaller than this get shifts and flips (augmentation
 #: stands in for the examples that are missing), larger ones only shifts: flips would teach
@@ -84,7 +87,8 @@ class TrainConfig(Config):
         self.check_types()
         check_choice(self.optimizer, OPTIMIZERS, name=flag("optimizer"))
         check_choice(self.schedule, SCHEDULES, name=flag("schedule"))
-        check_choice(self.augment, AUGMENTS, name=flag("augment"))
+        if self.augment not in AUGMENTS:
+            augment_policy(self.augment)  # an unknown op or strength: one clear error
         check_choice(self.device, ("auto", "cpu", "cuda"), name=flag("device"))
         check_positive_int(self.epochs, name=flag("epochs"))
         check_positive_int(self.batch_size, name=flag("batch_size"))
@@ -158,6 +162,27 @@ def resolve_augment(augment: str, n_train: int) -> str:
     if augment != "auto":
         return augment
     return "shift+flip" if n_train < AUTO_AUGMENT_BELOW else "shift"
+
+
+def augment_policy(augment: str) -> Any:
+    """The :class:`pixelab.augment.Policy` of an ``augment`` option that is not one of
+    :data:`AUGMENTS`; the error for an unknown one names the choices."""
+    from pixelab.augment import parse_policy
+
+    try:
+        return parse_policy(augment)
+    except PixelabError as err:
+        raise PixelabError(
+            f"{flag('augment')} {augment!r}: {err.message}",
+            hint=f"{', '.join(AUGMENTS)}, basic, strong, or ops such as 'rotate:30,erase:0.25' "
+            "('pixelab augment list' names them)",
+        ) from None
+
+
+def _step_rng(seed: int, epoch: int, step: int) -> np.random.Generator:
+    """The augmentation randomness of one training step: a function of (seed, epoch, step)
+    alone, so a resumed run sees exactly the batches it would have seen."""
+    return np.random.default_rng([seed, epoch, step])
 
 
 def _augment(x: Any, augment: str, shift: int, generator: Any) -> Any:
@@ -322,6 +347,9 @@ def fit(
     )
     n = len(x_all)
     augment = resolve_augment(cfg.augment, n)
+    policy = None if augment in AUGMENTS else augment_policy(augment)
+    if policy is not None and policy.mixes and len(train.classes) < 2:
+        raise PixelabError("mixup and cutmix blend images of different classes; the data has one")
     steps = max(1, n // cfg.batch_size)  # drop the ragged last batch: steady batch-norm stats
     opt = _make_optimizer(model, cfg)
     sched = _make_scheduler(opt, cfg, steps)
@@ -364,13 +392,22 @@ def fit(
             run_loss, run_correct, count = 0.0, 0, 0
             for step in range(steps):
                 idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-                x = _augment(x_all[idx].float().div_(255), augment, cfg.shift, gen).to(dev)
+                x = x_all[idx].float().div_(255)
                 y = y_all[idx].to(dev)
+                target = y
+                if policy is None:
+                    x = _augment(x, augment, cfg.shift, gen).to(dev)
+                else:
+                    params = policy.sample(_step_rng(cfg.seed, epoch, step), len(idx))
+                    x = policy.apply(x.to(dev), params)
+                    if policy.mixes:
+                        soft = F.one_hot(y, len(train.classes)).float()
+                        target = policy.mix_labels(soft, params, tuple(x.shape[-2:]))
                 if cfg.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
                 with _autocast(dev, cfg.bf16):
                     logits = model(x)
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+                loss = F.cross_entropy(logits.float(), target, label_smoothing=cfg.label_smoothing)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

@@ -53,6 +53,7 @@ def chapter(ctx: TourContext) -> dict[str, Any]:
     seeds = (0, 1) if ctx.quick else (0, 1, 2)
     size = 96 if ctx.quick else 128
     budget = 1500 if ctx.quick else 3000  # images the from-scratch CNN is shown in all
+    epochs = 5 if ctx.quick else FINETUNE_EPOCHS  # finetuning passes (the quick tour: half)
 
     def progress(task: str, done: int, total: int) -> None:
         report(ctx.progress, f"transfer: {task}", done, total)
@@ -60,12 +61,12 @@ def chapter(ctx: TourContext) -> dict[str, Any]:
     fm_train, fm_test = ctx.fashion()
     fm_test = fm_test.subset(np.arange(min(len(fm_test), 500 if ctx.quick else 2000)))
     clothes = learning_curve(fm_train, fm_test, shots=shots, seeds=seeds, size=size,
-                             finetune_epochs=FINETUNE_EPOCHS, scratch_budget=budget,
+                             finetune_epochs=epochs, scratch_budget=budget,
                              progress=progress)  # fmt: skip
     faces = load("faces", seed=ctx.seed)
     tr, te = split(faces, test_size=0.4, seed=ctx.seed)
     face_curve = learning_curve(tr, te, shots=shots, seeds=seeds, size=size,
-                                finetune_epochs=FINETUNE_EPOCHS, scratch_budget=budget,
+                                finetune_epochs=epochs, scratch_budget=budget,
                                 progress=progress)  # fmt: skip
     from pixelab.report.figures import new_figure
 
@@ -106,7 +107,7 @@ def chapter(ctx: TourContext) -> dict[str, Any]:
     f_c, q_c = clothes["finetune"][n1]["mean"], clothes["probe"][n1]["mean"]
     ch.text(
         "Finetuning goes one step further: it starts from the new head, then also trains the "
-        f"backbone's last two layers for {FINETUNE_EPOCHS} passes over the images, with a small "
+        f"backbone's last two layers for {epochs} passes over the images, with a small "
         "learning rate so the ImageNet features are adjusted, not erased "
         "(`pixelab transfer train --mode finetune`). "
         f"With {n1} clothes images per class it scores {f_c:.0%} against the head's {q_c:.0%}: "
