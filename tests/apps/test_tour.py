@@ -125,5 +125,10 @@ def test_the_generalisation_chapter_draws_the_augmentations(tmp_path):
     html = (tmp_path / "tour" / "report.html").read_text()
     assert "Generalisation: data augmentation" in html and "mixes" in html
     assert m["ops"]["rotate"] == [0, 30, 60, 90] and m["policy"].startswith("translate:0.1")
-    for name in ("ops", "policy"):
+    for name in ("ops", "policy", "sweep"):
         assert (tmp_path / "tour" / "figures" / f"generalisation_{name}.png").is_file()
+    rotate = {r["amount"]: r["accuracy"] for r in m["sweep"]["factors"]["rotate"]["rows"]}
+    shift = {r["amount"]: r["accuracy"] for r in m["sweep"]["factors"]["translate"]["rows"]}
+    assert rotate[0] == m["sweep"]["clean_accuracy"] > 0.6
+    assert rotate[90] < shift[1] - 0.3  # a quarter turn costs far more than a 1-pixel shift
+    assert "turned 90 degrees" in html

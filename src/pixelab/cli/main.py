@@ -11,7 +11,17 @@ import typer
 
 from pixelab import __version__
 from pixelab._core.errors import PixelabError
-from pixelab.cli import augment, classic, cnn, data, explain, features, tour, transfer
+from pixelab.cli import (
+    augment,
+    classic,
+    cnn,
+    data,
+    explain,
+    features,
+    robust,
+    tour,
+    transfer,
+)
 
 
 def _hide_type_tags() -> None:
@@ -40,6 +50,7 @@ app.add_typer(cnn.app, name="cnn")
 app.add_typer(explain.app, name="explain")
 app.add_typer(transfer.app, name="transfer")
 app.add_typer(augment.app, name="augment")
+app.add_typer(robust.app, name="robust")
 app.command("imagenet")(transfer.imagenet)
 app.command("predict")(cnn.predict)
 app.command("export")(cnn.export)

@@ -28,6 +28,7 @@ RUN_FILES = (
     "model.onnx",
     "checkpoint.json",
     "probe.json",
+    "partial.json",
     "report.html",
 )
 #: Patterns of further run files: checkpoints and temporary files of interrupted writes.

@@ -1,0 +1,58 @@
+"""``pixelab robust``: how a trained model holds up when its images change."""
+
+from __future__ import annotations
+
+import typer
+
+from pixelab.cli._ui import default_out, err_console, out_console, print_json, progress_bar, table
+
+app = typer.Typer(
+    help="Robustness: accuracy of a trained run as its images are moved, turned, zoomed, "
+    "darkened, covered, made noisy or blurred.",
+    no_args_is_help=True,
+)
+
+
+@app.command("sweep")
+def sweep(
+    run: str = typer.Argument(..., help="A trained run folder (cnn train or transfer train)."),
+    data: str = typer.Option(..., "--data", help="The images to change: a dataset or folder."),
+    factors: str = typer.Option(
+        "translate,rotate,scale,brightness,occlude",
+        "--factors",
+        help="Comma-separated: translate, rotate, scale, brightness, contrast, occlude, noise, "
+        "blur.",
+    ),
+    limit: int = typer.Option(3000, "--limit", help="At most this many images (every class)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the changes (the same for every model)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    out: str = typer.Option(None, "--out", help="Run folder (default runs/robust-sweep-<time>)."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """Accuracy and confidence against the amount of each change, in one figure.
+
+    Every model swept with the same --seed sees exactly the same changed images. Ctrl-C keeps
+    the finished factors: the same command again sweeps only the rest.
+    """
+    from pixelab.apps.robust import robust_sweep
+
+    names = tuple(f.strip() for f in factors.split(",") if f.strip())
+    out = out or default_out("robust-sweep")
+    with progress_bar(quiet=json) as progress:
+        m = robust_sweep(run, data, out, factors=names, limit=limit, seed=seed, device=device,
+                         progress=progress)  # fmt: skip
+    if m.get("interrupted"):
+        kept = ", ".join(m["factors_done"]) or "none"
+        err_console.print(f"interrupted; finished factors kept: {kept}; {m['resume']}",
+                          highlight=False, soft_wrap=True)  # fmt: skip
+        raise typer.Exit(130)
+    if json:
+        print_json(m)
+        return
+    rows = [[name, f["unit"], "  ".join(f"{r['amount']:g}: {r['accuracy']:.2f}" for r in f["rows"])]
+            for name, f in m["factors"].items()]  # fmt: skip
+    table(f"accuracy on {m['n_images']} changed images (unchanged: {m['clean_accuracy']:.3f})",
+          ["factor", "amount in", "accuracy at each amount"], rows)  # fmt: skip
+    out_console.print(m["summary"])
+    for f in m["figures"]:
+        out_console.print(f"figure: {out}/{f}")
