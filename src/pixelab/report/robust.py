@@ -23,8 +23,9 @@ def plot_sweep(result: dict[str, Any], *, title: str = "", runs: dict[str, Any] 
             xs = [r["amount"] for r in f["rows"]]
             ax.plot(xs, [r["accuracy"] for r in f["rows"]], marker="o", color=colour,
                     label=f"{label} accuracy".strip())  # fmt: skip
-            ax.plot(xs, [r["confidence"] for r in f["rows"]], ls="--", color=colour, alpha=0.6,
-                    label=f"{label} confidence".strip())  # fmt: skip
+            if len(runs) == 1:  # several models: accuracy only, or the panel is a tangle
+                ax.plot(xs, [r["confidence"] for r in f["rows"]], ls="--", color=colour,
+                        alpha=0.6, label=f"{label} confidence".strip())  # fmt: skip
         ax.axhline(result["clean_accuracy"], color="grey", lw=0.8, label="unchanged images")
         ax.axhline(result["chance"], color="grey", lw=0.8, ls=":", label="chance")
         ax.set_title(name, fontsize=10)
