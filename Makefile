@@ -14,6 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	@# the attack peer the robust tests compare with; --no-deps: its pin of requests 2.25 is
+	@# stale and its attacks need only torch
+	$(BIN)/pip install --quiet --no-deps "torchattacks==3.5.1"
 	@touch $@
 
 # Fashion-MNIST ships as a Debian package; install it once when apt is here and we may use it.

@@ -175,3 +175,116 @@ def robust_sweep(
         rd.write_metrics(result)
         (rd.path / PARTIAL).unlink(missing_ok=True)
     return result
+
+
+# ---- adversarial examples ------------------------------------------------------------------
+
+#: The attack strengths ``robust attack`` measures by default, in pixel levels out of 255.
+DEFAULT_EPS = (0, 0.5, 1, 2, 4, 8)
+
+
+def attack_curves(
+    model: Any,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    methods: tuple[str, ...] = ("fgsm", "pgd"),
+    eps: tuple[float, ...] = DEFAULT_EPS,
+    steps: int = 10,
+    device: str = "cpu",
+    batch_size: int = 250,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Accuracy under each attack at each ``eps`` (pixel levels out of 255), and the attacked
+    versions of the first images at the largest ``eps`` for the figure."""
+    import torch
+
+    from pixelab._core.progress import report
+    from pixelab.augment import to_float
+    from pixelab.train.attacks import attack
+    from pixelab.train.loop import resolve_device
+
+    dev = resolve_device(device)
+    model.to(dev).eval()
+    curves: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
+    examples: dict[str, Any] = {}
+    total, done = len(methods) * len(eps), 0
+    y_all = torch.from_numpy(labels).to(dev)
+    for method in methods:
+        for e in eps:
+            correct = 0
+            for start in range(0, len(images), batch_size):
+                x = to_float(images[start : start + batch_size]).to(dev)
+                y = y_all[start : start + batch_size]
+                adv = attack(model, x, y, method, e / 255, steps=steps)
+                with torch.inference_mode():
+                    pred = model(adv).argmax(1)
+                correct += int((pred == y).sum())
+                if start == 0 and e == eps[-1]:
+                    examples[method] = {"adv": adv[:6].cpu(), "pred": pred[:6].cpu().numpy()}
+            curves[method].append({"eps": float(e), "accuracy": round(correct / len(images), 4)})
+            done += 1
+            report(progress, f"attack {method} eps {e:g}/255", done, total)
+    return {"curves": curves, "examples": examples, "eps_unit": "pixel levels out of 255"}
+
+
+def robust_attack(
+    run: str | os.PathLike[str],
+    data: str,
+    out: str | os.PathLike[str],
+    *,
+    methods: tuple[str, ...] = ("fgsm", "pgd"),
+    eps: tuple[float, ...] = DEFAULT_EPS,
+    steps: int = 10,
+    limit: int | None = 1000,
+    seed: int = 0,
+    device: str = "auto",
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Attack a model run with FGSM / PGD at each ``eps`` on ``data`` (at most ``limit``
+    images, every class) and write a run folder with the curves, examples and metrics.json."""
+    from pixelab._core.checks import check_positive_int
+    from pixelab.apps.cnn import load_run_data, load_run_model
+    from pixelab.data import limit_per_class
+    from pixelab.report.robust import plot_adversarial, plot_attack_curves
+    from pixelab.train.attacks import METHODS
+
+    methods = tuple(dict.fromkeys(methods))
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        raise PixelabError(f"unknown attack {bad[0]!r}" if bad else "--method is empty",
+                           hint=f"choose from: {', '.join(METHODS)}")  # fmt: skip
+    eps = tuple(sorted({float(e) for e in eps}))
+    if not eps or any(not 0 <= e <= 255 for e in eps):
+        raise PixelabError(f"--eps must be pixel levels in [0, 255], got {list(eps)}",
+                           hint="e.g. --eps 0,1,2,4,8 (8 means 8/255)")  # fmt: skip
+    check_positive_int(steps, name="--steps")
+    if limit is not None:
+        check_positive_int(limit, name="--limit")
+    model, meta = load_run_model(run, device="cpu")
+    ds = load_run_data(meta, data, seed=seed, progress=progress)
+    if limit is not None and len(ds) > limit:
+        ds = limit_per_class(ds, limit, seed=seed)
+    config = {"run": str(Path(run).resolve()), "data": str(data), "methods": list(methods),
+              "eps": list(eps), "steps": steps, "limit": limit, "seed": seed}  # fmt: skip
+    with RunDir.create(out, kind="robust-attack", replace_same_kind=True) as rd:
+        rd.write_config(config, kind="robust-attack")
+        res = attack_curves(model, ds.images, ds.labels, methods=methods, eps=eps, steps=steps,
+                            device=device, progress=progress)  # fmt: skip
+        ax = plot_attack_curves(res["curves"], chance=1 / len(ds.classes))
+        figs = [rd.save_figure(ax.figure, "attack")]
+        last = methods[-1]
+        if eps[-1] > 0:
+            from pixelab.augment import to_uint8
+
+            ex = res["examples"][last]
+            n = len(ex["pred"])
+            fig = plot_adversarial(ds.images[:n], to_uint8(ex["adv"]), ds.labels[:n], ex["pred"],
+                                   ds.classes, title=f"{last.upper()}, eps {eps[-1]:g}/255")  # fmt: skip
+            figs.append(rd.save_figure(fig, "adversarial"))
+        clean = res["curves"][methods[0]][0]["accuracy"] if eps[0] == 0 else None
+        metrics = {"n_images": len(ds), "eps_unit": res["eps_unit"], "steps": steps,
+                   "clean_accuracy": clean, "curves": res["curves"],
+                   "figures": [str(f.relative_to(rd.path)) for f in figs]}  # fmt: skip
+        rd.write_metrics(metrics)
+    return metrics

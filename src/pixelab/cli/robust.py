@@ -56,3 +56,43 @@ def sweep(
     out_console.print(m["summary"])
     for f in m["figures"]:
         out_console.print(f"figure: {out}/{f}")
+
+
+@app.command("attack")
+def attack(
+    run: str = typer.Argument(..., help="A trained run folder (cnn train or transfer train)."),
+    data: str = typer.Option(..., "--data", help="The images to attack: a dataset or folder."),
+    method: str = typer.Option("fgsm,pgd", "--method", help="fgsm, pgd, or both (comma)."),
+    eps: str = typer.Option(
+        "0,0.5,1,2,4,8", "--eps", help="Largest change of a pixel, in levels out of 255 (comma)."
+    ),
+    steps: int = typer.Option(10, "--steps", help="PGD steps."),
+    limit: int = typer.Option(1000, "--limit", help="At most this many images (every class)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the image choice."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    out: str = typer.Option(None, "--out", help="Run folder (default runs/robust-attack-<time>)."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """Adversarial examples: accuracy when every pixel may move by up to eps, in the direction
+    that hurts the model most (FGSM: one step; PGD: several), and pictures of the attack."""
+    from pixelab._core.errors import PixelabError
+    from pixelab.apps.robust import robust_attack
+
+    try:
+        levels = tuple(float(e) for e in eps.split(",") if e.strip())
+    except ValueError:
+        raise PixelabError(f"--eps must be numbers separated by commas, got {eps!r}") from None
+    methods = tuple(m.strip() for m in method.split(",") if m.strip())
+    out = out or default_out("robust-attack")
+    with progress_bar(quiet=json) as progress:
+        m = robust_attack(run, data, out, methods=methods, eps=levels, steps=steps, limit=limit,
+                          seed=seed, device=device, progress=progress)  # fmt: skip
+    if json:
+        print_json(m)
+        return
+    names = list(m["curves"])
+    rows = [[f"{r['eps']:g}", *[f"{m['curves'][k][i]['accuracy']:.3f}" for k in names]]
+            for i, r in enumerate(m["curves"][names[0]])]  # fmt: skip
+    table(f"accuracy on {m['n_images']} attacked images", ["eps (/255)", *names], rows)
+    for f in m["figures"]:
+        out_console.print(f"figure: {out}/{f}")

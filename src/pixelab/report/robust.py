@@ -39,3 +39,43 @@ def plot_sweep(result: dict[str, Any], *, title: str = "", runs: dict[str, Any] 
     if title:
         fig.suptitle(title, fontsize=11)
     return fig
+
+
+def plot_attack_curves(curves: dict[str, Any], *, chance: float, ax: Any = None):
+    """Accuracy against the attack's strength eps, one line per method."""
+    ax = ax if ax is not None else new_figure(5.5, 3.6).add_subplot()
+    for method, rows in curves.items():
+        ax.plot([r["eps"] for r in rows], [r["accuracy"] for r in rows], marker="o",
+                label=method.upper())  # fmt: skip
+    ax.axhline(chance, color="grey", lw=0.8, ls=":", label="chance")
+    ax.set_xlabel("eps: largest change of a pixel, in levels out of 255")
+    ax.set_ylabel("accuracy on attacked images")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_adversarial(
+    images: Any, adversarial: Any, labels: Any, predicted: Any, classes: list[str], *, title: str
+):
+    """Each image, its change (amplified to be seen) and the attacked image, with predictions."""
+    import numpy as np
+
+    n = len(images)
+    fig = new_figure(6.2, 1.9 * n)
+    axes = fig.subplots(n, 3, squeeze=False)
+    for i in range(n):
+        a, b = images[i].astype(float), adversarial[i].astype(float)
+        d = b - a
+        amp = 0.5 + d / (2 * max(np.abs(d).max(), 1e-9))
+        for ax, img, text in ((axes[i, 0], a / 255, f"{classes[labels[i]]}"),
+                              (axes[i, 1], amp, "change (amplified)"),
+                              (axes[i, 2], b / 255, f"seen as: {classes[predicted[i]]}")):  # fmt: skip
+            ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(text, fontsize=8,
+                         color="#c44e52" if "seen" in text and predicted[i] != labels[i] else "k")  # fmt: skip
+    fig.suptitle(title, fontsize=10)
+    return fig
