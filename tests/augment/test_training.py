@@ -19,16 +19,20 @@ def folder(tmp_path_factory):
     return _colour_folder(tmp_path_factory.mktemp("data") / "imgs")
 
 
-def test_a_policy_trains_is_recorded_and_resumes_exactly(capsys, monkeypatch, folder, tmp_path):
+@pytest.mark.parametrize("policy", [POLICY, "adversarial:8"])
+def test_a_policy_trains_is_recorded_and_resumes_exactly(
+    capsys, monkeypatch, folder, tmp_path, policy
+):
     import pixelab.train.loop as loop
 
-    args = ["cnn", "train", "--data", str(folder), *TINY, "--augment", POLICY]
+    args = ["cnn", "train", "--data", str(folder), *TINY, "--augment", policy]
     code, _, err = cli(capsys, *args, "--out", str(tmp_path / "straight"))
     assert code == 0, err
     straight = json.loads((tmp_path / "straight" / "metrics.json").read_text())
-    assert straight["augment"] == POLICY and "figures/augmented.png" in straight["figures"]
+    drawn = "figures/augmented.png" in straight["figures"]
+    assert straight["augment"] == policy and drawn == (policy == POLICY)
     config = json.loads((tmp_path / "straight" / "config.json").read_text())
-    assert config["augment"] == POLICY
+    assert config["augment"] == policy
     code, _, err = cli(capsys, *args[:-2], "--augment", "none", "--out", str(tmp_path / "plain"))
     plain = json.loads((tmp_path / "plain" / "metrics.json").read_text())
     assert plain["history"][0]["train_loss"] != straight["history"][0]["train_loss"]
@@ -63,7 +67,7 @@ def test_mixing_trains_on_soft_labels():
 def test_bad_policies_are_one_line_before_any_work(capsys, folder, tmp_path):
     out = tmp_path / "bad"
     for bad, msg in [("spin:3", "unknown augmentation 'spin'"), ("rotate:500", "out of range"),
-                     ("rotate:x", "must be a number")]:  # fmt: skip
+                     ("rotate:x", "must be a number"), ("adversarial:100", "(0, 64]")]:  # fmt: skip
         code, _, err = cli(capsys, "cnn", "train", "--data", str(folder), "--augment", bad,
                            "--out", str(out))  # fmt: skip
         assert code == 2 and msg in err and "--augment" in err and not out.exists()

@@ -233,11 +233,13 @@ def _train_figures(
 
 def augment_figure(run: RunDir, train: Any, augment: str, seed: int) -> str | None:
     """A grid of 16 training images as an augmentation policy changed them (None for the
-    built-in shift/flip options, which are drawn by ``pixelab augment show``)."""
+    built-in shift/flip options, drawn by ``pixelab augment show``, and for adversarial
+    training, drawn by ``pixelab robust attack``)."""
     from pixelab.apps.augment import policy_draws
+    from pixelab.train.attacks import adversarial_eps
     from pixelab.train.loop import AUGMENTS
 
-    if augment in AUGMENTS:
+    if augment in AUGMENTS or adversarial_eps(augment) is not None:
         return None
     pick = np.linspace(0, len(train) - 1, 16).astype(int)
     draws = policy_draws(train.images[pick], augment, n=16, seed=seed)

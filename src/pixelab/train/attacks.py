@@ -81,3 +81,38 @@ def attack(
     if method not in METHODS:
         raise PixelabError(f"unknown attack {method!r}", hint=f"choose from: {', '.join(METHODS)}")
     return fgsm(model, x, y, eps) if method == "fgsm" else pgd(model, x, y, eps, **options)
+
+
+def fast_fgsm(
+    model: Any, x: torch.Tensor, y: torch.Tensor, eps: float, generator: torch.Generator
+) -> torch.Tensor:
+    """FGSM from a random start, for adversarial training ("fast is better than free", Wong et
+    al. 2020): a uniform random point of the eps-ball, one signed step of 1.25 eps, projected
+    back. One extra forward and backward per training step instead of PGD's ten."""
+    eps = _check_eps(eps)
+    noise = torch.rand(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+    start = (x + (2 * noise - 1) * eps).clamp(0, 1)
+    step = 1.25 * eps * _input_grad(model, start, y).sign()
+    return (x + (start + step - x).clamp(-eps, eps)).clamp(0, 1).detach()
+
+
+def adversarial_eps(augment: str) -> float | None:
+    """The eps (a share of the range) of an ``augment`` option "adversarial[:LEVELS]" (LEVELS
+    out of 255, default 8), or None for any other option.
+
+    >>> adversarial_eps("adversarial"), adversarial_eps("adversarial:4") * 255, adversarial_eps("strong")
+    (0.03137254901960784, 4.0, None)
+    """
+    name, sep, value = augment.partition(":")
+    if name.strip() != "adversarial":
+        return None
+    try:
+        levels = float(value) if sep else 8.0
+    except ValueError:
+        levels = -1.0
+    if not 0 < levels <= 64:
+        raise PixelabError(
+            f"--augment {augment!r}: adversarial training takes eps in (0, 64] pixel levels",
+            hint="e.g. adversarial:8 (each pixel may move by 8/255)",
+        )
+    return levels / 255

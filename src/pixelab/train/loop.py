@@ -87,7 +87,9 @@ class TrainConfig(Config):
         self.check_types()
         check_choice(self.optimizer, OPTIMIZERS, name=flag("optimizer"))
         check_choice(self.schedule, SCHEDULES, name=flag("schedule"))
-        if self.augment not in AUGMENTS:
+        from pixelab.train.attacks import adversarial_eps
+
+        if self.augment not in AUGMENTS and adversarial_eps(self.augment) is None:
             augment_policy(self.augment)  # an unknown op or strength: one clear error
         check_choice(self.device, ("auto", "cpu", "cuda"), name=flag("device"))
         check_positive_int(self.epochs, name=flag("epochs"))
@@ -347,7 +349,10 @@ def fit(
     )
     n = len(x_all)
     augment = resolve_augment(cfg.augment, n)
-    policy = None if augment in AUGMENTS else augment_policy(augment)
+    from pixelab.train.attacks import adversarial_eps, fast_fgsm
+
+    adv_eps = adversarial_eps(augment)
+    policy = None if augment in AUGMENTS or adv_eps is not None else augment_policy(augment)
     if policy is not None and policy.mixes and len(train.classes) < 2:
         raise PixelabError("mixup and cutmix blend images of different classes; the data has one")
     steps = max(1, n // cfg.batch_size)  # drop the ragged last batch: steady batch-norm stats
@@ -395,7 +400,10 @@ def fit(
                 x = x_all[idx].float().div_(255)
                 y = y_all[idx].to(dev)
                 target = y
-                if policy is None:
+                if adv_eps is not None:  # train on the attacked batch instead
+                    g = torch.Generator().manual_seed((cfg.seed * 100_003 + epoch) * 100_003 + step)
+                    x = fast_fgsm(model, x.to(dev), y, adv_eps, g)
+                elif policy is None:
                     x = _augment(x, augment, cfg.shift, gen).to(dev)
                 else:
                     params = policy.sample(_step_rng(cfg.seed, epoch, step), len(idx))
