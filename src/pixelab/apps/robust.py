@@ -72,6 +72,31 @@ def sweep_model(
     return out
 
 
+def _finished_parts(path: Path, config: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The parts (factors, families) an interrupted job with the same ``config`` finished."""
+    if not ((path / PARTIAL).is_file() and (path / "config.json").is_file()):
+        return {}
+    old = read_json(path / "config.json")
+    if {k: old.get(k) for k in config} != config:  # another job: start over
+        return {}
+    return {k: v for k, v in read_json(path / PARTIAL).items() if k in names}
+
+
+def _keeper(rd: RunDir, config: dict[str, Any], kind: str, done: dict[str, Any]) -> Any:
+    """Write the config and the parts kept; return ``keep(name, result)``, which saves each new
+    part at once, so Ctrl-C loses none of them."""
+    rd.write_config(config, kind=kind)
+    if done:
+        write_json(rd.path / PARTIAL, done)
+    rd.keep_on_error = True
+
+    def keep(name: str, result: dict[str, Any]) -> None:
+        done[name] = result
+        write_json(rd.path / PARTIAL, done)
+
+    return keep
+
+
 def _floats(images: np.ndarray) -> Any:
     from pixelab.augment import to_float
 
@@ -143,22 +168,9 @@ def robust_sweep(
             _checked_value(FACTORS[f], float(a), side)
     config = {"run": str(Path(run).resolve()), "data": str(data), "factors": list(factors),
               "limit": limit, "seed": seed}  # fmt: skip
-    path = Path(out)
-    done: dict[str, Any] = {}
-    if (path / PARTIAL).is_file() and (path / "config.json").is_file():
-        old = read_json(path / "config.json")
-        if {k: old.get(k) for k in config} == config:  # the same sweep: keep what it finished
-            done = {k: v for k, v in read_json(path / PARTIAL).items() if k in factors}
+    done = _finished_parts(Path(out), config, factors)
     with RunDir.create(out, kind="robust-sweep", replace_same_kind=True) as rd:
-        rd.write_config(config, kind="robust-sweep")
-        if done:
-            write_json(rd.path / PARTIAL, done)
-        rd.keep_on_error = True  # finished factors survive Ctrl-C
-
-        def keep(name: str, result: dict[str, Any]) -> None:
-            done[name] = result
-            write_json(rd.path / PARTIAL, done)
-
+        keep = _keeper(rd, config, "robust-sweep", done)
         kept = sorted(done)
         try:
             result = sweep_model(model, ds.images, ds.labels, factors, seed=seed, device=device,
@@ -287,4 +299,120 @@ def robust_attack(
                    "clean_accuracy": clean, "curves": res["curves"],
                    "figures": [str(f.relative_to(rd.path)) for f in figs]}  # fmt: skip
         rd.write_metrics(metrics)
+    return metrics
+
+
+# ---- the challenge suite -------------------------------------------------------------------
+
+
+def _predictor(model: Any, device: str) -> Any:
+    import torch
+
+    from pixelab.train.loop import resolve_device
+
+    dev = resolve_device(device)
+    model.to(dev).eval()
+
+    def predict(x: Any) -> np.ndarray:
+        with torch.inference_mode():
+            return model(x.to(dev)).float().cpu().numpy()
+
+    return predict
+
+
+def robust_challenges(
+    run: str | os.PathLike[str],
+    data: str,
+    out: str | os.PathLike[str],
+    *,
+    baseline: str | os.PathLike[str] | None = None,
+    families: tuple[str, ...] | None = None,
+    limit: int | None = 1000,
+    seed: int = 0,
+    device: str = "auto",
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """The challenge suite on a model run: accuracy per family and severity on ``data``, a heat
+    map, and with ``baseline`` (another run on the same classes and images) each family's
+    corruption error and the mCE relative to it. Finished families survive Ctrl-C."""
+    from pixelab._core.checks import check_positive_int
+    from pixelab.apps.cnn import load_run_data, load_run_model
+    from pixelab.data import limit_per_class
+    from pixelab.report.robust import plot_challenges
+    from pixelab.robust.challenges import (
+        FAMILIES,
+        NOT_APPLICABLE,
+        challenge_suite,
+        corruption_errors,
+    )
+
+    families = tuple(dict.fromkeys(families or FAMILIES))
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown or not families:
+        raise PixelabError(f"unknown challenge {unknown[0]!r}" if unknown else "--families is empty",
+                           hint=f"choose from: {', '.join(FAMILIES)}")  # fmt: skip
+    if limit is not None:
+        check_positive_int(limit, name="--limit")
+    model, meta = load_run_model(run, device="cpu")
+    base_model = None
+    if baseline is not None:
+        base_model, base_meta = load_run_model(baseline, device="cpu")
+        if base_meta["classes"] != meta["classes"]:
+            raise PixelabError(
+                f"--baseline {baseline} knows the classes {base_meta['classes']}, the run "
+                f"{meta['classes']}: corruption errors compare models of the same classes",
+                hint="pick a baseline trained on the same data",
+            )
+        if base_meta.get("preprocess") != meta.get("preprocess"):
+            raise PixelabError(
+                f"--baseline {baseline} sees images prepared otherwise ({base_meta.get('preprocess')}"
+                f" against {meta.get('preprocess')}): they would not be the same images",
+                hint="pick a baseline trained at the same size and colour mode",
+            )
+    ds = load_run_data(meta, data, seed=seed, progress=progress)
+    if limit is not None and len(ds) > limit:
+        ds = limit_per_class(ds, limit, seed=seed)
+    config = {"run": str(Path(run).resolve()), "data": str(data), "families": list(families),
+              "limit": limit, "seed": seed,
+              "baseline": str(Path(baseline).resolve()) if baseline else None}  # fmt: skip
+    done = _finished_parts(Path(out), config, families)
+    done_base = {k[len("baseline:") :]: v for k, v in _finished_parts(
+        Path(out), config, tuple(f"baseline:{f}" for f in families)).items()}  # fmt: skip
+    with RunDir.create(out, kind="robust-challenges", replace_same_kind=True) as rd:
+        everything = {**done, **{f"baseline:{k}": v for k, v in done_base.items()}}
+        keep = _keeper(rd, config, "robust-challenges", everything)
+        predict = _predictor(model, device)
+        clean = float(np.mean(np.concatenate([
+            np.asarray(predict(_floats(ds.images[i : i + 500]))).argmax(1) == ds.labels[i : i + 500]
+            for i in range(0, len(ds), 500)])))  # fmt: skip
+        try:
+            res = challenge_suite(predict, ds.images, ds.labels, families, seed=seed, done=done,
+                                  on_family=keep, progress=progress)  # fmt: skip
+            base = None
+            if base_model is not None:
+                base = challenge_suite(_predictor(base_model, device), ds.images, ds.labels,
+                                       families, seed=seed, done=done_base,
+                                       on_family=lambda f, r: keep(f"baseline:{f}", r),
+                                       progress=progress)  # fmt: skip
+        except KeyboardInterrupt:
+            finished = sorted(k for k in everything if not k.startswith("baseline:"))
+            return {"interrupted": True, "families_done": finished,
+                    "resume": "run the same command again: finished families are kept"}  # fmt: skip
+        rd.keep_on_error = False
+        metrics: dict[str, Any] = {
+            "n_images": len(ds), "clean_accuracy": round(clean, 4), "severities": [1, 2, 3, 4, 5],
+            "families": {f: {"means": FAMILIES[f][0], **res[f],
+                             "mean_accuracy": round(float(np.mean(res[f]["accuracy"])), 4)}
+                         for f in families},
+            "not_applicable": NOT_APPLICABLE,
+        }  # fmt: skip
+        if base is not None:
+            metrics["baseline"] = {"run": str(baseline), "families": base,
+                                   **corruption_errors(res, base)}  # fmt: skip
+            same = all(res[f]["fingerprint"] == base[f]["fingerprint"] for f in families)
+            metrics["baseline"]["same_images"] = same
+        fig = plot_challenges(metrics)
+        metrics["figures"] = [str(rd.save_figure(fig, "challenges").relative_to(rd.path))]
+        rd.write_metrics(metrics)
+        (rd.path / PARTIAL).unlink(missing_ok=True)
     return metrics

@@ -96,3 +96,56 @@ def attack(
     table(f"accuracy on {m['n_images']} attacked images", ["eps (/255)", *names], rows)
     for f in m["figures"]:
         out_console.print(f"figure: {out}/{f}")
+
+
+@app.command("challenges")
+def challenges(
+    run: str = typer.Argument(..., help="A trained run folder (cnn train or transfer train)."),
+    data: str = typer.Option(..., "--data", help="The images to change: a dataset or folder."),
+    baseline: str = typer.Option(
+        None, "--baseline", help="Another run on the same classes: corruption errors and mCE."
+    ),
+    families: str = typer.Option(
+        None,
+        "--families",
+        help="Comma-separated (default all): viewpoint, deformation, "
+        "occlusion, illumination, scale, clutter, noise, blur.",
+    ),
+    limit: int = typer.Option(1000, "--limit", help="At most this many images (every class)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the changes (the same for every model)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    out: str = typer.Option(
+        None, "--out", help="Run folder (default runs/robust-challenges-<time>)."
+    ),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """The lecture's challenges of vision (viewpoint, deformation, occlusion, illumination,
+    scale, clutter) plus noise and blur, five severities each, as a heat map of accuracy."""
+    from pixelab.apps.robust import robust_challenges
+
+    names = tuple(f.strip() for f in families.split(",") if f.strip()) if families else None
+    out = out or default_out("robust-challenges")
+    with progress_bar(quiet=json) as progress:
+        m = robust_challenges(run, data, out, baseline=baseline, families=names, limit=limit,
+                              seed=seed, device=device, progress=progress)  # fmt: skip
+    if m.get("interrupted"):
+        kept = ", ".join(m["families_done"]) or "none"
+        err_console.print(f"interrupted; finished families kept: {kept}; {m['resume']}",
+                          highlight=False, soft_wrap=True)  # fmt: skip
+        raise typer.Exit(130)
+    if json:
+        print_json(m)
+        return
+    base = m.get("baseline")
+    head = ["family", "what it means", "1", "2", "3", "4", "5", *(["CE"] if base else [])]
+    rows = [[f, r["means"], *[f"{a:.2f}" for a in r["accuracy"]],
+             *([f"{base['ce'].get(f) or 0:.2f}"] if base else [])]
+            for f, r in m["families"].items()]  # fmt: skip
+    table(f"accuracy by severity on {m['n_images']} images (unchanged: "
+          f"{m['clean_accuracy']:.3f})", head, rows)  # fmt: skip
+    if base:
+        out_console.print(
+            f"mCE relative to {base['run']}: {base['mce']:.3f} (below 1: more robust)"
+        )
+    for f in m["figures"]:
+        out_console.print(f"figure: {out}/{f}")

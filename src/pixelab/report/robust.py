@@ -79,3 +79,32 @@ def plot_adversarial(
                          color="#c44e52" if "seen" in text and predicted[i] != labels[i] else "k")  # fmt: skip
     fig.suptitle(title, fontsize=10)
     return fig
+
+
+def plot_challenges(metrics: dict[str, Any]):
+    """A heat map of accuracy per challenge family (rows) and severity (columns), with the
+    unchanged images' accuracy as a first column; with a baseline, each family's CE beside it."""
+    import numpy as np
+
+    families = list(metrics["families"])
+    grid = np.array([[metrics["clean_accuracy"], *metrics["families"][f]["accuracy"]]
+                     for f in families])  # fmt: skip
+    fig = new_figure(7.2, 0.45 * len(families) + 1.6)
+    ax = fig.add_subplot()
+    im = ax.imshow(grid, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    for (r, c), v in np.ndenumerate(grid):
+        ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                color="white" if v < 0.6 else "black")  # fmt: skip
+    labels = families
+    base = metrics.get("baseline")
+    if base:
+        labels = [f"{f} (CE {base['ce'].get(f) or float('nan'):.2f})" for f in families]
+    ax.set_yticks(range(len(families)), labels, fontsize=8)
+    ax.set_xticks(range(6), ["none", *[str(s) for s in metrics["severities"]]], fontsize=8)
+    ax.set_xlabel("severity")
+    title = f"accuracy on {metrics['n_images']} images"
+    if base and base.get("mce") is not None:
+        title += f"; mCE {base['mce']:.2f} relative to the baseline"
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.04)
+    return fig

@@ -1,6 +1,17 @@
 """Robustness: how a trained model holds up when its images change (needs a model; beside
-explain/). Invariance sweeps now; the challenge suite and adversarial attacks build on them."""
+explain/): invariance sweeps, and the lecture's challenges of vision as corruption families.
+The attacks live in :mod:`pixelab.train.attacks` (adversarial training shares them)."""
 
+from pixelab.robust.challenges import FAMILIES, challenge_suite, corrupt_family, corruption_errors
 from pixelab.robust.sweep import FACTORS, Factor, corrupt, sweep
 
-__all__ = ["FACTORS", "Factor", "corrupt", "sweep"]
+__all__ = [
+    "FACTORS",
+    "FAMILIES",
+    "Factor",
+    "challenge_suite",
+    "corrupt",
+    "corrupt_family",
+    "corruption_errors",
+    "sweep",
+]
