@@ -416,3 +416,101 @@ def robust_challenges(
         rd.write_metrics(metrics)
         (rd.path / PARTIAL).unlink(missing_ok=True)
     return metrics
+
+
+# ---- the ablation: what each augmentation policy buys --------------------------------------
+
+
+def _train_or_reuse(config: Any, run: Path, progress: ProgressFn | None) -> dict[str, Any]:
+    """Train ``config`` into ``run``; a finished run of the same options there is reused and an
+    interrupted one resumed, so an interrupted ablation, run again, only does what is left."""
+    from pixelab.apps.cnn import train_cnn
+
+    if (run / "config.json").is_file():
+        saved = read_json(run / "config.json")
+        same = all(saved.get(k) == v for k, v in config.to_dict().items() if k != "device")
+        if same and (run / "metrics.json").is_file():
+            return read_json(run / "metrics.json")
+        if same:
+            return train_cnn(None, run, resume=True, progress=progress)
+    return train_cnn(config, run, overwrite=True, progress=progress)
+
+
+def robust_ablate(
+    data: str,
+    out: str | os.PathLike[str],
+    *,
+    policies: tuple[str, ...] = ("none", "basic", "strong", "adversarial"),
+    model: str = "small_cnn",
+    epochs: int = 5,
+    limit: int | None = None,
+    eval_limit: int = 1000,
+    seed: int = 0,
+    device: str = "auto",
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Train one ``model`` per augmentation policy (same data, seed and epochs), then measure
+    each: clean accuracy, the invariance sweep, the challenge suite (mCE relative to the first
+    policy's run) and PGD accuracy. The runs are ordinary cnn runs under ``out/runs/`` (so
+    ``pixelab compare`` works on them); one figure and metrics.json sum them up."""
+    from pixelab._core.checks import check_positive_int
+    from pixelab.report.robust import plot_ablation, plot_sweep
+    from pixelab.train import CNNConfig
+
+    policies = tuple(dict.fromkeys(p.strip() for p in policies if p.strip()))
+    if len(policies) < 2:
+        raise PixelabError("an ablation compares at least two policies",
+                           hint="e.g. --policies none,basic,strong,adversarial")  # fmt: skip
+    check_positive_int(eval_limit, name="--eval-limit")
+    configs = {p: CNNConfig(data=data, model=model, epochs=epochs, limit=limit, seed=seed,
+                            augment=p, device=device).check() for p in policies}  # fmt: skip
+    root = Path(out)
+    with RunDir.create(out, kind="robust-ablate", replace_same_kind=True) as rd:
+        rd.write_config({"data": str(data), "policies": list(policies), "model": model,
+                         "epochs": epochs, "limit": limit, "eval_limit": eval_limit,
+                         "seed": seed}, kind="robust-ablate")  # fmt: skip
+        rd.keep_on_error = True  # the finished runs inside are kept for the next try
+        rows: dict[str, Any] = {}
+        sweeps: dict[str, Any] = {}
+        first = root / "runs" / _slug(policies[0])
+        for policy in policies:
+            run = root / "runs" / _slug(policy)
+            trained = _train_or_reuse(configs[policy], run, progress)
+            if trained.get("interrupted"):
+                return {"interrupted": True, "resume": "run the same command again: finished "
+                        "runs are reused and the interrupted one resumed"}  # fmt: skip
+            sweeps[policy] = robust_sweep(run, data, root / "sweeps" / _slug(policy),
+                                          factors=("translate", "rotate", "scale"),
+                                          limit=eval_limit, seed=seed, device=device,
+                                          progress=progress)  # fmt: skip
+            suite = robust_challenges(run, data, root / "challenges" / _slug(policy),
+                                      baseline=None if run == first else first,
+                                      limit=eval_limit, seed=seed, device=device,
+                                      progress=progress)  # fmt: skip
+            attack = robust_attack(run, data, root / "attacks" / _slug(policy), methods=("pgd",),
+                                   eps=(0, 2, 8), limit=eval_limit, seed=seed, device=device,
+                                   progress=progress)  # fmt: skip
+            pgd_rows = {r["eps"]: r["accuracy"] for r in attack["curves"]["pgd"]}
+            rows[policy] = {
+                "run": str(run), "accuracy": trained["accuracy"],
+                "train_seconds": trained["train_seconds"],
+                "challenge_accuracy": round(float(np.mean(
+                    [f["mean_accuracy"] for f in suite["families"].values()])), 4),
+                "mce": suite["baseline"]["mce"] if "baseline" in suite else 1.0,
+                "sweep": sweeps[policy]["summary"],
+                "pgd_2": pgd_rows[2.0], "pgd_8": pgd_rows[8.0],
+            }  # fmt: skip
+        fig = plot_sweep(sweeps[policies[0]], runs=sweeps, title=f"{data}: invariance per policy")
+        figs = [rd.save_figure(fig, "sweeps"), rd.save_figure(plot_ablation(rows), "ablation")]
+        best = {k: max(rows, key=lambda p, k=k: rows[p][k])
+                for k in ("accuracy", "challenge_accuracy", "pgd_8")}  # fmt: skip
+        metrics = {"policies": rows, "best": best, "baseline_policy": policies[0],
+                   "figures": [str(f.relative_to(rd.path)) for f in figs]}  # fmt: skip
+        rd.write_metrics(metrics)
+        rd.keep_on_error = False
+    return metrics
+
+
+def _slug(policy: str) -> str:
+    """A folder name for a policy string ("rotate:30,erase" -> "rotate-30_erase")."""
+    return "".join(c if c.isalnum() or c in "._" else "-" for c in policy.replace(",", "_"))

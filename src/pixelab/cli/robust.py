@@ -149,3 +149,48 @@ def challenges(
         )
     for f in m["figures"]:
         out_console.print(f"figure: {out}/{f}")
+
+
+@app.command("ablate")
+def ablate(
+    data: str = typer.Option(..., "--data", help="A built-in dataset or a folder."),
+    policies: str = typer.Option(
+        "none,basic,strong,adversarial",
+        "--policies",
+        help="Augmentation policies to compare, comma-separated (the first is the baseline).",
+    ),
+    model: str = typer.Option("small_cnn", "--model", help="The network every policy trains."),
+    epochs: int = typer.Option(5, "--epochs", help="Epochs per run (the same for every policy)."),
+    limit: int = typer.Option(None, "--limit", help="Train on at most this many images."),
+    eval_limit: int = typer.Option(1000, "--eval-limit", help="Images each measurement uses."),
+    seed: int = typer.Option(0, "--seed", help="One seed for every run and measurement."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    out: str = typer.Option(None, "--out", help="Folder (default runs/robust-ablate-<time>)."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """What each augmentation buys: one run per policy, then clean accuracy, invariance, the
+    challenge suite (mCE against the first policy) and PGD accuracy side by side. Interrupted,
+    the same command reuses the finished runs."""
+    from pixelab.apps.robust import robust_ablate
+
+    names = tuple(p for p in (p.strip() for p in policies.split(",")) if p)
+    out = out or default_out("robust-ablate")
+    with progress_bar(quiet=json) as progress:
+        m = robust_ablate(data, out, policies=names, model=model, epochs=epochs, limit=limit,
+                          eval_limit=eval_limit, seed=seed, device=device, progress=progress)  # fmt: skip
+    if m.get("interrupted"):
+        err_console.print(f"interrupted; {m['resume']}", highlight=False, soft_wrap=True)
+        raise typer.Exit(130)
+    if json:
+        print_json(m)
+        return
+    rows = [[p, f"{r['accuracy']:.3f}", f"{r['challenge_accuracy']:.3f}", f"{r['mce']:.2f}",
+             f"{r['pgd_2']:.3f}", f"{r['pgd_8']:.3f}", f"{r['train_seconds']:.0f}"]
+            for p, r in m["policies"].items()]  # fmt: skip
+    table(f"policies on {data} (mCE relative to {m['baseline_policy']})",
+          ["policy", "accuracy", "challenges", "mCE", "PGD 2/255", "PGD 8/255", "train s"], rows)  # fmt: skip
+    for key, words in (("accuracy", "unchanged images"), ("challenge_accuracy", "the challenges"),
+                       ("pgd_8", "attacks")):  # fmt: skip
+        out_console.print(f"best on {words}: {m['best'][key]}")
+    for f in m["figures"]:
+        out_console.print(f"figure: {out}/{f}")

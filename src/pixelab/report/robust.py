@@ -108,3 +108,28 @@ def plot_challenges(metrics: dict[str, Any]):
     ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.04)
     return fig
+
+
+def plot_ablation(rows: dict[str, Any]):
+    """Per policy: clean accuracy, mean accuracy over the challenge suite and PGD accuracy at
+    eps 8/255, as grouped bars."""
+    import numpy as np
+
+    policies = list(rows)
+    keys = (("accuracy", "unchanged images"), ("challenge_accuracy", "challenge suite (mean)"),
+            ("pgd_8", "PGD attack, eps 8/255"))  # fmt: skip
+    fig = new_figure(1.6 * len(policies) + 2.5, 3.6)
+    ax = fig.add_subplot()
+    width = 0.8 / len(keys)
+    for i, (key, label) in enumerate(keys):
+        vals = [rows[p][key] for p in policies]
+        xs = np.arange(len(policies)) + (i - 1) * width
+        ax.bar(xs, vals, width, label=label)
+        for x, v in zip(xs, vals, strict=True):
+            ax.text(x, v + 0.01, f"{v:.2f}", ha="center", fontsize=7)
+    ax.set_xticks(range(len(policies)), policies, fontsize=8)
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.08)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("what each augmentation policy buys", fontsize=10)
+    return fig

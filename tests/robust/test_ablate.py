@@ -1,0 +1,45 @@
+"""The ablation: one run per policy, measured side by side, reused when run again."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.test_cli import cli
+
+
+def test_robust_ablate_measures_each_policy_and_reuses_its_runs(capsys, monkeypatch, tmp_path):
+    import pixelab.apps.cnn as apps_cnn
+
+    out = tmp_path / "ablate"
+    args = ["robust", "ablate", "--data", "shapes", "--policies", "none,rotate:30",
+            "--limit", "150", "--epochs", "1", "--eval-limit", "30", "--out", str(out), "--json"]  # fmt: skip
+    code, stdout, err = cli(capsys, *args)
+    assert code == 0, err
+    m = json.loads(stdout)
+    assert list(m["policies"]) == ["none", "rotate:30"] and m["baseline_policy"] == "none"
+    none, rot = m["policies"]["none"], m["policies"]["rotate:30"]
+    assert none["mce"] == 1.0 and rot["mce"] > 0 and 0 <= rot["pgd_8"] <= rot["pgd_2"] <= 1
+    assert {"sweeps.png", "ablation.png"} <= {p.name for p in (out / "figures").iterdir()}
+    config = json.loads((out / "runs" / "rotate-30" / "config.json").read_text())
+    assert config["augment"] == "rotate:30"
+
+    def no_training(*a, **k):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(apps_cnn, "train_cnn", no_training)
+    code, stdout, err = cli(capsys, *args)
+    assert code == 0, err
+    assert json.loads(stdout)["policies"]["none"]["accuracy"] == none["accuracy"]
+    monkeypatch.undo()
+    code, _, err = cli(
+        capsys, "compare", str(out / "runs" / "none"), str(out / "runs" / "rotate-30")
+    )
+    assert code == 0, err
+
+
+def test_robust_ablate_bad_options(capsys, tmp_path):
+    out = tmp_path / "bad"
+    for policies, msg in [("none", "at least two policies"), ("none,spin", "unknown augmentation")]:
+        code, _, err = cli(capsys, "robust", "ablate", "--data", "shapes", "--policies", policies,
+                           "--out", str(out))  # fmt: skip
+        assert code == 2 and msg in err and not out.exists()
