@@ -125,7 +125,9 @@ def test_the_generalisation_chapter_draws_the_augmentations(tmp_path):
     html = (tmp_path / "tour" / "report.html").read_text()
     assert "Generalisation: data augmentation" in html and "mixes" in html
     assert m["ops"]["rotate"] == [0, 30, 60, 90] and m["policy"].startswith("translate:0.1")
-    for name in ("ops", "policy", "sweep"):
+    assert set(m["ablation"]["ce"]) >= {"viewpoint", "noise"} and m["ablation"]["mce"] > 0
+    assert "mCE" in html
+    for name in ("ops", "policy", "sweep", "challenges"):
         assert (tmp_path / "tour" / "figures" / f"generalisation_{name}.png").is_file()
     rotate = {r["amount"]: r["accuracy"] for r in m["sweep"]["factors"]["rotate"]["rows"]}
     shift = {r["amount"]: r["accuracy"] for r in m["sweep"]["factors"]["translate"]["rows"]}
