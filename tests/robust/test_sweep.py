@@ -102,3 +102,28 @@ def test_robust_sweep_bad_inputs(capsys, shapes_run, tmp_path):
         assert not out.exists()
     code, _, err = cli(capsys, "robust", "sweep", str(tmp_path), "--data", "shapes")
     assert code == 2 and "not a pixelab run folder" in err
+
+
+def test_on_shapes_rotation_augmentation_buys_rotation_invariance():
+    """Without turns in training a 45-degree turn costs far more than it does with them."""
+    from pixelab.data import load
+    from pixelab.data.split import split
+    from pixelab.models import create_model
+    from pixelab.train import TrainConfig, fit
+
+    ds = load("shapes", size=32)
+    train, test = split(ds, test_size=0.3, seed=0)
+    test = test.subset(np.arange(400))
+    loss = {}
+    for augment in ("none", "rotate:180"):
+        model = create_model("small_cnn", num_classes=6, in_channels=1, image_size=32, seed=0)
+        fit(model, train, config=TrainConfig(epochs=5, augment=augment, seed=0))
+        model.eval()
+
+        def predict(x, model=model):
+            with torch.no_grad():
+                return torch.softmax(model(x), 1).numpy()
+
+        rows = sweep(predict, test.images, test.labels, "rotate", amounts=(0, 45))
+        loss[augment] = rows[0]["accuracy"] - rows[1]["accuracy"]
+    assert loss["none"] > 0.2 and loss["rotate:180"] < loss["none"] / 3, loss
