@@ -97,6 +97,24 @@ def _keeper(rd: RunDir, config: dict[str, Any], kind: str, done: dict[str, Any])
     return keep
 
 
+def _run_images(
+    run: str | os.PathLike[str], data: str, limit: int | None, seed: int, progress: Any
+) -> tuple[Any, dict[str, Any], Any]:
+    """A model run's model and metadata, and ``data`` prepared as it was trained (at most
+    ``limit`` images, the same share of every class)."""
+    from pixelab._core.checks import check_positive_int
+    from pixelab.apps.cnn import load_run_data, load_run_model
+    from pixelab.data import limit_per_class
+
+    if limit is not None:
+        check_positive_int(limit, name="--limit")
+    model, meta = load_run_model(run, device="cpu")
+    ds = load_run_data(meta, data, seed=seed, progress=progress)
+    if limit is not None and len(ds) > limit:
+        ds = limit_per_class(ds, limit, seed=seed)
+    return model, meta, ds
+
+
 def _floats(images: np.ndarray) -> Any:
     from pixelab.augment import to_float
 
@@ -141,9 +159,6 @@ def robust_sweep(
     Each factor is saved as it finishes; Ctrl-C returns ``{"interrupted": True, ...}`` and the
     same call again sweeps only the factors still missing.
     """
-    from pixelab._core.checks import check_positive_int
-    from pixelab.apps.cnn import load_run_data, load_run_model
-    from pixelab.data import limit_per_class
     from pixelab.report.robust import plot_sweep
     from pixelab.robust import FACTORS
 
@@ -154,12 +169,7 @@ def robust_sweep(
     if unknown:
         raise PixelabError(f"unknown sweep factor {unknown[0]!r}",
                            hint=f"choose from: {', '.join(FACTORS)}")  # fmt: skip
-    if limit is not None:
-        check_positive_int(limit, name="--limit")
-    model, meta = load_run_model(run, device="cpu")
-    ds = load_run_data(meta, data, seed=seed, progress=progress)
-    if limit is not None and len(ds) > limit:
-        ds = limit_per_class(ds, limit, seed=seed)
+    model, meta, ds = _run_images(run, data, limit, seed, progress)
     side = min(ds.shape[:2])
     from pixelab.robust.sweep import _checked_value
 
@@ -256,8 +266,6 @@ def robust_attack(
     """Attack a model run with FGSM / PGD at each ``eps`` on ``data`` (at most ``limit``
     images, every class) and write a run folder with the curves, examples and metrics.json."""
     from pixelab._core.checks import check_positive_int
-    from pixelab.apps.cnn import load_run_data, load_run_model
-    from pixelab.data import limit_per_class
     from pixelab.report.robust import plot_adversarial, plot_attack_curves
     from pixelab.train.attacks import METHODS
 
@@ -271,12 +279,7 @@ def robust_attack(
         raise PixelabError(f"--eps must be pixel levels in [0, 255], got {list(eps)}",
                            hint="e.g. --eps 0,1,2,4,8 (8 means 8/255)")  # fmt: skip
     check_positive_int(steps, name="--steps")
-    if limit is not None:
-        check_positive_int(limit, name="--limit")
-    model, meta = load_run_model(run, device="cpu")
-    ds = load_run_data(meta, data, seed=seed, progress=progress)
-    if limit is not None and len(ds) > limit:
-        ds = limit_per_class(ds, limit, seed=seed)
+    model, _, ds = _run_images(run, data, limit, seed, progress)
     config = {"run": str(Path(run).resolve()), "data": str(data), "methods": list(methods),
               "eps": list(eps), "steps": steps, "limit": limit, "seed": seed}  # fmt: skip
     with RunDir.create(out, kind="robust-attack", replace_same_kind=True) as rd:
@@ -335,9 +338,7 @@ def robust_challenges(
     """The challenge suite on a model run: accuracy per family and severity on ``data``, a heat
     map, and with ``baseline`` (another run on the same classes and images) each family's
     corruption error and the mCE relative to it. Finished families survive Ctrl-C."""
-    from pixelab._core.checks import check_positive_int
-    from pixelab.apps.cnn import load_run_data, load_run_model
-    from pixelab.data import limit_per_class
+    from pixelab.apps.cnn import load_run_model
     from pixelab.report.robust import plot_challenges
     from pixelab.robust.challenges import (
         FAMILIES,
@@ -351,9 +352,7 @@ def robust_challenges(
     if unknown or not families:
         raise PixelabError(f"unknown challenge {unknown[0]!r}" if unknown else "--families is empty",
                            hint=f"choose from: {', '.join(FAMILIES)}")  # fmt: skip
-    if limit is not None:
-        check_positive_int(limit, name="--limit")
-    model, meta = load_run_model(run, device="cpu")
+    model, meta, ds = _run_images(run, data, limit, seed, progress)
     base_model = None
     if baseline is not None:
         base_model, base_meta = load_run_model(baseline, device="cpu")
@@ -369,9 +368,6 @@ def robust_challenges(
                 f" against {meta.get('preprocess')}): they would not be the same images",
                 hint="pick a baseline trained at the same size and colour mode",
             )
-    ds = load_run_data(meta, data, seed=seed, progress=progress)
-    if limit is not None and len(ds) > limit:
-        ds = limit_per_class(ds, limit, seed=seed)
     config = {"run": str(Path(run).resolve()), "data": str(data), "families": list(families),
               "limit": limit, "seed": seed,
               "baseline": str(Path(baseline).resolve()) if baseline else None}  # fmt: skip

@@ -13,6 +13,15 @@ app = typer.Typer(
 )
 
 
+def _stop_if_interrupted(m: dict, what: str) -> None:
+    """An interrupted job: say what was kept (one line to copy) and exit 130."""
+    if m.get("interrupted"):
+        kept = ", ".join(m.get(f"{what}_done", [])) or "none"
+        err_console.print(f"interrupted; finished {what} kept: {kept}; {m['resume']}",
+                          highlight=False, soft_wrap=True)  # fmt: skip
+        raise typer.Exit(130)
+
+
 @app.command("sweep")
 def sweep(
     run: str = typer.Argument(..., help="A trained run folder (cnn train or transfer train)."),
@@ -41,11 +50,7 @@ def sweep(
     with progress_bar(quiet=json) as progress:
         m = robust_sweep(run, data, out, factors=names, limit=limit, seed=seed, device=device,
                          progress=progress)  # fmt: skip
-    if m.get("interrupted"):
-        kept = ", ".join(m["factors_done"]) or "none"
-        err_console.print(f"interrupted; finished factors kept: {kept}; {m['resume']}",
-                          highlight=False, soft_wrap=True)  # fmt: skip
-        raise typer.Exit(130)
+    _stop_if_interrupted(m, "factors")
     if json:
         print_json(m)
         return
@@ -128,11 +133,7 @@ def challenges(
     with progress_bar(quiet=json) as progress:
         m = robust_challenges(run, data, out, baseline=baseline, families=names, limit=limit,
                               seed=seed, device=device, progress=progress)  # fmt: skip
-    if m.get("interrupted"):
-        kept = ", ".join(m["families_done"]) or "none"
-        err_console.print(f"interrupted; finished families kept: {kept}; {m['resume']}",
-                          highlight=False, soft_wrap=True)  # fmt: skip
-        raise typer.Exit(130)
+    _stop_if_interrupted(m, "families")
     if json:
         print_json(m)
         return
