@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 
 from tests.cli.test_cli import cli
+from tests.cli.test_cli_runs import _colour_folder
 
 
 def test_robust_ablate_measures_each_policy_and_reuses_its_runs(capsys, monkeypatch, tmp_path):
     import pixelab.apps.cnn as apps_cnn
 
     out = tmp_path / "ablate"
-    args = ["robust", "ablate", "--data", "shapes", "--policies", "none,rotate:30",
-            "--limit", "150", "--epochs", "1", "--eval-limit", "30", "--out", str(out), "--json"]  # fmt: skip
+    data = _colour_folder(tmp_path / "imgs", per_class=12)  # small and quick to load
+    args = ["robust", "ablate", "--data", str(data), "--policies", "none,rotate:30",
+            "--epochs", "2", "--eval-limit", "24", "--out", str(out), "--json"]  # fmt: skip
     code, stdout, err = cli(capsys, *args)
     assert code == 0, err
     m = json.loads(stdout)
