@@ -22,9 +22,13 @@ def test_a_single_chapter_run_writes_report_and_metrics(tmp_path):
 
 
 @pytest.mark.slow
-def test_quick_tour_end_to_end(tmp_path):
+def test_quick_tour_end_to_end(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIXELAB_CACHE", str(tmp_path / "cache"))  # not the user's cache
     m = run_tour(tmp_path, quick=True)
     html = (tmp_path / "report.html").read_text()
+    # the two slowest chapters are checked here, not run a second time on their own
+    _check_transfer(m["chapters"]["transfer"], html, tmp_path)
+    _check_generalisation(m["chapters"]["generalisation"], html, tmp_path)
     for key, _ in CHAPTERS:
         assert key in m["chapters"] and key in m["seconds"]
     for title in ("Why vision is hard", "curse of dimensionality", "manifold hypothesis",
@@ -103,13 +107,10 @@ def test_feature_maps_move_with_the_image():
     assert translation(model, x, 3)["layers"] == {}  # 3 px is no whole step of a 2x-pooled map
 
 
-def test_the_transfer_chapter_on_its_own(tmp_path, monkeypatch):
-    monkeypatch.setenv("PIXELAB_CACHE", str(tmp_path / "cache"))
-    m = run_tour(tmp_path / "tour", quick=True, chapters=["transfer"])["chapters"]["transfer"]
-    html = (tmp_path / "tour" / "report.html").read_text()
+def _check_transfer(m, html, root):
     assert "Transfer learning" in html and "ImageNet has no" in html
     for name in ("imagenet", "curves"):
-        assert (tmp_path / "tour" / "figures" / f"transfer_{name}.png").is_file()
+        assert (root / "figures" / f"transfer_{name}.png").is_file()
     assert m["imagenet"]["coffee"][0]["class"] == "espresso"
     # faces are ImageNet's world: with one image per class the pretrained features win clearly
     assert m["faces"]["probe"]["1"]["mean"] > m["faces"]["scratch"]["1"]["mean"] + 0.1
@@ -119,16 +120,13 @@ def test_the_transfer_chapter_on_its_own(tmp_path, monkeypatch):
     assert "Finetuning goes one step further" in html
 
 
-def test_the_generalisation_chapter_draws_the_augmentations(tmp_path):
-    m = run_tour(tmp_path / "tour", quick=True, chapters=["generalisation"])
-    m = m["chapters"]["generalisation"]
-    html = (tmp_path / "tour" / "report.html").read_text()
+def _check_generalisation(m, html, root):
     assert "Generalisation: data augmentation" in html and "mixes" in html
     assert m["ops"]["rotate"] == [0, 30, 60, 90] and m["policy"].startswith("translate:0.1")
     assert set(m["ablation"]["ce"]) >= {"viewpoint", "noise"} and m["ablation"]["mce"] > 0
     assert "mCE" in html
     for name in ("ops", "policy", "sweep", "challenges"):
-        assert (tmp_path / "tour" / "figures" / f"generalisation_{name}.png").is_file()
+        assert (root / "figures" / f"generalisation_{name}.png").is_file()
     rotate = {r["amount"]: r["accuracy"] for r in m["sweep"]["factors"]["rotate"]["rows"]}
     shift = {r["amount"]: r["accuracy"] for r in m["sweep"]["factors"]["translate"]["rows"]}
     assert rotate[0] == m["sweep"]["clean_accuracy"] > 0.6
