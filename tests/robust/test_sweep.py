@@ -31,7 +31,7 @@ def test_corruptions_depend_on_the_seed_only_and_the_neutral_amount_changes_noth
         a = f.amounts[-1]
         assert torch.equal(corrupt(images, name, a, seed=1), corrupt(images, name, a, seed=1))
         assert torch.allclose(corrupt(images, name, f.neutral), x, atol=1e-5), name
-    # cut into batches or not, every image gets the same change
+    # another seed, other changes
     whole = corrupt(images, "occlude", 0.3, seed=2)
     assert not torch.equal(whole, corrupt(images, "occlude", 0.3, seed=3))
     with pytest.raises(PixelabError, match="more than these 16-pixel images can take"):

@@ -15,6 +15,7 @@ from pixelab._core.errors import PixelabError
 from pixelab._core.io import read_json, write_json
 from pixelab._core.progress import ProgressFn
 from pixelab.report import RunDir
+from pixelab.robust.sweep import _factor
 
 #: The factors swept when none are named: the lecture's claims about invariance.
 DEFAULT_FACTORS = ("translate", "rotate", "scale", "brightness", "occlude")
@@ -42,10 +43,8 @@ def sweep_model(
     from pixelab.robust import FACTORS, sweep
     from pixelab.train.loop import resolve_device
 
-    unknown = [f for f in factors if f not in FACTORS]
-    if unknown:
-        raise PixelabError(f"unknown sweep factor {unknown[0]!r}",
-                           hint=f"choose from: {', '.join(FACTORS)}")  # fmt: skip
+    for f in factors:  # an unknown one: the error lists them
+        _factor(f)
     dev = resolve_device(device)
     model.to(dev).eval()
 
@@ -165,10 +164,8 @@ def robust_sweep(
     factors = tuple(dict.fromkeys(factors))
     if not factors:
         raise PixelabError("--factors is empty", hint=f"e.g. --factors {','.join(DEFAULT_FACTORS)}")
-    unknown = [f for f in factors if f not in FACTORS]
-    if unknown:
-        raise PixelabError(f"unknown sweep factor {unknown[0]!r}",
-                           hint=f"choose from: {', '.join(FACTORS)}")  # fmt: skip
+    for f in factors:  # an unknown one: the error lists them
+        _factor(f)
     model, meta, ds = _run_images(run, data, limit, seed, progress)
     side = min(ds.shape[:2])
     from pixelab.robust.sweep import _checked_value

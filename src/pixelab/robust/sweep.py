@@ -80,8 +80,6 @@ def corrupt(
     rng = np.random.default_rng(key)
     x = to_float(images)
     params = op.sample(rng, len(x), value=value)
-    if op.mixes:
-        raise PixelabError(f"{factor} mixes images; it cannot be swept")
     return op.apply(x, params)
 
 
