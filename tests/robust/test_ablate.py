@@ -45,3 +45,37 @@ def test_robust_ablate_bad_options(capsys, tmp_path):
         code, _, err = cli(capsys, "robust", "ablate", "--data", "shapes", "--policies", policies,
                            "--out", str(out))  # fmt: skip
         assert code == 2 and msg in err and not out.exists()
+
+
+def test_robust_ablate_on_a_time_budget_plans_epochs_per_policy(capsys, monkeypatch, tmp_path):
+    import pixelab.apps.robust as robust
+
+    out = tmp_path / "budget"
+    data = _colour_folder(tmp_path / "imgs", per_class=12)
+    real = robust.epochs_for_budget
+    measured = []
+
+    def counted(config, budget_s, progress=None):
+        measured.append(config.augment)
+        return real(config, budget_s, progress)
+
+    monkeypatch.setattr(robust, "epochs_for_budget", counted)
+    args = ["robust", "ablate", "--data", str(data), "--policies", "none,adversarial",
+            "--budget-s", "0.2", "--eval-limit", "24", "--out", str(out), "--json"]  # fmt: skip
+    code, stdout, err = cli(capsys, *args)
+    assert code == 0, err
+    m = json.loads(stdout)
+    assert m["budget_s"] == 0.2 and set(m["plan"]) == {"none", "adversarial"}
+    for policy, row in m["policies"].items():
+        plan = m["plan"][policy]
+        assert row["epochs"] == plan["epochs"] >= 1 and plan["epoch_seconds"] > 0
+        seconds = plan["epoch_seconds"]  # as many epochs as fit in the budget, at least one
+        assert plan["epochs"] == 1 or abs(plan["epochs"] * seconds - 0.2) <= seconds * 1.01
+    # an attacked batch costs more than a plain one: adversarial epochs take longer
+    assert m["plan"]["adversarial"]["epoch_seconds"] > m["plan"]["none"]["epoch_seconds"]
+    code, _, err = cli(capsys, *args)  # run again: the finished runs are reused as planned
+    assert code == 0, err
+    assert measured == ["none", "adversarial"]  # the plan was kept, not measured again
+    code, _, err = cli(capsys, "robust", "ablate", "--data", str(data), "--epochs", "2",
+                       "--budget-s", "10", "--out", str(tmp_path / "both"))  # fmt: skip
+    assert code == 2 and "--epochs or --budget-s, not both" in err

@@ -46,7 +46,7 @@ def test_robust_challenges_against_a_baseline_and_after_ctrl_c(capsys, monkeypat
 
     out = tmp_path / "suite"
     args = ["robust", "challenges", str(shapes_run), "--data", "shapes", "--limit", "60",
-            "--families", "viewpoint,blur,clutter", "--baseline", str(shapes_run),
+            "--families", "viewpoint,blur,clutter,intra-class", "--baseline", str(shapes_run),
             "--out", str(out)]  # fmt: skip
     real = ch.corrupt_family
 
@@ -63,10 +63,16 @@ def test_robust_challenges_against_a_baseline_and_after_ctrl_c(capsys, monkeypat
     code, stdout, err = cli(capsys, *args, "--json")
     assert code == 0, err
     m = json.loads(stdout)
-    assert list(m["families"]) == ["viewpoint", "blur", "clutter"]
+    assert list(m["families"]) == ["viewpoint", "blur", "clutter", "intra-class"]
+    assert m["held_out"] and m["n_images"] == 60  # the run's own test split, not its training
     assert m["baseline"]["same_images"] and m["baseline"]["mce"] == 1.0  # itself as baseline
     assert all(len(f["accuracy"]) == 5 for f in m["families"].values())
-    assert "intra-class variation" in m["not_applicable"]
+    assert m["not_applicable"] == {}  # on shapes, intra-class variation is measured
+    intra = m["families"]["intra-class"]
+    assert (
+        intra["levels"][0] > 0.4
+        and intra["fingerprint"] == (m["baseline"]["families"]["intra-class"]["fingerprint"])
+    )
     assert (out / "figures" / "challenges.png").is_file() and not (out / "partial.json").exists()
 
 
@@ -84,3 +90,38 @@ def test_a_baseline_on_other_classes_is_refused(capsys, shapes_run, tmp_path):  
     code, _, err = cli(capsys, "robust", "challenges", str(shapes_run), "--data", "shapes",
                        "--families", "fog", "--out", str(out))  # fmt: skip
     assert code == 2 and "unknown challenge 'fog'" in err and not out.exists()
+    code, _, err = cli(capsys, "robust", "challenges", str(other), "--data", "digits",
+                       "--families", "intra-class", "--out", str(out))  # fmt: skip
+    assert code == 2 and "on --data shapes only" in err and not out.exists()
+
+
+def test_occlusion_covers_the_share_with_patches_and_fences():
+    from pixelab.robust.challenges import _fence
+
+    x = torch.zeros(40, 1, 32, 32)
+    for share in (0.1, 0.4):  # a fence of bars covers the asked share, upright or lying
+        fenced = _fence(x, np.full(40, share), np.random.default_rng(0))
+        covered = (fenced != 0).float().mean((1, 2, 3))
+        assert torch.allclose(covered, torch.full((40,), share), atol=0.07), covered
+    images = np.zeros((40, 32, 32, 1), np.uint8)
+    occluded = corrupt_family(images, "occlusion", 5, seed=1)
+    shares = (occluded != 0).float().mean((1, 2, 3))
+    assert 0.25 < float(shares.mean()) < 0.45  # patches and fences, about 40 % each
+    rows = (occluded[:, 0] != 0).float().mean(2)  # a fence leaves whole rows or columns alike
+    assert int(((rows == 0) | (rows == 1)).all(1).sum()) > 5
+
+
+def test_clutter_goes_behind_the_object_where_its_mask_is_known():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
+    masks = np.zeros((6, 16, 16), bool)
+    masks[:, 4:12, 4:12] = True
+    x = torch.from_numpy(images.transpose(0, 3, 1, 2).copy()).float() / 255
+    behind = corrupt_family(images, "clutter", 5, seed=0, masks=masks)
+    inside = torch.from_numpy(masks)[:, None].expand_as(x)
+    assert torch.equal(behind[inside], x[inside])  # the object stays whole
+    assert (behind[~inside] - x[~inside]).abs().mean() > 0.1  # its background is another scene
+    over = corrupt_family(images, "clutter", 5, seed=0)  # no mask: blended over everything
+    assert (over[inside] - x[inside]).abs().mean() > 0.05
+    with pytest.raises(PixelabError, match="masks must be shaped"):
+        corrupt_family(images, "clutter", 1, masks=masks[:, :8])

@@ -390,6 +390,34 @@ def load_run_data(meta: dict[str, Any], data: str, *, seed: int = 0, progress: A
     return ds
 
 
+def held_out_data(
+    run: str | os.PathLike[str],
+    meta: dict[str, Any],
+    data: str,
+    *,
+    seed: int = 0,
+    progress: Any = None,
+) -> tuple[Any, bool]:
+    """``data`` prepared as the run's images were; when it is the data a cnn run was trained
+    on, only the run's own test split (the images training never saw). Returns (images, held
+    out?)."""
+    from pixelab.data import load_train_test
+
+    cfg = _read_config(Path(run), kind=MODEL_RUN_KINDS)
+    if (
+        cfg.get("kind") != "cnn"
+        or data == "fashion-mnist"
+        or not _same_data(data, str(cfg.get("data", "")))
+    ):
+        return load_run_data(meta, data, seed=seed, progress=progress), data == "fashion-mnist"
+    _, test = load_train_test(cfg["data"], size=cfg.get("size"), gray=cfg.get("gray"),
+                              test_size=cfg.get("test_size", 0.2), limit=cfg.get("limit"),
+                              seed=cfg.get("seed", 0), progress=progress)  # fmt: skip
+    if test.classes != meta["classes"] or test.shape[:2] != (meta["preprocess"]["size"],) * 2:
+        return load_run_data(meta, data, seed=seed, progress=progress), False
+    return test, True
+
+
 def _same_data(a: str, b: str) -> bool:
     """True when two --data values name the same dataset or folder."""
     if a == b:

@@ -6,6 +6,7 @@ as they complete, so an interrupted sweep, run again with the same command, only
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +74,17 @@ def sweep_model(
 
 def _finished_parts(path: Path, config: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     """The parts (factors, families) an interrupted job with the same ``config`` finished."""
-    if not ((path / PARTIAL).is_file() and (path / "config.json").is_file()):
-        return {}
-    old = read_json(path / "config.json")
-    if {k: old.get(k) for k in config} != config:  # another job: start over
+    if not ((path / PARTIAL).is_file() and _same_job(path, config)):  # else: start over
         return {}
     return {k: v for k, v in read_json(path / PARTIAL).items() if k in names}
+
+
+def _same_job(path: Path, config: dict[str, Any]) -> bool:
+    """True when the run folder ``path`` was written by a job with the same ``config``."""
+    if not (path / "config.json").is_file():
+        return False
+    old = read_json(path / "config.json")
+    return {k: old.get(k) for k in config} == config
 
 
 def _keeper(rd: RunDir, config: dict[str, Any], kind: str, done: dict[str, Any]) -> Any:
@@ -100,15 +106,16 @@ def _run_images(
     run: str | os.PathLike[str], data: str, limit: int | None, seed: int, progress: Any
 ) -> tuple[Any, dict[str, Any], Any]:
     """A model run's model and metadata, and ``data`` prepared as it was trained (at most
-    ``limit`` images, the same share of every class)."""
+    ``limit`` images, the same share of every class). On the data the run was trained on,
+    only its held-out test images are used; ``meta["held_out"]`` says whether they were."""
     from pixelab._core.checks import check_positive_int
-    from pixelab.apps.cnn import load_run_data, load_run_model
+    from pixelab.apps.cnn import held_out_data, load_run_model
     from pixelab.data import limit_per_class
 
     if limit is not None:
         check_positive_int(limit, name="--limit")
     model, meta = load_run_model(run, device="cpu")
-    ds = load_run_data(meta, data, seed=seed, progress=progress)
+    ds, meta["held_out"] = held_out_data(run, meta, data, seed=seed, progress=progress)
     if limit is not None and len(ds) > limit:
         ds = limit_per_class(ds, limit, seed=seed)
     return model, meta, ds
@@ -188,7 +195,8 @@ def robust_sweep(
         rd.keep_on_error = False
         fig = plot_sweep(result, title=f"{meta.get('name', Path(run).name)} on {data}: "
                                        f"{len(ds)} images")  # fmt: skip
-        result.update({"n_images": len(ds), "run": str(run), "data": str(data),
+        result.update({"n_images": len(ds), "held_out": meta["held_out"], "run": str(run),
+                       "data": str(data),
                        "reused_factors": kept,
                        "figures": [str(rd.save_figure(fig, "sweep").relative_to(rd.path))]})  # fmt: skip
         rd.write_metrics(result)
@@ -276,7 +284,7 @@ def robust_attack(
         raise PixelabError(f"--eps must be pixel levels in [0, 255], got {list(eps)}",
                            hint="e.g. --eps 0,1,2,4,8 (8 means 8/255)")  # fmt: skip
     check_positive_int(steps, name="--steps")
-    model, _, ds = _run_images(run, data, limit, seed, progress)
+    model, meta, ds = _run_images(run, data, limit, seed, progress)
     config = {"run": str(Path(run).resolve()), "data": str(data), "methods": list(methods),
               "eps": list(eps), "steps": steps, "limit": limit, "seed": seed}  # fmt: skip
     with RunDir.create(out, kind="robust-attack", replace_same_kind=True) as rd:
@@ -295,7 +303,8 @@ def robust_attack(
                                    ds.classes, title=f"{last.upper()}, eps {eps[-1]:g}/255")  # fmt: skip
             figs.append(rd.save_figure(fig, "adversarial"))
         clean = res["curves"][methods[0]][0]["accuracy"] if eps[0] == 0 else None
-        metrics = {"n_images": len(ds), "eps_unit": res["eps_unit"], "steps": steps,
+        metrics = {"n_images": len(ds), "held_out": meta["held_out"],
+                   "eps_unit": res["eps_unit"], "steps": steps,
                    "clean_accuracy": clean, "curves": res["curves"],
                    "figures": [str(f.relative_to(rd.path)) for f in figs]}  # fmt: skip
         rd.write_metrics(metrics)
@@ -339,16 +348,22 @@ def robust_challenges(
     from pixelab.report.robust import plot_challenges
     from pixelab.robust.challenges import (
         FAMILIES,
+        INTRA_CLASS,
+        INTRA_CLASS_MEANS,
         NOT_APPLICABLE,
-        challenge_suite,
         corruption_errors,
     )
 
-    families = tuple(dict.fromkeys(families or FAMILIES))
-    unknown = [f for f in families if f not in FAMILIES]
+    shapes = str(data) == "shapes"
+    known = (*FAMILIES, INTRA_CLASS) if shapes else tuple(FAMILIES)
+    families = tuple(dict.fromkeys(families or known))
+    unknown = [f for f in families if f not in known]
     if unknown or not families:
+        hint = f"choose from: {', '.join(known)}"
+        if unknown and unknown[0] == INTRA_CLASS:
+            hint = "intra-class variation is measured on --data shapes only (new images drawn with more variety)"
         raise PixelabError(f"unknown challenge {unknown[0]!r}" if unknown else "--families is empty",
-                           hint=f"choose from: {', '.join(FAMILIES)}")  # fmt: skip
+                           hint=hint)  # fmt: skip
     model, meta, ds = _run_images(run, data, limit, seed, progress)
     base_model = None
     if baseline is not None:
@@ -378,26 +393,27 @@ def robust_challenges(
         clean = float(np.mean(np.concatenate([
             np.asarray(predict(_floats(ds.images[i : i + 500]))).argmax(1) == ds.labels[i : i + 500]
             for i in range(0, len(ds), 500)])))  # fmt: skip
+        suite = partial(_suite, images=ds, meta=meta, families=families, seed=seed,
+                        progress=progress)  # fmt: skip
         try:
-            res = challenge_suite(predict, ds.images, ds.labels, families, seed=seed, done=done,
-                                  on_family=keep, progress=progress)  # fmt: skip
+            res = suite(predict, done=done, on_family=keep)
             base = None
             if base_model is not None:
-                base = challenge_suite(_predictor(base_model, device), ds.images, ds.labels,
-                                       families, seed=seed, done=done_base,
-                                       on_family=lambda f, r: keep(f"baseline:{f}", r),
-                                       progress=progress)  # fmt: skip
+                base = suite(_predictor(base_model, device), done=done_base,
+                             on_family=lambda f, r: keep(f"baseline:{f}", r))  # fmt: skip
         except KeyboardInterrupt:
             finished = sorted(k for k in everything if not k.startswith("baseline:"))
             return {"interrupted": True, "families_done": finished,
                     "resume": "run the same command again: finished families are kept"}  # fmt: skip
         rd.keep_on_error = False
         metrics: dict[str, Any] = {
-            "n_images": len(ds), "clean_accuracy": round(clean, 4), "severities": [1, 2, 3, 4, 5],
-            "families": {f: {"means": FAMILIES[f][0], **res[f],
+            "n_images": len(ds), "held_out": meta["held_out"], "clean_accuracy": round(clean, 4),
+            "severities": [1, 2, 3, 4, 5],
+            "families": {f: {"means": INTRA_CLASS_MEANS if f == INTRA_CLASS else FAMILIES[f][0],
+                             **res[f],
                              "mean_accuracy": round(float(np.mean(res[f]["accuracy"])), 4)}
                          for f in families},
-            "not_applicable": NOT_APPLICABLE,
+            "not_applicable": {} if shapes else NOT_APPLICABLE,
         }  # fmt: skip
         if base is not None:
             metrics["baseline"] = {"run": str(baseline), "families": base,
@@ -409,6 +425,36 @@ def robust_challenges(
         rd.write_metrics(metrics)
         (rd.path / PARTIAL).unlink(missing_ok=True)
     return metrics
+
+
+def _suite(
+    predict: Any,
+    *,
+    images: Any,
+    meta: dict[str, Any],
+    families: tuple[str, ...],
+    seed: int,
+    done: dict[str, Any],
+    on_family: Any,
+    progress: ProgressFn | None,
+) -> dict[str, Any]:
+    """The corruption families on ``images`` (clutter behind the objects where masks are
+    known), and intra-class variation on new shapes when it is named."""
+    from pixelab.apps.cnn import run_preprocess
+    from pixelab.robust.challenges import INTRA_CLASS, challenge_suite, intra_class_suite
+
+    corrupted = tuple(f for f in families if f != INTRA_CLASS)
+    res = challenge_suite(predict, images.images, images.labels, corrupted, seed=seed,
+                          masks=images.masks, done=done, on_family=on_family,
+                          progress=progress)  # fmt: skip
+    if INTRA_CLASS in families:
+        found = done.get(INTRA_CLASS)
+        if found is None:
+            found = intra_class_suite(predict, run_preprocess(meta), meta["classes"], len(images),
+                                      seed=seed, progress=progress)  # fmt: skip
+            on_family(INTRA_CLASS, found)
+        res[INTRA_CLASS] = found
+    return {f: res[f] for f in families}
 
 
 # ---- the ablation: what each augmentation policy buys --------------------------------------
@@ -429,6 +475,29 @@ def _train_or_reuse(config: Any, run: Path, progress: ProgressFn | None) -> dict
     return train_cnn(config, run, overwrite=True, progress=progress)
 
 
+def epochs_for_budget(config: Any, budget_s: float, progress: ProgressFn | None = None) -> dict:
+    """How many epochs of ``config`` fit in ``budget_s`` seconds of training on this machine:
+    four epochs on a slice of 20 batches are timed (the median of the last three, past the
+    warm-up, counts) and scaled to the whole training set. Returns {"epochs", "epoch_seconds"}."""
+    from pixelab.apps.cnn import _load_data
+    from pixelab.models import create_model
+    from pixelab.train.loop import fit
+
+    train, _, _ = _load_data(config, progress)
+    n = min(len(train), 20 * config.batch_size)
+    probe = train.subset(np.arange(n))
+    net = create_model(config.model, num_classes=len(train.classes), in_channels=train.channels,
+                       image_size=train.shape[0], seed=config.seed, **config.model_options)  # fmt: skip
+    result = fit(net, probe, config=config.replace(epochs=4, patience=None), progress=progress)
+    ends = [r["seconds"] for r in result.history]
+    seconds = float(np.median(np.diff(ends)))
+    epoch_seconds = max(seconds, 1e-6) * len(train) / n
+    return {
+        "epochs": max(1, int(budget_s // epoch_seconds)),
+        "epoch_seconds": round(epoch_seconds, 5),
+    }
+
+
 def robust_ablate(
     data: str,
     out: str | os.PathLike[str],
@@ -436,16 +505,18 @@ def robust_ablate(
     policies: tuple[str, ...] = ("none", "basic", "strong", "adversarial"),
     model: str = "small_cnn",
     epochs: int = 5,
+    budget_s: float | None = None,
     limit: int | None = None,
     eval_limit: int = 1000,
     seed: int = 0,
     device: str = "auto",
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
-    """Train one ``model`` per augmentation policy (same data, seed and epochs), then measure
-    each: clean accuracy, the invariance sweep, the challenge suite (mCE relative to the first
-    policy's run) and PGD accuracy. The runs are ordinary cnn runs under ``out/runs/`` (so
-    ``pixelab compare`` works on them); one figure and metrics.json sum them up."""
+    """Train one ``model`` per augmentation policy (same data, seed, and epochs or, with
+    ``budget_s``, seconds of training each), then measure each: clean accuracy, the invariance
+    sweep, the challenge suite (mCE relative to the first policy's run) and PGD accuracy. The
+    runs are ordinary cnn runs under ``out/runs/`` (so ``pixelab compare`` works on them); one
+    figure and metrics.json sum them up."""
     from pixelab._core.checks import check_positive_int
     from pixelab.report.robust import plot_ablation, plot_sweep
     from pixelab.train import CNNConfig
@@ -455,19 +526,29 @@ def robust_ablate(
         raise PixelabError("an ablation compares at least two policies",
                            hint="e.g. --policies none,basic,strong,adversarial")  # fmt: skip
     check_positive_int(eval_limit, name="--eval-limit")
+    if budget_s is not None and not (isinstance(budget_s, (int, float)) and 0 < budget_s < 1e6):
+        raise PixelabError(f"--budget-s must be a number of seconds > 0, got {budget_s!r}",
+                           hint="e.g. --budget-s 120: each policy trains for about two minutes")  # fmt: skip
     configs = {p: CNNConfig(data=data, model=model, epochs=epochs, limit=limit, seed=seed,
                             augment=p, device=device).check() for p in policies}  # fmt: skip
     root = Path(out)
+    config = {"data": str(data), "policies": list(policies), "model": model, "epochs": epochs,
+              "budget_s": budget_s, "limit": limit, "eval_limit": eval_limit, "seed": seed}  # fmt: skip
+    plan = _finished_parts(root, config, policies) if budget_s is not None else {}
+    finished = budget_s is not None and (root / "metrics.json").is_file()
+    if finished and not plan and _same_job(root, config):  # a finished ablation: its plan again
+        plan = dict(read_json(root / "metrics.json").get("plan") or {})
     with RunDir.create(out, kind="robust-ablate", replace_same_kind=True) as rd:
-        rd.write_config({"data": str(data), "policies": list(policies), "model": model,
-                         "epochs": epochs, "limit": limit, "eval_limit": eval_limit,
-                         "seed": seed}, kind="robust-ablate")  # fmt: skip
-        rd.keep_on_error = True  # the finished runs inside are kept for the next try
+        keep = _keeper(rd, config, "robust-ablate", plan)  # the finished runs inside are kept
         rows: dict[str, Any] = {}
         sweeps: dict[str, Any] = {}
         first = root / "runs" / _slug(policies[0])
         for policy in policies:
             run = root / "runs" / _slug(policy)
+            if budget_s is not None:  # epochs that fit the budget, measured once and kept
+                if policy not in plan:
+                    keep(policy, epochs_for_budget(configs[policy], budget_s, progress))
+                configs[policy] = configs[policy].replace(epochs=plan[policy]["epochs"])
             trained = _train_or_reuse(configs[policy], run, progress)
             if trained.get("interrupted"):
                 return {"interrupted": True, "resume": "run the same command again: finished "
@@ -485,7 +566,7 @@ def robust_ablate(
                                    progress=progress)  # fmt: skip
             pgd_rows = {r["eps"]: r["accuracy"] for r in attack["curves"]["pgd"]}
             rows[policy] = {
-                "run": str(run), "accuracy": trained["accuracy"],
+                "run": str(run), "accuracy": trained["accuracy"], "epochs": trained["epochs"],
                 "train_seconds": trained["train_seconds"],
                 "challenge_accuracy": round(float(np.mean(
                     [f["mean_accuracy"] for f in suite["families"].values()])), 4),
@@ -498,9 +579,11 @@ def robust_ablate(
         best = {k: max(rows, key=lambda p, k=k: rows[p][k])
                 for k in ("accuracy", "challenge_accuracy", "pgd_8")}  # fmt: skip
         metrics = {"policies": rows, "best": best, "baseline_policy": policies[0],
+                   "budget_s": budget_s, "plan": plan or None,
                    "figures": [str(f.relative_to(rd.path)) for f in figs]}  # fmt: skip
         rd.write_metrics(metrics)
         rd.keep_on_error = False
+        (rd.path / PARTIAL).unlink(missing_ok=True)
     return metrics
 
 

@@ -129,7 +129,10 @@ def to_float(images: np.ndarray) -> torch.Tensor:
         raise PixelabError(
             f"expected uint8 images shaped (N, H, W, C), got {images.dtype} {images.shape}"
         )
-    return torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))).float() / 255
+    x = images.transpose(0, 3, 1, 2)
+    # a read-only array (memory-mapped data) is copied: torch needs writable memory
+    x = np.ascontiguousarray(x) if x.flags.writeable else x.copy()
+    return torch.from_numpy(x).float() / 255
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:

@@ -56,7 +56,7 @@ def sweep(
         return
     rows = [[name, f["unit"], "  ".join(f"{r['amount']:g}: {r['accuracy']:.2f}" for r in f["rows"])]
             for name, f in m["factors"].items()]  # fmt: skip
-    table(f"accuracy on {m['n_images']} changed images (unchanged: {m['clean_accuracy']:.3f})",
+    table(f"accuracy on {_images(m)} changed (unchanged: {m['clean_accuracy']:.3f})",
           ["factor", "amount in", "accuracy at each amount"], rows)  # fmt: skip
     out_console.print(m["summary"])
     for f in m["figures"]:
@@ -98,7 +98,7 @@ def attack(
     names = list(m["curves"])
     rows = [[f"{r['eps']:g}", *[f"{m['curves'][k][i]['accuracy']:.3f}" for k in names]]
             for i, r in enumerate(m["curves"][names[0]])]  # fmt: skip
-    table(f"accuracy on {m['n_images']} attacked images", ["eps (/255)", *names], rows)
+    table(f"accuracy on {_images(m)} attacked", ["eps (/255)", *names], rows)
     for f in m["figures"]:
         out_console.print(f"figure: {out}/{f}")
 
@@ -142,7 +142,7 @@ def challenges(
     rows = [[f, r["means"], *[f"{a:.2f}" for a in r["accuracy"]],
              *([f"{base['ce'].get(f) or 0:.2f}"] if base else [])]
             for f, r in m["families"].items()]  # fmt: skip
-    table(f"accuracy by severity on {m['n_images']} images (unchanged: "
+    table(f"accuracy by severity on {_images(m)} (unchanged: "
           f"{m['clean_accuracy']:.3f})", head, rows)  # fmt: skip
     if base:
         out_console.print(
@@ -161,7 +161,12 @@ def ablate(
         help="Augmentation policies to compare, comma-separated (the first is the baseline).",
     ),
     model: str = typer.Option("small_cnn", "--model", help="The network every policy trains."),
-    epochs: int = typer.Option(5, "--epochs", help="Epochs per run (the same for every policy)."),
+    epochs: int = typer.Option(
+        None, "--epochs", help="Epochs per run, the same for every policy [default: 5]."
+    ),
+    budget_s: float = typer.Option(
+        None, "--budget-s", help="Seconds of training per policy instead (epochs chosen to fit)."
+    ),
     limit: int = typer.Option(None, "--limit", help="Train on at most this many images."),
     eval_limit: int = typer.Option(1000, "--eval-limit", help="Images each measurement uses."),
     seed: int = typer.Option(0, "--seed", help="One seed for every run and measurement."),
@@ -175,9 +180,16 @@ def ablate(
     from pixelab.apps.robust import robust_ablate
 
     names = tuple(p for p in (p.strip() for p in policies.split(",")) if p)
+    if epochs is not None and budget_s is not None:
+        from pixelab._core.errors import PixelabError
+
+        raise PixelabError("give --epochs or --budget-s, not both",
+                           hint="--budget-s gives every policy the same training time, --epochs "
+                           "the same epochs")  # fmt: skip
     out = out or default_out("robust-ablate")
     with progress_bar(quiet=json) as progress:
-        m = robust_ablate(data, out, policies=names, model=model, epochs=epochs, limit=limit,
+        m = robust_ablate(data, out, policies=names, model=model, epochs=epochs or 5,
+                          budget_s=budget_s, limit=limit,
                           eval_limit=eval_limit, seed=seed, device=device, progress=progress)  # fmt: skip
     if m.get("interrupted"):
         err_console.print(f"interrupted; {m['resume']}", highlight=False, soft_wrap=True)
@@ -186,12 +198,18 @@ def ablate(
         print_json(m)
         return
     rows = [[p, f"{r['accuracy']:.3f}", f"{r['challenge_accuracy']:.3f}", f"{r['mce']:.2f}",
-             f"{r['pgd_2']:.3f}", f"{r['pgd_8']:.3f}", f"{r['train_seconds']:.0f}"]
+             f"{r['pgd_2']:.3f}", f"{r['pgd_8']:.3f}", str(r["epochs"]),
+             f"{r['train_seconds']:.0f}"]
             for p, r in m["policies"].items()]  # fmt: skip
     table(f"policies on {data} (mCE relative to {m['baseline_policy']})",
-          ["policy", "accuracy", "challenges", "mCE", "PGD 2/255", "PGD 8/255", "train s"], rows)  # fmt: skip
+          ["policy", "accuracy", "challenges", "mCE", "PGD 2/255", "PGD 8/255", "epochs", "train s"], rows)  # fmt: skip
     for key, words in (("accuracy", "unchanged images"), ("challenge_accuracy", "the challenges"),
                        ("pgd_8", "attacks")):  # fmt: skip
         out_console.print(f"best on {words}: {m['best'][key]}")
     for f in m["figures"]:
         out_console.print(f"figure: {out}/{f}")
+
+
+def _images(m: dict) -> str:
+    """ "1000 held-out images" when the run's own test split was used, else "1000 images"."""
+    return f"{m['n_images']} {'held-out ' if m.get('held_out') else ''}images"

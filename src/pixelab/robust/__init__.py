@@ -2,7 +2,13 @@
 explain/): invariance sweeps, and the lecture's challenges of vision as corruption families.
 The attacks live in :mod:`pixelab.train.attacks` (adversarial training shares them)."""
 
-from pixelab.robust.challenges import FAMILIES, challenge_suite, corrupt_family, corruption_errors
+from pixelab.robust.challenges import (
+    FAMILIES,
+    challenge_suite,
+    corrupt_family,
+    corruption_errors,
+    intra_class_suite,
+)
 from pixelab.robust.sweep import FACTORS, Factor, corrupt, sweep
 
 __all__ = [
@@ -13,5 +19,6 @@ __all__ = [
     "corrupt",
     "corrupt_family",
     "corruption_errors",
+    "intra_class_suite",
     "sweep",
 ]
