@@ -18,6 +18,7 @@ from pixelab.cli import (
     data,
     explain,
     features,
+    gan,
     robust,
     tour,
     transfer,
@@ -51,6 +52,7 @@ app.add_typer(explain.app, name="explain")
 app.add_typer(transfer.app, name="transfer")
 app.add_typer(augment.app, name="augment")
 app.add_typer(robust.app, name="robust")
+app.add_typer(gan.app, name="gan")
 app.command("imagenet")(transfer.imagenet)
 app.command("predict")(cnn.predict)
 app.command("export")(cnn.export)

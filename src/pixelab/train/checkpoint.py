@@ -159,3 +159,33 @@ def load_checkpoint(
     if scheduler is not None and state.get("scheduler") is not None:
         scheduler.load_state_dict(state["scheduler"])
     return state
+
+
+class OptimizerPair:
+    """Two optimizers (a GAN's generator and discriminator) saved as one: the state dict joins
+    their parameter groups and per-parameter states, so :func:`save_checkpoint` and
+    :func:`load_checkpoint` take them like a single optimizer."""
+
+    def __init__(self, first: Any, second: Any) -> None:
+        self.parts = (first, second)
+
+    def state_dict(self) -> dict[str, Any]:
+        a, b = (o.state_dict() for o in self.parts)
+        offset = sum(len(g["params"]) for g in a["param_groups"])
+        groups = [*a["param_groups"],
+                  *({**g, "params": [p + offset for p in g["params"]]} for g in b["param_groups"])]  # fmt: skip
+        state = {**a["state"], **{pid + offset: st for pid, st in b["state"].items()}}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        n_first = len(self.parts[0].state_dict()["param_groups"])
+        groups = state["param_groups"]
+        offset = sum(len(g["params"]) for g in groups[:n_first])
+        first = {"param_groups": groups[:n_first],
+                 "state": {k: v for k, v in state["state"].items() if int(k) < offset}}  # fmt: skip
+        second = {"param_groups": [{**g, "params": [p - offset for p in g["params"]]}
+                                   for g in groups[n_first:]],
+                  "state": {int(k) - offset: v for k, v in state["state"].items()
+                            if int(k) >= offset}}  # fmt: skip
+        self.parts[0].load_state_dict(first)
+        self.parts[1].load_state_dict(second)

@@ -1,0 +1,114 @@
+"""The GAN: shapes and ranges, the same seed gives the same samples, training writes its run
+folder and resumes exactly, the monitor flags a forced collapse, bad input is one clear line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pixelab import PixelabError
+from pixelab.generate import GANConfig, sample
+from pixelab.generate.gan import build, upsamplings
+from tests.cli.test_cli import cli
+
+SMALL = ["--data", "digits", "--size", "16", "--limit", "320", "--width", "8", "--latent", "16",
+         "--batch-size", "32"]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory, monkeypatch):
+    """Judges are trained once per test session into a private cache, never the user's."""
+    monkeypatch.setenv("PIXELAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def test_generator_and_discriminator_fit_every_size_and_the_seed_fixes_them():
+    for size, classes in ((16, 3), (28, 0), (32, 10)):
+        cfg = GANConfig(latent=8, width=4, conditional=classes > 0, seed=1)
+        g, d = build(cfg, 1 if size == 28 else 3, size, classes or 2)
+        z = torch.randn(5, 8)
+        y = torch.arange(5) % (classes or 1) if classes else None
+        x = g.eval()(z, y)
+        assert x.shape == (5, 1 if size == 28 else 3, size, size) and x.abs().max() <= 1
+        assert d(x, y).shape == (5,)
+        again, _ = build(cfg, 1 if size == 28 else 3, size, classes or 2)
+        assert np.array_equal(sample(g, z, y), sample(again, z, y))
+    assert upsamplings(28) == (2, 7) and upsamplings(64) == (3, 8)
+    with pytest.raises(PixelabError, match="multiple of 4"):
+        upsamplings(30)
+
+
+def test_gan_train_writes_its_run_and_samples_by_class(capsys, tmp_path):
+    out = tmp_path / "gan"
+    code, stdout, err = cli(capsys, "gan", "train", *SMALL, "--epochs", "2", "--out", str(out),
+                            "--json")  # fmt: skip
+    assert code == 0, err
+    m = json.loads(stdout)
+    assert len(m["history"]) == 2 and all(np.isfinite(r["d_loss"]) for r in m["history"])
+    assert {"diversity", "coverage", "fid", "class_consistency"} <= set(m["history"][-1])
+    q = m["quality"]
+    assert q["fid_judge"] > q["fid_real_vs_real"] >= 0 and q["kid_judge"] > 0
+    assert "judge" in m["quality_note"] and "Inception" in m["quality_note"]
+    figures = {p.name for p in (out / "figures").iterdir()}
+    assert {"losses.png", "monitor.png", "samples.png", "interpolation.png", "nearest.png",
+            "training.gif"} <= figures  # fmt: skip
+    assert len(list((out / "figures" / "epochs").glob("epoch-*.png"))) == 2
+    assert not list(out.glob("checkpoint*"))  # a finished run keeps only its model files
+    code, stdout, err = cli(capsys, "gan", "sample", str(out), "--n", "6", "--class", "3",
+                            "--out", str(tmp_path / "threes.png"))  # fmt: skip
+    assert code == 0, err and (tmp_path / "threes.png").is_file()
+    code, _, err = cli(capsys, "gan", "sample", str(out), "--class", "cat")
+    assert code == 2 and "no class 'cat'" in err and "0, 1, 2" in err
+    code, _, err = cli(capsys, "predict", str(out), str(tmp_path / "threes.png"))
+    assert code == 2 and "'gan' run" in err
+
+
+def test_gan_train_resumes_exactly_after_ctrl_c(capsys, monkeypatch, tmp_path):
+    import pixelab._core.progress as progress_module
+    from pixelab.train.checkpoint import load_weights
+
+    whole = tmp_path / "whole"
+    code, _, err = cli(capsys, "gan", "train", *SMALL, "--epochs", "2", "--out", str(whole))
+    assert code == 0, err
+    cut = tmp_path / "cut"
+
+    def stop_in_epoch_two(progress, task, done, total):  # fit_gan reports every step
+        if task.startswith("epoch 2") and done == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(progress_module, "report", stop_in_epoch_two)
+    code, _, err = cli(capsys, "gan", "train", *SMALL, "--epochs", "2", "--out", str(cut))
+    assert code == 130 and "--resume" in err and (cut / "checkpoint.json").is_file()
+    monkeypatch.undo()
+    code, _, err = cli(capsys, "gan", "train", "--out", str(cut), "--resume")
+    assert code == 0, err
+    a, b = (load_weights(p / "generator.safetensors") for p in (whole, cut))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_monitor_flags_a_forced_collapse(capsys, tmp_path):
+    out = tmp_path / "collapse"  # a generator learning rate 500x too high, no classes to hold on
+    code, stdout, err = cli(capsys, "gan", "train", *SMALL, "--epochs", "2", "--unconditional",
+                            "--lr-g", "0.1", "--out", str(out), "--json")  # fmt: skip
+    assert code == 0, err
+    m = json.loads(stdout)
+    assert m["collapse_warning"] and "mode collapse" in m["collapse_warning"]
+
+
+def test_gan_bad_input_is_one_clear_line(capsys, tmp_path, make_folder):
+    out = tmp_path / "bad"
+    for args, msg in [
+        (["--latent", "0"], "--latent must be"),
+        (["--size", "30"], "multiple of 4"),
+        (["--loss", "wasserstein"], "unknown GAN loss"),
+    ]:
+        code, _, err = cli(capsys, "gan", "train", *SMALL, *args, "--out", str(out))
+        assert code == 2 and msg in err and not out.exists(), (args, err)
+    one = make_folder(classes=1, per_class=40, size=16)
+    code, _, err = cli(capsys, "gan", "train", "--data", str(one), "--out", str(out))
+    assert code == 2 and not out.exists()
+    assert "single class" in err  # the judge (a classifier) and the classes need two
+    code, _, err = cli(capsys, "gan", "train", "--out", str(tmp_path / "none"), "--resume")
+    assert code == 2 and "not a pixelab run folder" in err
