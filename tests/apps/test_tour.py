@@ -29,11 +29,13 @@ def test_quick_tour_end_to_end(tmp_path, monkeypatch):
     # the two slowest chapters are checked here, not run a second time on their own
     _check_transfer(m["chapters"]["transfer"], html, tmp_path)
     _check_generalisation(m["chapters"]["generalisation"], html, tmp_path)
+    _check_generative(m["chapters"]["generative"], html, tmp_path)
     for key, _ in CHAPTERS:
         assert key in m["chapters"] and key in m["seconds"]
     for title in ("Why vision is hard", "curse of dimensionality", "manifold hypothesis",
                   "hand-made features", "Classic classifiers on Fashion-MNIST",
-                  "What CNNs learn", "Generalisation", "Transfer learning"):  # fmt: skip
+                  "What CNNs learn", "Generalisation", "Transfer learning",
+                  "Generative models"):  # fmt: skip
         assert title in html
     pngs = sorted((tmp_path / "figures").glob("*.png"))
     assert len(re.findall("data:image/png;base64,", html)) == len(pngs) >= 10
@@ -132,3 +134,12 @@ def _check_generalisation(m, html, root):
     assert rotate[0] == m["sweep"]["clean_accuracy"] > 0.6
     assert rotate[90] < shift[1] - 0.3  # a quarter turn costs far more than a 1-pixel shift
     assert "turned 90 degrees" in html
+
+
+def _check_generative(m, html, root):
+    assert "Generative models: a GAN" in html and "mode collapse" in html
+    q = m["quality"]
+    assert q["fid_judge"] > q["fid_real_vs_real"] >= 0  # the samples are told from real ones
+    assert q["class_consistency"] > 0.2  # chance is 0.1: the classes asked for show
+    assert (root / "figures" / "generative_epochs.png").is_file()
+    assert (root / "gan" / "generator.safetensors").is_file()  # a run gan sample can open

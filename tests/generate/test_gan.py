@@ -103,6 +103,7 @@ def test_gan_bad_input_is_one_clear_line(capsys, tmp_path, make_folder):
         (["--latent", "0"], "--latent must be"),
         (["--size", "30"], "multiple of 4"),
         (["--loss", "wasserstein"], "unknown GAN loss"),
+        (["--batch-size", "1000"], "at least one batch of 1000"),
     ]:
         code, _, err = cli(capsys, "gan", "train", *SMALL, *args, "--out", str(out))
         assert code == 2 and msg in err and not out.exists(), (args, err)
@@ -112,3 +113,16 @@ def test_gan_bad_input_is_one_clear_line(capsys, tmp_path, make_folder):
     assert "single class" in err  # the judge (a classifier) and the classes need two
     code, _, err = cli(capsys, "gan", "train", "--out", str(tmp_path / "none"), "--resume")
     assert code == 2 and "not a pixelab run folder" in err
+
+
+def test_fit_gan_stops_at_its_time_budget():
+    from pixelab.generate import fit_gan
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (256, 16, 16, 1), dtype=np.uint8)
+    labels = np.arange(256) % 2
+    cfg = GANConfig(latent=8, width=4, epochs=1000, batch_size=32)
+    g, d = build(cfg, 1, 16, 2)
+    res = fit_gan(g, d, images, labels, cfg, max_seconds=0.5)
+    assert res.finished and 1 <= len(res.history) < 1000
+    assert res.train_seconds < 5  # stopped at the first step past half a second

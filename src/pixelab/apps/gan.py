@@ -85,7 +85,8 @@ def judge_run(
             hint="give a --judge run trained on the same data, size and colour mode",
         )
     accuracy = read_json(Path(judge) / "metrics.json").get("accuracy")
-    return model, {"run": str(judge), "model": meta.get("model", "cnn"), "accuracy": accuracy,
+    name = read_json(Path(judge) / "config.json").get("model", "cnn")
+    return model, {"run": str(judge), "model": name, "accuracy": accuracy,
                    "name": f"judge {Path(judge).name}"}  # fmt: skip
 
 
@@ -115,6 +116,7 @@ def gan_train(
     gray: bool | None = None,
     limit: int | None = None,
     judge: str | os.PathLike[str] | None = None,
+    judge_model: tuple[Any, dict[str, Any]] | None = None,
     device: str = "auto",
     resume: bool = False,
     overwrite: bool = False,
@@ -125,7 +127,8 @@ def gan_train(
     run folder: sample grids of the same noise after every epoch and their GIF, loss curves,
     the mode-collapse monitor, a latent interpolation, nearest training images, and
     metrics.json with the quality numbers in the judge's features. Ctrl-C keeps the last
-    finished epoch; ``resume=True`` continues it exactly."""
+    finished epoch; ``resume=True`` continues it exactly. ``judge_model`` (a loaded model on
+    the same classes and its description) replaces the judge run, e.g. for the tour."""
     from pixelab.generate import GANConfig
     from pixelab.generate.gan import build, upsamplings
     from pixelab.train.loop import resolve_device
@@ -144,8 +147,13 @@ def gan_train(
     if cfg.conditional and len(train.classes) < 2:
         raise PixelabError(f"a class-conditional GAN needs at least two classes; {data} has one",
                            hint="train an unconditional one: --unconditional")  # fmt: skip
-    judge_model, judge_info = judge_run(data, size=side, channels=channels, classes=train.classes,
-                                        judge=judge, cache=cache, progress=progress)  # fmt: skip
+    if len(train) < cfg.batch_size:
+        raise PixelabError(f"a GAN needs at least one batch of {cfg.batch_size} training images, "
+                           f"{data} gives {len(train)}", hint="lower --batch-size or add images")  # fmt: skip
+    if judge_model is None:
+        judge_model = judge_run(data, size=side, channels=channels, classes=train.classes,
+                                judge=judge, cache=cache, progress=progress)  # fmt: skip
+    judge_model, judge_info = judge_model
     judge_model.to(dev)
     g, d = build(cfg, channels, side, len(train.classes))
     run_config = {"data": str(data), "size": side, "gray": channels == 1, "limit": limit,

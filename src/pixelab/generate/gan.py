@@ -95,13 +95,18 @@ class Discriminator(nn.Module):
                 nn.LeakyReLU(0.2, inplace=True),
             ]
             c_in, c = c, c * 2
-        layers += [spectral_norm(nn.Conv2d(c_in, c_in, 3, padding=1)), nn.LeakyReLU(0.2, True)]
         self.body = nn.Sequential(*layers)
+        # the batch's spread as one more map (minibatch standard deviation, Karras et al.
+        # 2018): samples that all look alike are then easy to spot, which punishes collapse
+        self.last = nn.Sequential(spectral_norm(nn.Conv2d(c_in + 1, c_in, 3, padding=1)),
+                                  nn.LeakyReLU(0.2, True))  # fmt: skip
         self.score = spectral_norm(nn.Linear(c_in, 1))
         self.embed = spectral_norm(nn.Embedding(n_classes, c_in)) if n_classes else None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.body(x).sum((2, 3))  # sum pooling, as in SNGAN
+        h = self.body(x)
+        spread = h.std(0, unbiased=False).mean().expand(len(h), 1, *h.shape[2:])
+        h = self.last(torch.cat([h, spread], 1)).sum((2, 3))  # sum pooling, as in SNGAN
         out = self.score(h).squeeze(1)
         if self.embed is not None:
             if y is None:
@@ -231,6 +236,7 @@ def fit_gan(
     checkpoint_dir: Any = None,
     resume: bool = False,
     on_epoch: Any = None,
+    max_seconds: float | None = None,
     progress: Any = None,
 ) -> GANResult:
     """Train the pair on uint8 ``images`` (N, H, W, C): per step one discriminator update on a
@@ -238,6 +244,8 @@ def fit_gan(
     generator)`` returns numbers (the monitor's) kept in that epoch's history row. Every
     epoch is checkpointed atomically; ``resume`` continues exactly (data order and noise come
     from the seed and the epoch); Ctrl-C returns ``finished=False`` after the last epoch saved.
+    ``max_seconds`` ends training (finished) at the first step past that much training time,
+    for comparisons on equal time; where it stops depends on the machine.
     """
     import time
     from pathlib import Path
@@ -291,7 +299,12 @@ def fit_gan(
             generator.train()
             discriminator.train()
             sums = dict.fromkeys(("d_loss", "g_loss", "real_score", "fake_score"), 0.0)
+            out_of_time = False
+            done_steps = steps
             for step in range(steps):
+                if max_seconds is not None and elapsed + time.perf_counter() - t0 >= max_seconds:
+                    out_of_time, done_steps = True, step
+                    break
                 idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
                 real = x_all[idx].to(dev).float().div_(127.5).sub_(1)
                 y = y_all[idx].to(dev) if cond else None
@@ -314,8 +327,10 @@ def fit_gan(
                 sums["fake_score"] += float(s_fake.detach().mean())
                 report(progress, f"epoch {epoch + 1}/{cfg.epochs}", step + 1, steps)
             elapsed += time.perf_counter() - t0
+            if done_steps == 0:  # the time ran out with the last epoch
+                break
             row: dict[str, Any] = {"epoch": epoch + 1,
-                                   **{k: round(v / steps, 5) for k, v in sums.items()},
+                                   **{k: round(v / done_steps, 5) for k, v in sums.items()},
                                    "seconds": round(elapsed, 3)}  # fmt: skip
             if on_epoch is not None:
                 row.update(on_epoch(epoch, kept) or {})
@@ -324,8 +339,10 @@ def fit_gan(
                 save_checkpoint(Path(checkpoint_dir), model=pair, optimizer=OptimizerPair(opt_g, opt_d),
                                 scheduler=None, average=None if average is None else average.module,
                                 state={"epoch": epoch, "config": cfg.to_dict(), "history": history,
-                                       "finished": epoch + 1 == cfg.epochs,
+                                       "finished": epoch + 1 == cfg.epochs or out_of_time,
                                        "train_seconds": elapsed})  # fmt: skip
+            if out_of_time:
+                break
     except KeyboardInterrupt:
         return GANResult(history, elapsed, finished=False)
     if average is not None:

@@ -19,6 +19,7 @@ from pixelab.apps.tour import (
     cnn,
     features,
     generalisation,
+    generative,
     learn,
     pixels,
     similarity,
@@ -58,6 +59,7 @@ CHAPTERS: list[tuple[str, ChapterFn]] = [
     ("learn", learn.chapter),
     ("generalisation", generalisation.chapter),
     ("transfer", transfer.chapter),
+    ("generative", generative.chapter),
 ]
 
 # The names the chapters had when the tour was one module.
