@@ -62,6 +62,8 @@ def test_distances_behave_as_distances():
         frechet_distance(real, fake[:, :5])
     with pytest.raises(PixelabError, match="at least 2 feature vectors"):
         frechet_distance(real[:1], fake)
+    with pytest.raises(PixelabError, match="subset_size"):
+        kernel_distance(real, fake, subset_size=1)
 
 
 def test_diversity_coverage_and_nearest_images_see_a_collapse():

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from pixelab._core.checks import check_positive_int
 from pixelab._core.errors import PixelabError
 
 
@@ -57,6 +58,8 @@ def kernel_distance(
     a, b = _features(real, "real features"), _features(fake, "generated features")
     if a.shape[1] != b.shape[1]:
         raise PixelabError(f"feature sizes differ: {a.shape[1]} against {b.shape[1]}")
+    check_positive_int(subsets, name="subsets")
+    check_positive_int(subset_size, name="subset_size", minimum=2)
     m = min(subset_size, len(a), len(b))
     rng = np.random.default_rng(seed)
     scores = []
