@@ -125,3 +125,17 @@ def test_clutter_goes_behind_the_object_where_its_mask_is_known():
     assert (over[inside] - x[inside]).abs().mean() > 0.05
     with pytest.raises(PixelabError, match="masks must be shaped"):
         corrupt_family(images, "clutter", 1, masks=masks[:, :8])
+
+
+def test_illumination_flattens_contrast_shifts_gamma_and_dims():
+    ramp = np.tile(np.linspace(40, 215, 16, dtype=np.float32), (16, 1)).astype(np.uint8)
+    images = np.repeat(ramp[None, :, :, None], 32, axis=0)
+    x = torch.from_numpy(images.transpose(0, 3, 1, 2).copy()).float() / 255
+    for s, light in ((1, 0.85), (5, 0.3)):
+        lit = corrupt_family(images, "illumination", s, seed=2)
+        assert float(lit.mean()) < light * float(x.mean()) * 1.2  # dimmer, about by ``light``
+        spread = (lit.std((2, 3)) / lit.mean((2, 3))).mean()  # contrast relative to brightness
+        assert s == 1 or float(spread) < float((x.std((2, 3)) / x.mean((2, 3))).mean())
+    # each image its own gamma (one way or the other) and shadow side: they do not all move alike
+    mid = corrupt_family(images, "illumination", 3, seed=2)[:, 0, 8, 8]
+    assert float(mid.std()) > 0.005

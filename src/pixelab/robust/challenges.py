@@ -1,11 +1,12 @@
 """The lecture's challenges of vision as corruption families, five severities each.
 
 viewpoint (a turn and a perspective tilt), deformation (elastic bends), occlusion (a covering
-patch or a fence), illumination (darker light falling off across the image), scale (zoomed out
-or in), clutter (another scene behind the object where its mask is known, else blended over
-it), plus noise and blur. Intra-class variation is a property of a dataset, not a change to an
-image: on ``shapes`` it is measured on new images drawn with more variety than training saw
-(:func:`intra_class_suite`), elsewhere it is reported as not applicable. Every corruption comes from (seed, family, severity, batch position) alone, so every
+patch or a fence), illumination (flatter contrast, a gamma shift, darker light falling off
+across the image), scale (zoomed out or in), clutter (another scene behind the object where its
+mask is known, else blended over it), plus noise and blur. Intra-class variation is a property
+of a dataset, not a change to an image: on ``shapes`` it is measured on new images drawn with
+more variety than training saw (:func:`intra_class_suite`), elsewhere it is reported as not
+applicable. Every corruption comes from (seed, family, severity, batch position) alone, so every
 model measured with one seed sees exactly the same images; a fingerprint of them is returned so
 that this can be checked.
 """
@@ -72,9 +73,15 @@ def _occlusion(x: torch.Tensor, s: int, rng: np.random.Generator) -> torch.Tenso
 
 
 def _illumination(x: torch.Tensor, s: int, rng: np.random.Generator) -> torch.Tensor:
-    """Dimmer light (brightness x 0.85 ... 0.3) that also falls off across the image (a shadow
-    from a random side, down to 1 - 0.15 s at the far edge)."""
+    """Flatter, differently exposed and dimmer light: contrast x 0.9 ... 0.5, a gamma of
+    1.1 ... 1.7 or its inverse (deep or washed-out mid-tones), brightness x 0.85 ... 0.3, and
+    a shadow across the image from a random side (down to 1 - 0.15 s at the far edge)."""
     n, _, h, w = x.shape
+    contrast = (0.9, 0.8, 0.7, 0.6, 0.5)[s - 1]
+    gamma = (1.1, 1.2, 1.35, 1.5, 1.7)[s - 1] ** rng.choice([-1.0, 1.0], n)
+    mean = x.mean((1, 2, 3), keepdim=True)
+    x = (mean + (x - mean) * contrast).clamp(0, 1)
+    x = x ** torch.as_tensor(gamma, dtype=x.dtype, device=x.device)[:, None, None, None]
     light = (0.85, 0.7, 0.55, 0.4, 0.3)[s - 1]
     angle = torch.as_tensor(rng.uniform(0, 2 * np.pi, n), dtype=x.dtype)
     ys = torch.linspace(-1, 1, h, dtype=x.dtype)[None, :, None]
@@ -125,7 +132,7 @@ FAMILIES: dict[
     "viewpoint": ("seen from another angle: turned and tilted", _viewpoint),
     "deformation": ("bent like cloth or a rubber sheet", _deformation),
     "occlusion": ("partly covered by a patch or a fence", _occlusion),
-    "illumination": ("in dimmer, uneven light", _illumination),
+    "illumination": ("in flatter, dimmer, uneven light", _illumination),
     "scale": ("smaller or larger than usual", _scale),
     "clutter": ("in a busy scene: other things behind it (blended in where no mask)", _clutter),
     "noise": ("grainy, as from a cheap sensor", _noise),
