@@ -58,7 +58,14 @@ def test_gan_train_writes_its_run_and_samples_by_class(capsys, tmp_path):
     assert not list(out.glob("checkpoint*"))  # a finished run keeps only its model files
     code, stdout, err = cli(capsys, "gan", "sample", str(out), "--n", "6", "--class", "3",
                             "--out", str(tmp_path / "threes.png"))  # fmt: skip
-    assert code == 0, err and (tmp_path / "threes.png").is_file()
+    assert code == 0, err
+    assert (tmp_path / "threes.png").is_file()
+    from pixelab.apps.gan import gan_sample
+
+    a = gan_sample(out, tmp_path / "a.png", n=6, cls="3", seed=4)
+    b = gan_sample(out, tmp_path / "b.png", n=6, cls="3", seed=4)
+    assert a["images"].shape == (6, 16, 16, 1) and np.array_equal(a["images"], b["images"])
+    assert a["classes"] == ["3"] * 6
     code, _, err = cli(capsys, "gan", "sample", str(out), "--class", "cat")
     assert code == 2 and "no class 'cat'" in err and "0, 1, 2" in err
     code, _, err = cli(capsys, "predict", str(out), str(tmp_path / "threes.png"))

@@ -16,10 +16,9 @@ import numpy as np
 from pixelab._core.errors import PixelabError
 from pixelab._core.io import read_json, write_json
 from pixelab._core.progress import ProgressFn
+from pixelab.apps.cnn import _interrupted, _read_config
 from pixelab.report import RunDir
 
-#: The files of a finished GAN run besides config/metrics (weights as safetensors + JSON).
-GAN_FILES = ("gan.json", "generator.safetensors", "discriminator.safetensors")
 #: How the cached judge is trained (a change here retrains it: it is part of the cache key).
 JUDGE_RECIPE = {"model": "small_cnn", "epochs": 3, "seed": 0}
 #: Samples the monitor judges each epoch, and the final quality numbers use.
@@ -90,13 +89,6 @@ def judge_run(
                    "name": f"judge {Path(judge).name}"}  # fmt: skip
 
 
-def _load(data: str, size: int | None, gray: bool | None, limit: int | None, seed: int,
-          progress: ProgressFn | None) -> tuple[Any, Any]:  # fmt: skip
-    from pixelab.data import load_train_test
-
-    return load_train_test(data, size=size, gray=gray, limit=limit, seed=seed, progress=progress)
-
-
 def _grid_size(cfg: Any, n_classes: int) -> int:
     """Samples in the fixed grid: 64, or for classes whole rows of every class (60 for 10)."""
     return n_classes * max(1, 64 // n_classes) if cfg.conditional else 64
@@ -129,27 +121,30 @@ def gan_train(
     metrics.json with the quality numbers in the judge's features. Ctrl-C keeps the last
     finished epoch; ``resume=True`` continues it exactly. ``judge_model`` (a loaded model on
     the same classes and its description) replaces the judge run, e.g. for the tour."""
+    from pixelab.data import load_train_test
     from pixelab.generate import GANConfig
-    from pixelab.generate.gan import build, upsamplings
+    from pixelab.generate.gan import build, check_enough, upsamplings
     from pixelab.train.loop import resolve_device
 
     out = Path(out)
     if resume:
-        saved = _read_gan_config(out)
+        saved = _read_config(out, kind="gan")
+        if (out / "metrics.json").is_file():
+            raise PixelabError(f"{out} is a finished run; nothing to resume",
+                               hint="start a new run with another --out")  # fmt: skip
         config = GANConfig.from_dict(saved["gan"])
         data, size, gray, limit = saved["data"], saved["size"], saved["gray"], saved["limit"]
         judge = saved.get("judge_arg")
     cfg = (config or GANConfig()).check()
     dev = resolve_device(device)
-    train, test = _load(data, size, gray, limit, cfg.seed, progress)
+    train, test = load_train_test(data, size=size, gray=gray, limit=limit, seed=cfg.seed,
+                                  progress=progress)  # fmt: skip
     side, channels = train.shape[0], train.shape[2]
     upsamplings(side)  # a size the generator cannot make: refused before any work
     if cfg.conditional and len(train.classes) < 2:
         raise PixelabError(f"a class-conditional GAN needs at least two classes; {data} has one",
                            hint="train an unconditional one: --unconditional")  # fmt: skip
-    if len(train) < cfg.batch_size:
-        raise PixelabError(f"a GAN needs at least one batch of {cfg.batch_size} training images, "
-                           f"{data} gives {len(train)}", hint="lower --batch-size or add images")  # fmt: skip
+    check_enough(len(train), cfg.batch_size)  # before the judge trains and the folder is made
     if judge_model is None:
         judge_model = judge_run(data, size=side, channels=channels, classes=train.classes,
                                 judge=judge, cache=cache, progress=progress)  # fmt: skip
@@ -168,27 +163,7 @@ def gan_train(
             return _train_and_report(rd, cfg, g, d, train, test, judge_model, judge_info, dev,
                                      resume, progress)  # fmt: skip
         except KeyboardInterrupt:
-            return _gan_interrupted(out)
-
-
-def _gan_interrupted(out: Path) -> dict[str, Any]:
-    from pixelab.train.checkpoint import STATE
-
-    done = read_json(out / STATE)["epoch"] + 1 if (out / STATE).is_file() else 0
-    return {"interrupted": True, "epochs_done": done,
-            "resume": f"pixelab gan train --out {out} --resume"}  # fmt: skip
-
-
-def _read_gan_config(out: Path) -> dict[str, Any]:
-    if not (out / "config.json").is_file():
-        raise PixelabError(f"{out} is not a pixelab run folder (no config.json)")
-    saved = read_json(out / "config.json")
-    if saved.get("kind") != "gan":
-        raise PixelabError(f"{out} is a {saved.get('kind')!r} run, not a 'gan' run")
-    if (out / "metrics.json").is_file():
-        raise PixelabError(f"{out} is a finished run; nothing to resume",
-                           hint="start a new run with another --out")  # fmt: skip
-    return saved
+            return _interrupted(out, "pixelab gan train")
 
 
 def _monitor(rd: RunDir, cfg: Any, n_classes: int, judge_model: Any, real_feats: np.ndarray) -> Any:
@@ -280,7 +255,7 @@ def _train_and_report(
                      on_epoch=_monitor(rd, cfg, n_classes, judge_model, real_feats),
                      progress=progress)  # fmt: skip
     if not result.finished:
-        return _gan_interrupted(rd.path)
+        return _interrupted(rd.path, "pixelab gan train")
     # the quality numbers, on fresh samples of every class alike
     t0 = time.perf_counter()
     z = torch.randn(QUALITY_SAMPLES, cfg.latent,
@@ -329,7 +304,7 @@ def _train_and_report(
     a, b = fixed_latents(cfg.latent, 2, cfg.seed + 1)
     path = interpolate(a, b, 10)
     strip_y = torch.zeros(10, dtype=torch.long) if cfg.conditional else None
-    fig = plot_strip(sample(g, path, strip_y).astype(np.uint8),
+    fig = plot_strip(sample(g, path, strip_y),
                      title="from one noise vector to another").figure  # fmt: skip
     figs.append(rd.save_figure(fig, "interpolation"))
     figs.append(rd.save_figure(plot_nearest(fakes[:10], train.images[near["index"][:10]],
@@ -361,13 +336,8 @@ def load_gan(run: str | os.PathLike[str], *, device: str = "cpu") -> tuple[Any, 
     from pixelab.train.checkpoint import load_weights
 
     path = Path(run)
-    if not (path / "config.json").is_file():
-        raise PixelabError(f"{path} is not a pixelab run folder (no config.json)")
-    kind = read_json(path / "config.json").get("kind")
-    if kind != "gan":
-        raise PixelabError(f"{path} is a {kind!r} run, not a 'gan' run",
-                           hint="gan sample takes a folder written by pixelab gan train")  # fmt: skip
-    if not (path / "gan.json").is_file():
+    _read_config(path, kind="gan")
+    if not ((path / "gan.json").is_file() and (path / "metrics.json").is_file()):
         raise PixelabError(f"{path} has no trained generator yet",
                            hint=f"finish training first: pixelab gan train --out {path} --resume")  # fmt: skip
     rec = read_json(path / "gan.json")

@@ -5,8 +5,9 @@ Both play a game: the discriminator learns to tell real images from generated on
 generator learns to fool it. With ``n_classes`` > 0 both are told the class (the generator
 gets a learned class vector beside its noise; the discriminator a projection term, as in
 Miyato & Koyama 2018), so a user can ask for "a sandal". Over the PyTorch DCGAN tutorial this
-adds spectral normalisation in the discriminator, the hinge loss and a moving average of the
-generator's weights, the three changes that make small GANs train reliably.
+adds spectral normalisation and a minibatch-spread map in the discriminator, the hinge loss, a
+faster discriminator learning rate (TTUR) and a moving average of the generator's weights
+(BENCHMARKS.md measures the difference).
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ class GANConfig(Config):
                 f"unknown GAN loss {self.loss!r}", hint=f"choose from: {', '.join(LOSSES)}"
             )
         if not 0 <= self.average < 1:
-            raise PixelabError(f"--average must lie in [0, 1), got {self.average}",
+            raise PixelabError(f'"average" must lie in [0, 1), got {self.average}',
                                hint="0 turns the generator's weight average off")  # fmt: skip
         return self
 
@@ -215,6 +216,14 @@ def build(cfg: GANConfig, channels: int, size: int, n_classes: int) -> tuple[Any
                 Discriminator(channels, size, c, cfg.width))  # fmt: skip
 
 
+def check_enough(n: int, batch_size: int) -> int:
+    """``n`` training images, refused when they do not fill one batch (one clear line)."""
+    if n < batch_size:
+        raise PixelabError(f"a GAN needs at least one batch of {batch_size} training images, "
+                           f"got {n}", hint="lower --batch-size or add images")  # fmt: skip
+    return n
+
+
 @dataclasses.dataclass
 class GANResult:
     """What :func:`fit_gan` returns: one row per epoch (losses, scores, the monitor's numbers),
@@ -261,10 +270,7 @@ def fit_gan(
     )
 
     cfg = cfg.check()
-    n = len(images)
-    if n < cfg.batch_size:
-        raise PixelabError(f"a GAN needs at least one batch of {cfg.batch_size} images, got {n}",
-                           hint="lower --batch-size or give more images")  # fmt: skip
+    n = check_enough(len(images), cfg.batch_size)
     dev = torch.device(device)
     generator.to(dev)
     discriminator.to(dev)

@@ -29,6 +29,9 @@ RUN_FILES = (
     "checkpoint.json",
     "probe.json",
     "partial.json",
+    "gan.json",
+    "generator.safetensors",
+    "discriminator.safetensors",
     "report.html",
 )
 #: Patterns of further run files: checkpoints and temporary files of interrupted writes.
