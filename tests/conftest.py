@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+
+
+def _share_the_cores() -> None:
+    """Under ``pytest -n N`` each worker gets its share of the cores: N workers each running
+    torch and BLAS on every core oversubscribe the machine and all run slower."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ.setdefault(var, str(threads))
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+_share_the_cores()
 
 
 def _blob(rng: np.random.Generator, cls: int, size: int) -> np.ndarray:

@@ -143,3 +143,11 @@ def _check_generative(m, html, root):
     assert q["class_consistency"] > 0.2  # chance is 0.1: the classes asked for show
     assert (root / "figures" / "generative_epochs.png").is_file()
     assert (root / "gan" / "generator.safetensors").is_file()  # a run gan sample can open
+    assert "Which images are real?" in html and (root / "figures" / "generative_quiz.png").is_file()
+    assert m["detect"]["cnn"]["accuracy"] > 0.5  # a detector trained on the fakes beats a coin
+    assert "Generative models: autoencoders" in html
+    models = {r["name"]: r for r in m["vae"]["models"]}
+    assert set(models) >= {"vae-2", "vae-8", "vae-32"}
+    assert models["vae-32"]["psnr"] > models["vae-2"]["psnr"]  # more numbers, closer copies
+    assert models["vae-32"]["bits_per_image"] < m["vae"]["raw_bits"]
+    assert (root / "figures" / "vae_latent_map.png").is_file()

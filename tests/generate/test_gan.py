@@ -70,6 +70,27 @@ def test_gan_train_writes_its_run_and_samples_by_class(capsys, tmp_path):
     assert code == 2 and "no class 'cat'" in err and "0, 1, 2" in err
     code, _, err = cli(capsys, "predict", str(out), str(tmp_path / "threes.png"))
     assert code == 2 and "'gan' run" in err
+    # which image is real? both detectors, measured on held-out real and fresh fakes
+    det = tmp_path / "detect"
+    code, stdout, err = cli(capsys, "gan", "detect", str(out), "--n", "200", "--epochs", "2",
+                            "--out", str(det), "--json")  # fmt: skip
+    assert code == 0, err
+    d = json.loads(stdout)
+    assert d["n_real"] == d["n_generated"] == 80  # every held-out image of the 320-image slice
+    for key in ("discriminator", "cnn"):
+        r = d[key]
+        assert 0 <= r["auc"] <= 1
+        assert r["accuracy"] == pytest.approx(
+            (r["real_called_real"] + r["generated_called_generated"]) / 2, abs=1e-4
+        )
+    assert d["cnn"]["auc"] > 0.8  # two epochs of a tiny GAN: its images are easy to tell
+    assert len(d["quiz"]) == 16 and sum(q["real"] for q in d["quiz"]) == 8
+    assert {"quiz.png", "scores.png"} <= {p.name for p in (det / "figures").iterdir()}
+    for args, msg in [(["--n", "5"], "--n must be"), (["--epochs", "0"], "--epochs must be")]:
+        code, _, err = cli(capsys, "gan", "detect", str(out), *args, "--out", str(tmp_path / "x"))
+        assert code == 2 and msg in err and not (tmp_path / "x").exists(), err
+    code, _, err = cli(capsys, "gan", "detect", str(det), "--out", str(tmp_path / "x"))
+    assert code == 2 and "'gan-detect' run, not a 'gan' run" in err
 
 
 def test_gan_train_resumes_exactly_after_ctrl_c(capsys, monkeypatch, tmp_path):

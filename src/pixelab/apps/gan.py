@@ -389,3 +389,109 @@ def gan_sample(
     path = save_png(mosaic(images, ncols=ncols, scale=2), out)
     labels = None if y is None else [classes[int(k)] for k in y]
     return {"images": images, "classes": labels, "path": str(path)}
+
+
+#: Images of each side (real, generated) per detector split, at most.
+DETECT_IMAGES = 1000
+
+
+def gan_detect(
+    run: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    n: int = DETECT_IMAGES,
+    epochs: int = 3,
+    seed: int = 0,
+    device: str = "auto",
+    overwrite: bool = False,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """ "Which image is real?": the GAN run's discriminator, and a small CNN trained on ``n``
+    real training images against ``n`` generated ones, each tell ``n`` held-out real images
+    from ``n`` fresh generated ones. Writes a run folder with their accuracies and ROC AUCs, a
+    histogram of their scores and a quiz (real and generated mixed, the answers below)."""
+    import torch
+
+    from pixelab._core.checks import check_positive_int
+    from pixelab.data import load_train_test
+    from pixelab.generate import sample
+    from pixelab.generate.detect import (
+        detection_scores,
+        detector_real_scores,
+        discriminator_scores,
+        train_detector,
+    )
+    from pixelab.generate.gan import Discriminator
+    from pixelab.report.generate import plot_detector_scores, plot_quiz
+    from pixelab.train.checkpoint import load_weights
+    from pixelab.train.loop import resolve_device
+
+    check_positive_int(n, name="--n", minimum=20)
+    check_positive_int(epochs, name="--epochs")
+    check_positive_int(seed, name="--seed", minimum=0)
+    dev = str(resolve_device(device))
+    g, rec = load_gan(run, device=dev)
+    cfg, classes, run = rec["config"], rec["classes"], Path(run)
+    saved = _read_config(run, kind="gan")
+    d = Discriminator(rec["channels"], rec["size"], len(classes) if cfg.conditional else 0,
+                      cfg.width)  # fmt: skip
+    d.load_state_dict(load_weights(run / "discriminator.safetensors"))
+    d.to(dev).eval()
+    train, test = load_train_test(saved["data"], size=saved["size"], gray=saved["gray"],
+                                  limit=saved["limit"], seed=cfg.seed, progress=progress)  # fmt: skip
+    n_test = min(n, len(test))
+    if n_test < 20:
+        raise PixelabError(f"the GAN's data has only {len(test)} held-out images; a detector "
+                           "needs at least 20 to be measured")  # fmt: skip
+    n_train = min(n, len(train))
+    rng = np.random.default_rng(seed)
+    real_train = train.images[rng.permutation(len(train))[:n_train]]
+    pick = rng.permutation(len(test))[:n_test]
+    real_test, real_labels = test.images[pick], test.labels[pick]
+
+    def fakes(count: int, stream: int) -> tuple[np.ndarray, np.ndarray | None]:
+        gen = torch.Generator().manual_seed(seed * 1009 + stream)
+        z = torch.randn(count, cfg.latent, generator=gen)
+        y = torch.randint(0, len(classes), (count,), generator=gen) if cfg.conditional else None
+        return sample(g, z, y), None if y is None else y.numpy()
+
+    fake_train, _ = fakes(n_train, 1)
+    fake_test, fake_labels = fakes(n_test, 2)
+    with RunDir.create(out, kind="gan-detect", overwrite=overwrite) as rd:
+        rd.write_config({"gan_run": str(run), "n": n, "epochs": epochs, "seed": seed},
+                        kind="gan-detect")  # fmt: skip
+        d_real = discriminator_scores(d, real_test, real_labels if cfg.conditional else None)
+        d_fake = discriminator_scores(d, fake_test, fake_labels)
+        cnn = train_detector(real_train, fake_train, epochs=epochs, seed=seed, device=dev,
+                             progress=progress)  # fmt: skip
+        c_real, c_fake = detector_real_scores(cnn, real_test), detector_real_scores(cnn, fake_test)
+        results = {"discriminator": detection_scores(d_real, d_fake, threshold=0.0),
+                   "cnn": detection_scores(c_real, c_fake, threshold=0.0)}  # fmt: skip
+        # the quiz: 8 real and 8 generated test images in an order fixed by the seed
+        order = rng.permutation(16)
+        quiz_images = np.concatenate([real_test[:8], fake_test[:8]])[order]
+        truth = order < 8
+        d_calls = np.r_[d_real[:8], d_fake[:8]][order] > 0
+        c_calls = np.r_[c_real[:8], c_fake[:8]][order] > 0
+        figs = [rd.save_figure(plot_quiz(quiz_images, truth, {"discriminator": d_calls,
+                                                              "small CNN": c_calls}), "quiz"),
+                rd.save_figure(plot_detector_scores({"discriminator": (d_real, d_fake),
+                                                     "small CNN": (c_real, c_fake)}),
+                               "scores")]  # fmt: skip
+        from pixelab.report.generate import mosaic, save_png
+
+        figs.append(save_png(mosaic(quiz_images, ncols=4, scale=3), rd.figures / "quiz_only.png"))
+        metrics = {
+            **results,
+            "n_real": n_test, "n_generated": n_test, "n_train_each": n_train,
+            "gan_run": str(run),
+            "note": "accuracy is the mean of the share of real images called real and of "
+                    "generated ones called generated (0.5: a coin toss); AUC is the chance "
+                    "that a real image scores as more real than a generated one",
+            "quiz": [{"number": i + 1, "real": bool(t), "discriminator_says_real": bool(a),
+                      "cnn_says_real": bool(b)}
+                     for i, (t, a, b) in enumerate(zip(truth, d_calls, c_calls, strict=True))],
+            "figures": [str(Path(f).relative_to(rd.path)) for f in figs],
+        }  # fmt: skip
+        rd.write_metrics(metrics)
+        return metrics

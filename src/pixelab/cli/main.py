@@ -18,7 +18,7 @@ from pixelab.cli import (
     data,
     explain,
     features,
-    gan,
+    generate,
     robust,
     tour,
     transfer,
@@ -52,7 +52,8 @@ app.add_typer(explain.app, name="explain")
 app.add_typer(transfer.app, name="transfer")
 app.add_typer(augment.app, name="augment")
 app.add_typer(robust.app, name="robust")
-app.add_typer(gan.app, name="gan")
+app.add_typer(generate.gan_app, name="gan")
+app.add_typer(generate.vae_app, name="vae")
 app.command("imagenet")(transfer.imagenet)
 app.command("predict")(cnn.predict)
 app.command("export")(cnn.export)

@@ -28,12 +28,12 @@ from pixelab._core.errors import PixelabError
 LOSSES = ("hinge", "bce")
 
 
-def upsamplings(size: int) -> tuple[int, int]:
+def upsamplings(size: int, *, what: str = "a GAN") -> tuple[int, int]:
     """(number of 2x upsamplings, first grid side) for an image side: 28 -> (2, 7), 32 ->
     (3, 4), 64 -> (3, 8). The side must be a multiple of 4 from 8 to 128."""
     if isinstance(size, bool) or not isinstance(size, int) or size % 4 or not 8 <= size <= 128:
         raise PixelabError(
-            f"a GAN makes square images with a side that is a multiple of 4 from 8 to 128, "
+            f"{what} makes square images with a side that is a multiple of 4 from 8 to 128, "
             f"got {size!r}",
             hint="use --size 28, 32 or 64",
         )
@@ -216,10 +216,10 @@ def build(cfg: GANConfig, channels: int, size: int, n_classes: int) -> tuple[Any
                 Discriminator(channels, size, c, cfg.width))  # fmt: skip
 
 
-def check_enough(n: int, batch_size: int) -> int:
+def check_enough(n: int, batch_size: int, *, what: str = "a GAN") -> int:
     """``n`` training images, refused when they do not fill one batch (one clear line)."""
     if n < batch_size:
-        raise PixelabError(f"a GAN needs at least one batch of {batch_size} training images, "
+        raise PixelabError(f"{what} needs at least one batch of {batch_size} training images, "
                            f"got {n}", hint="lower --batch-size or add images")  # fmt: skip
     return n
 

@@ -118,3 +118,95 @@ def plot_strip(images: np.ndarray, *, title: str = "", ax: Any = None):
     if title:
         ax.set_title(title, fontsize=9)
     return ax
+
+
+def plot_bits(rows: list[dict[str, Any]], *, raw_bits: int, png_bits: float):
+    """Bits per image for every model as stacked bars (the code, then what the decoder still
+    needs for the exact pixels), against the raw pixels and a PNG file."""
+    fig = new_figure(max(5.0, 0.9 * len(rows) + 2.5), 3.6)
+    ax = fig.subplots()
+    x = np.arange(len(rows))
+    rate = [r["rate_bits"] for r in rows]
+    dist = [r["distortion_bits"] for r in rows]
+    ax.bar(x, rate, color="#4C72B0", label="the code (rate)")
+    ax.bar(x, dist, bottom=rate, color="#DD8452", label="the rest of the image (distortion)")
+    ax.axhline(raw_bits, color="k", ls="--", lw=1, label=f"raw pixels ({raw_bits} bits)")
+    ax.axhline(png_bits, color="0.4", ls=":", lw=1.2, label=f"PNG file ({png_bits:.0f} bits)")
+    ax.set_xticks(x, [f"{'VAE' if r['kind'] == 'vae' else 'AE'} {r['latent']}" for r in rows])
+    ax.set_ylabel("bits per image")
+    ax.set_title("what it costs to store one image, by latent size", fontsize=10)
+    ax.legend(fontsize=7, loc="upper right")
+    ax.set_ylim(0, max(raw_bits, png_bits, *(a + b for a, b in zip(rate, dist, strict=True))) * 1.3)
+    return fig
+
+
+def plot_latent_map(
+    grid: np.ndarray, codes: np.ndarray, labels: np.ndarray, classes: list[str], *,
+    low: Any, high: Any,
+):  # fmt: skip
+    """Left: a 2-D latent plane (from ``low`` to ``high``) decoded point by point. Right: where
+    the encoder puts real test images in that plane, coloured by class, with the decoded
+    plane dashed and the prior's 5 %-95 % square dotted."""
+    from matplotlib.patches import Rectangle
+
+    from pixelab.report.figures import _tab_colors
+
+    fig = new_figure(11, 5.2)
+    a, b = fig.subplots(1, 2)
+    _show(a, grid)
+    a.set_title("the latent plane, decoded", fontsize=10)
+    colors = _tab_colors(len(classes))
+    for k, name in enumerate(classes):
+        sel = labels == k
+        b.scatter(codes[sel, 0], codes[sel, 1], s=4, color=colors[k], label=name, alpha=0.7)
+    b.add_patch(Rectangle(tuple(low), high[0] - low[0], high[1] - low[1], fill=False, ls="--",
+                          lw=0.9, color="0.2"))  # fmt: skip
+    b.add_patch(Rectangle((-1.645, -1.645), 3.29, 3.29, fill=False, ls=":", lw=0.9, color="0.5"))
+    b.set_aspect("equal", adjustable="datalim")
+    b.set_title("where test images land (dashed: the plane on the left; dotted: the prior)",
+                fontsize=9)  # fmt: skip
+    b.legend(fontsize=6, markerscale=3, loc="best", ncol=2)
+    return fig
+
+
+def plot_quiz(images: np.ndarray, real: np.ndarray, calls: dict[str, np.ndarray]):
+    """ "Which image is real?": numbered images in a grid of four columns, and below it the
+    answer key and what each detector said (True: real)."""
+    n = len(images)
+    ncols = 4
+    rows = (n + ncols - 1) // ncols
+    fig = new_figure(6.4, 1.55 * rows + 1.2)
+    grid = fig.add_gridspec(rows + 1, ncols, height_ratios=[1] * rows + [0.75])
+    for i in range(n):
+        ax = fig.add_subplot(grid[i // ncols, i % ncols])
+        _show(ax, images[i])
+        ax.set_title(str(i + 1), fontsize=9)
+    key = fig.add_subplot(grid[rows, :])
+    key.axis("off")
+
+    def numbers(mask: np.ndarray) -> str:
+        return ", ".join(str(i + 1) for i in np.flatnonzero(mask)) or "none"
+
+    lines = [f"real: {numbers(real)}", f"generated: {numbers(~real)}"]
+    for name, said in calls.items():
+        right = int((said == real).sum())
+        lines.append(f"the {name} called real: {numbers(said)} ({right}/{n} right)")
+    key.text(0, 1, "Answers\n" + "\n".join(lines), va="top", fontsize=8, family="monospace")
+    fig.suptitle("Which images are real? (the answers are below)", fontsize=10)
+    return fig
+
+
+def plot_detector_scores(scores: dict[str, tuple[np.ndarray, np.ndarray]]):
+    """For each detector, histograms of its "real" score on real and on generated images: the
+    less they overlap, the easier the generated images are to tell."""
+    fig = new_figure(4.6 * len(scores), 3.3)
+    axes = np.atleast_1d(fig.subplots(1, len(scores)))
+    for ax, (name, (real, fake)) in zip(axes, scores.items(), strict=True):
+        lo, hi = np.percentile(np.r_[real, fake], [1, 99])
+        bins = np.linspace(lo, hi, 40)
+        ax.hist(np.clip(real, lo, hi), bins=bins, alpha=0.6, label="real")
+        ax.hist(np.clip(fake, lo, hi), bins=bins, alpha=0.6, label="generated")
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_title(f"the {name}'s score (above 0: 'real')", fontsize=9)
+        ax.legend(fontsize=8)
+    return fig

@@ -32,10 +32,13 @@ RUN_FILES = (
     "gan.json",
     "generator.safetensors",
     "discriminator.safetensors",
+    "vae.json",
     "report.html",
 )
 #: Patterns of further run files: checkpoints and temporary files of interrupted writes.
-RUN_PATTERNS = ("checkpoint-*.safetensors", ".*.tmp")
+RUN_PATTERNS = ("checkpoint-*.safetensors", ".*.tmp", "vae-*.safetensors", "ae-*.safetensors")
+#: Folders a run writes: its figures, and the checkpoints of runs that train several models.
+RUN_DIRS = ("figures", "training")
 #: Held (flock) by the job that writes the folder; another job refuses to write there.
 LOCK_FILE = ".pixelab.lock"
 
@@ -168,13 +171,14 @@ class RunDir:
             self._lock_fd = None
 
     def clear(self) -> None:
-        """Remove every run file and ``figures/`` (other files in the folder are kept)."""
+        """Remove every run file and folder (other files in the folder are kept)."""
         for name in RUN_FILES:
             (self.path / name).unlink(missing_ok=True)
         for pattern in RUN_PATTERNS:
             for p in self.path.glob(pattern):
                 p.unlink(missing_ok=True)
-        shutil.rmtree(self.figures, ignore_errors=True)
+        for name in RUN_DIRS:
+            shutil.rmtree(self.path / name, ignore_errors=True)
 
     def discard(self) -> None:
         """Undo the job: remove the folder if this job made it, else the run files it wrote."""

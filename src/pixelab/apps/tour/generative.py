@@ -1,5 +1,6 @@
 """Generative models, first half: a GAN trained on the tour's images and watched epoch by
-epoch, measured by the tour's own CNN (the judge), with a check that it did not copy."""
+epoch, measured by the tour's own CNN (the judge), with a check that it did not copy; then
+autoencoders of three latent sizes: how few numbers an image needs, in bits."""
 
 from __future__ import annotations
 
@@ -81,5 +82,101 @@ def chapter(ctx: TourContext) -> dict[str, Any]:
         + (f"Here it warned: {warning}." if warning else "Here it did not warn.")
         + " `pixelab gan sample RUN --class Sandal` makes new images from the run."
     )
+    detect = _which_is_real(ctx, ch, gan)
+    vae = _autoencoders(ctx, judge, info, gan_fid=q["fid_judge"])
     return {"epochs": m["epochs"], "train_seconds": m["train_seconds"], "quality": q,
-            "collapse_warning": warning, "run": str(gan)}  # fmt: skip
+            "collapse_warning": warning, "run": str(gan), "detect": detect, "vae": vae}  # fmt: skip
+
+
+def _which_is_real(ctx: TourContext, ch: Any, gan: Any) -> dict[str, Any]:
+    """The "which face is real?" game with the tour's GAN: a quiz, then two detectors."""
+    import shutil
+
+    from pixelab.apps.gan import gan_detect
+
+    m = gan_detect(gan, ctx.run.path / "gan-detect", n=1000, epochs=3, seed=ctx.seed,
+                   overwrite=True, progress=ctx.progress)  # fmt: skip
+    quiz = ctx.run.figures / "generative_quiz.png"
+    shutil.copyfile(ctx.run.path / "gan-detect" / "figures" / "quiz.png", quiz)
+    ch.figure(quiz,
+              "Which images are real? Eight held-out real images and eight generated ones, "
+              "mixed; the answers, and what two detectors said, are below "
+              "(`pixelab gan detect RUN`).")  # fmt: skip
+    d, c = m["discriminator"], m["cnn"]
+    ch.text(
+        f"Measured on {m['n_real']} held-out real and {m['n_generated']} new generated images: "
+        f"the GAN's own discriminator is right {d['accuracy']:.0%} of the time (it calls "
+        f"{d['real_called_real']:.0%} of real images real and {d['generated_called_generated']:.0%} "
+        f"of generated ones generated). A small CNN trained for a few seconds on real against "
+        f"generated images is right {c['accuracy']:.0%} of the time. The discriminator had to "
+        "keep up with a generator that changed every step; the CNN studies one that stands "
+        "still, and finds what gives its images away. Looking real to a person and fooling a "
+        "detector are different things."
+    )
+    return {k: m[k] for k in ("discriminator", "cnn", "n_real")}
+
+
+def _autoencoders(ctx: TourContext, judge: Any, info: dict[str, Any], *, gan_fid: float) -> Any:
+    """VAEs with 2, 8 and 32 latent numbers (and, in the full tour, plain autoencoders): the
+    reconstructions, the bits table, the decoded 2-D latent plane, and their samples' FID
+    beside the GAN's."""
+    import shutil
+
+    from pixelab.apps.vae import vae_train
+    from pixelab.generate.vae import VAEConfig
+
+    ch = ctx.report.chapter("Generative models: autoencoders")
+    ch.text(
+        "Why can an image be squeezed into a few numbers? Because images are not random: a "
+        "trouser is two legs side by side, a sandal a sole and some straps. An autoencoder "
+        "learns this: an encoder (an ordinary CNN) turns the 784 pixels into a short code, "
+        "the latent vector, and a decoder (a generator) rebuilds the image from the code "
+        "alone. A variational autoencoder (VAE) also keeps its codes close to random noise "
+        "of a known shape, so any noise it is given decodes to a plausible image; and it "
+        "counts what a code costs in bits."
+    )
+    latents = [2, 8, 32]
+    m = vae_train("fashion-mnist", ctx.run.path / "vae", latents=latents,
+                  config=VAEConfig(epochs=5, batch_size=64 if ctx.quick else 128, seed=ctx.seed),
+                  plain=not ctx.quick, limit=2000 if ctx.quick else 20_000,
+                  judge_model=(judge, info), overwrite=True, progress=ctx.progress)  # fmt: skip
+    run = ctx.run.path / "vae"
+    for name in ("reconstructions", "bits", "latent_map"):
+        shutil.copyfile(run / "figures" / f"{name}.png", ctx.run.figures / f"vae_{name}.png")
+    ch.figure(ctx.run.figures / "vae_reconstructions.png",
+              "Test images (top) rebuilt from codes of 2, 8 and 32 numbers "
+              "(`pixelab vae train --data fashion-mnist --latent 2,8,32`).")  # fmt: skip
+    rows = m["models"]
+    by = {r["name"]: r for r in rows}
+    small, big = by["vae-2"], by["vae-32"]
+    ch.text(
+        f"Two numbers keep the kind of garment and its rough shape and lose the details "
+        f"(PSNR {small['psnr']:.1f} dB); 32 keep much more ({big['psnr']:.1f} dB). Bits put "
+        f"every way of storing an image on one scale. A raw image is {m['raw_bits']} bits and a PNG file of "
+        f"it about {m['png_bits_median']:.0f}. Stored exactly with the 32-number VAE's help, "
+        f"it costs {big['bits_per_image']:.0f} bits: {big['rate_bits']:.0f} for the code and "
+        f"{big['distortion_bits']:.0f} for what the code leaves open. The lecture's claim, a "
+        "latent space 'without losing any information', is too strong: the code holds the "
+        "garment, and most of the bits are the fine grain that no short code predicts."
+    )
+    ch.table(["model", "code (bits)", "the rest (bits)", "total (bits)", "PSNR (dB)",
+              "samples' Fréchet distance"],
+             [[f"{'VAE' if r['kind'] == 'vae' else 'autoencoder'}, {r['latent']} numbers",
+               f"{r['rate_bits']:.0f}", f"{r['distortion_bits']:.0f}",
+               f"{r['bits_per_image']:.0f}", f"{r['psnr']:.1f}",
+               f"{r['samples_fid_judge']:.3f}" if "samples_fid_judge" in r else "-"]
+              for r in rows])  # fmt: skip
+    ch.figure(ctx.run.figures / "vae_bits.png",
+              "Bits per image: the code and the rest, against raw pixels and PNG.")  # fmt: skip
+    ch.figure(ctx.run.figures / "vae_latent_map.png",
+              "With two numbers the whole latent space fits on a page: left, the plane decoded "
+              "point by point; right, where real test images land, by class.")  # fmt: skip
+    best = min((r for r in rows if "samples_fid_judge" in r), key=lambda r: r["samples_fid_judge"])
+    ch.text(
+        f"As generators, VAEs make blurrier images than a GAN: the best VAE's samples are at "
+        f"a Fréchet distance of {best['samples_fid_judge']:.2f} from real images in the tour "
+        f"CNN's features, the GAN's at {gan_fid:.2f}. `pixelab vae sample RUN --latent 8` "
+        "makes new images from the run."
+    )
+    return {"models": rows, "raw_bits": m["raw_bits"], "png_bits_median": m["png_bits_median"],
+            "run": str(run)}  # fmt: skip

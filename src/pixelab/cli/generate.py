@@ -1,0 +1,254 @@
+"""``pixelab gan`` and ``pixelab vae``: generative models trained on a dataset or folder,
+watched while they learn, measured, and sampled."""
+
+from __future__ import annotations
+
+import typer
+
+from pixelab.cli._ui import default_out, err_console, out_console, print_json, progress_bar, table
+
+gan_app = typer.Typer(
+    help="Generative adversarial networks: a generator learns to make images a discriminator "
+    "cannot tell from real ones.",
+    no_args_is_help=True,
+)
+
+
+@gan_app.command("train")
+def train(
+    data: str = typer.Option(
+        None, "--data", help="A built-in dataset or a folder of class folders."
+    ),
+    epochs: int = typer.Option(5, "--epochs", help="Passes over the training images."),
+    latent: int = typer.Option(64, "--latent", help="Length of the noise vector."),
+    width: int = typer.Option(32, "--width", help="Channels of the networks' widest layers / 4."),
+    unconditional: bool = typer.Option(
+        False, "--unconditional", help="Do not tell the networks the class (no --class later)."
+    ),
+    lr_g: float = typer.Option(2e-4, "--lr-g", help="Generator learning rate."),
+    lr_d: float = typer.Option(8e-4, "--lr-d", help="Discriminator learning rate."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Images per step."),
+    loss: str = typer.Option("hinge", "--loss", help="hinge, or bce (the DCGAN tutorial's)."),
+    size: int = typer.Option(
+        None, "--size", help="Image side (a multiple of 4; default: the data's)."
+    ),
+    gray: bool = typer.Option(None, "--gray/--color", help="Grey or colour images."),
+    limit: int = typer.Option(None, "--limit", help="Train on at most this many images."),
+    judge: str = typer.Option(
+        None,
+        "--judge",
+        help="A cnn run on the same data that judges the samples (default: "
+        "pixelab's own, trained once and cached).",
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the weights, data order and noise."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    out: str = typer.Option(None, "--out", help="Run folder (default runs/gan-<time>)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """Train a GAN: the same noise drawn after every epoch (figures/epochs/, training.gif),
+    losses, a mode-collapse monitor, and quality numbers measured by a judge network."""
+    from pixelab._core.errors import PixelabError
+    from pixelab.apps.gan import gan_train
+    from pixelab.generate import GANConfig
+
+    if resume and not out:
+        raise PixelabError("--resume needs --out RUN_FOLDER (the run to continue)")
+    if not resume and not data:
+        raise PixelabError("--data is missing", hint="e.g. --data fashion-mnist or a folder")
+    cfg = None
+    if not resume:
+        cfg = GANConfig(latent=latent, width=width, conditional=not unconditional, epochs=epochs,
+                        batch_size=batch_size, lr_g=lr_g, lr_d=lr_d, loss=loss, seed=seed)  # fmt: skip
+    out = out or default_out("gan")
+    with progress_bar(quiet=json) as progress:
+        m = gan_train(data, out, config=cfg, size=size, gray=gray, limit=limit, judge=judge,
+                      device=device, resume=resume, overwrite=overwrite, progress=progress)  # fmt: skip
+    if m.get("interrupted"):
+        err_console.print(f"interrupted after {m['epochs_done']} epoch(s); continue with: "
+                          f"{m['resume']}", highlight=False, soft_wrap=True)  # fmt: skip
+        raise typer.Exit(130)
+    if json:
+        print_json(m)
+        return
+    q = m["quality"]
+    rows = [["Fréchet distance", f"{q['fid_judge']:.2f}", f"{q['fid_real_vs_real']:.2f} (real vs real)"],
+            ["KID", f"{q['kid_judge']:.4f}", "0 (same distribution)"],
+            ["diversity within a class", f"{q['diversity']:.2f}", f"{q['real_diversity']:.2f}"],
+            ["class coverage", f"{q['coverage']['entropy']:.2f}", f"{q['real_coverage']['entropy']:.2f}"],
+            ["nearest training image (RMS)", f"{q['nearest_training_rms_median']:.1f}",
+             f"{q['real_nearest_training_rms_median']:.1f}"]]  # fmt: skip
+    if "class_consistency" in q:
+        rows.append(["looks like the class asked for", f"{q['class_consistency']:.2f}", "-"])
+    table(f"{m['epochs']} epochs in {m['train_seconds']:.0f} s; measured by {m['judge']['name']}",
+          ["", "generated", "real images"], rows)  # fmt: skip
+    out_console.print(m["quality_note"], highlight=False)
+    if m["collapse_warning"]:
+        err_console.print(m["collapse_warning"], style="yellow", highlight=False)
+    for f in m["figures"]:
+        out_console.print(f"figure: {out}/{f}")
+
+
+@gan_app.command("sample")
+def sample(
+    run: str = typer.Argument(..., help="A run folder written by pixelab gan train."),
+    n: int = typer.Option(64, "--n", help="How many images."),
+    cls: str = typer.Option(None, "--class", help="Only this class (a conditional GAN)."),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of the noise: the same seed, the same images."
+    ),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    out: str = typer.Option(None, "--out", help="PNG file (default RUN/samples-<seed>.png)."),
+) -> None:
+    """New images from a trained GAN, as one grid PNG."""
+    from pathlib import Path
+
+    from pixelab.apps.gan import gan_sample
+
+    out = out or str(Path(run) / f"samples-{seed}.png")
+    res = gan_sample(run, out, n=n, cls=cls, seed=seed, device=device)
+    out_console.print(f"{len(res['images'])} images: {res['path']}")
+
+
+@gan_app.command("detect")
+def detect(
+    run: str = typer.Argument(..., help="A run folder written by pixelab gan train."),
+    n: int = typer.Option(1000, "--n", help="Real and generated images per side and split."),
+    epochs: int = typer.Option(3, "--epochs", help="Epochs of the small CNN detector."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the samples, the quiz and the CNN."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    out: str = typer.Option(None, "--out", help="Run folder (default runs/gan-detect-<time>)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """Which image is real? The GAN's discriminator and a small CNN trained on real against
+    generated images, measured on held-out real and fresh generated ones, and a quiz figure."""
+    from pixelab.apps.gan import gan_detect
+
+    out = out or default_out("gan-detect")
+    with progress_bar(quiet=json) as progress:
+        m = gan_detect(run, out, n=n, epochs=epochs, seed=seed, device=device,
+                       overwrite=overwrite, progress=progress)  # fmt: skip
+    if json:
+        print_json(m)
+        return
+    rows = [[name, f"{m[key]['accuracy']:.3f}", f"{m[key]['real_called_real']:.3f}",
+             f"{m[key]['generated_called_generated']:.3f}", f"{m[key]['auc']:.3f}"]
+            for key, name in (("discriminator", "discriminator"),
+                              ("cnn", "small CNN (trained on real vs generated)"))]  # fmt: skip
+    table(f"{m['n_real']} held-out real and {m['n_generated']} fresh generated images",
+          ["detector", "accuracy", "real called real", "generated called generated", "AUC"],
+          rows)  # fmt: skip
+    out_console.print(m["note"], highlight=False)
+    for f in m["figures"]:
+        out_console.print(f"figure: {out}/{f}")
+
+
+vae_app = typer.Typer(
+    help="Autoencoders: how few numbers an image can be squeezed into, and images from them.",
+    no_args_is_help=True,
+)
+
+
+@vae_app.command("train")
+def vae_train(
+    data: str = typer.Option(
+        None, "--data", help="A built-in dataset or a folder of class folders."
+    ),
+    latent: str = typer.Option(
+        "2,8,32", "--latent", help="Latent sizes, one model each (e.g. 2,8,32)."
+    ),
+    plain: bool = typer.Option(
+        True, "--plain/--no-plain", help="Also train a plain autoencoder per size, for contrast."
+    ),
+    epochs: int = typer.Option(5, "--epochs", help="Passes over the training images."),
+    width: int = typer.Option(32, "--width", help="Channels of the first convolution."),
+    lr: float = typer.Option(2e-3, "--lr", help="Learning rate (Adam)."),
+    beta: float = typer.Option(
+        1.0, "--beta", help="Weight of the code's cost in bits (1: a true bound; 0: no prior)."
+    ),
+    batch_size: int = typer.Option(128, "--batch-size", help="Images per step."),
+    size: int = typer.Option(
+        None, "--size", help="Image side (a multiple of 4; default: the data's)."
+    ),
+    gray: bool = typer.Option(None, "--gray/--color", help="Grey or colour images."),
+    limit: int = typer.Option(None, "--limit", help="Train on at most this many images."),
+    judge: str = typer.Option(
+        None,
+        "--judge",
+        help="A cnn run on the same data that judges the samples (default: "
+        "pixelab's own, trained once and cached).",
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the weights, data order and noise."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    out: str = typer.Option(None, "--out", help="Run folder (default runs/vae-<time>)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """Train a VAE (and a plain autoencoder) per latent size: reconstructions, bits per image
+    against the raw pixels and PNG, the decoded map of a 2-D latent space, prior samples."""
+    from pixelab._core.errors import PixelabError
+    from pixelab.apps.vae import parse_latents
+    from pixelab.apps.vae import vae_train as train_job
+    from pixelab.generate.vae import VAEConfig
+
+    if resume and not out:
+        raise PixelabError("--resume needs --out RUN_FOLDER (the run to continue)")
+    if not resume and not data:
+        raise PixelabError("--data is missing", hint="e.g. --data fashion-mnist or a folder")
+    cfg, latents = None, None
+    if not resume:
+        latents = parse_latents(latent)
+        cfg = VAEConfig(latent=latents[0], width=width, epochs=epochs, batch_size=batch_size,
+                        lr=lr, beta=beta, seed=seed).check()  # fmt: skip
+    out = out or default_out("vae")
+    with progress_bar(quiet=json) as progress:
+        m = train_job(data, out, latents=latents or [1], config=cfg, plain=plain, size=size,
+                      gray=gray, limit=limit, judge=judge, device=device, resume=resume,
+                      overwrite=overwrite, progress=progress)  # fmt: skip
+    if m.get("interrupted"):
+        done = ", ".join(m["models_done"]) or "none"
+        err_console.print(f"interrupted (models finished: {done}); continue with: {m['resume']}",
+                          highlight=False, soft_wrap=True)  # fmt: skip
+        raise typer.Exit(130)
+    if json:
+        print_json(m)
+        return
+    rows = []
+    for r in m["models"]:
+        rows.append([f"{'VAE' if r['kind'] == 'vae' else 'AE'} {r['latent']}",
+                     f"{r['rate_bits']:.0f}", f"{r['distortion_bits']:.0f}",
+                     f"{r['bits_per_image']:.0f}", f"{r['raw_bits'] / r['bits_per_image']:.1f}x",
+                     f"{r['psnr']:.1f}",
+                     f"{r['samples_fid_judge']:.2f}" if "samples_fid_judge" in r else "-"])  # fmt: skip
+    table(f"bits per image; raw pixels {m['raw_bits']}, PNG {m['png_bits_median']:.0f}",
+          ["model", "code", "rest", "total", "vs raw", "PSNR dB", "samples FID (judge)"], rows)  # fmt: skip
+    out_console.print(m["bits_note"], highlight=False)
+    if m["quality_note"]:
+        out_console.print(m["quality_note"], highlight=False)
+    for f in m["figures"]:
+        out_console.print(f"figure: {out}/{f}")
+
+
+@vae_app.command("sample")
+def vae_sample(
+    run: str = typer.Argument(..., help="A run folder written by pixelab vae train."),
+    latent: int = typer.Option(None, "--latent", help="Which model (default: the smallest)."),
+    n: int = typer.Option(64, "--n", help="How many images."),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of the codes: the same seed, the same images."
+    ),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    out: str = typer.Option(None, "--out", help="PNG file (default RUN/samples-<seed>.png)."),
+) -> None:
+    """New images from a trained VAE: codes drawn from the prior and decoded, as one grid PNG."""
+    from pathlib import Path
+
+    from pixelab.apps.vae import vae_sample as sample_job
+
+    out = out or str(Path(run) / f"samples-{seed}.png")
+    res = sample_job(run, out, latent=latent, n=n, seed=seed, device=device)
+    out_console.print(f"{len(res['images'])} images from the {res['latent']}-number VAE: "
+                      f"{res['path']}")  # fmt: skip
