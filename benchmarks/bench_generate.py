@@ -1,7 +1,7 @@
 """pixelab's GAN against the PyTorch DCGAN tutorial's recipe, on the same data and the same
 wall-clock budget, judged by the same network.
 
-    .venv/bin/python benchmarks/bench_generate.py [--budget-s 180] [--seed 0] [--out .bench/generate.json]
+    .venv/bin/python benchmarks/bench_generate.py [--budget-s 180] [--seeds 0,1,2] [--out .bench/generate.json]
 
 The tutorial's recipe (pytorch.org/tutorials/beginner/dcgan_faces_tutorial.html), sized for
 28-pixel images: transposed convolutions with batch norm in the generator (noise of 100),
@@ -12,7 +12,9 @@ averaged generator), and the same unconditional. Each trains on all 60,000 Fashi
 training images for ``--budget-s`` seconds of training, then makes 2,000 images (every class
 alike where it can choose), which are measured against 2,000 test images in the features of
 pixelab's cached judge: "FID (judge features)", KID, class coverage and diversity within a
-class. Writes a figure of samples from each beside the JSON.
+class. With several ``--seeds`` every recipe runs once per seed and the table takes medians
+(GAN numbers move a lot with the seed and the stopping point). Writes a figure of samples from
+each (the first seed) beside the JSON.
 """
 
 from __future__ import annotations
@@ -141,18 +143,62 @@ def measure(
     return out
 
 
+def run_seed(
+    seed: int, budget_s: float, train: Any, judge_model: Any, real_feats: np.ndarray
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Every recipe once with ``seed``: (results by recipe, 60 samples by recipe)."""
+    from pixelab.generate import GANConfig, fit_gan, sample
+    from pixelab.generate.gan import build
+
+    results: dict[str, Any] = {}
+    grids = {}
+    n = 2000
+    for name, conditional in (("pixelab (defaults, classes)", True),
+                              ("pixelab (unconditional)", False)):  # fmt: skip
+        cfg = GANConfig(conditional=conditional, epochs=1000, seed=seed)
+        g, d = build(cfg, 1, 28, 10)
+        t0 = time.perf_counter()
+        res = fit_gan(g, d, train.images, train.labels, cfg, max_seconds=budget_s)
+        asked = np.arange(n) % 10 if conditional else None
+        z = torch.randn(n, cfg.latent, generator=torch.Generator().manual_seed(seed + 3))
+        fakes = sample(g, z, None if asked is None else torch.as_tensor(asked))
+        results[name] = {"train_seconds": round(res.train_seconds, 1),
+                         "epochs": round(len(res.history), 2),
+                         "wall_seconds": round(time.perf_counter() - t0, 1),
+                         **measure(fakes, asked, judge_model, real_feats)}  # fmt: skip
+        grids[name] = fakes[:60]
+        print(seed, name, results[name], flush=True)
+    g, info_t = train_tutorial(train.images, budget_s, seed)
+    fakes = _tutorial_samples(g, n, seed)
+    name = "DCGAN tutorial recipe"
+    results[name] = {**info_t, **measure(fakes, None, judge_model, real_feats)}
+    grids[name] = fakes[:60]
+    print(seed, name, results[name], flush=True)
+    return results, grids
+
+
+def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per recipe, the median of every number over the seeds' runs."""
+    out: dict[str, Any] = {}
+    for name in runs[0]:
+        keys = [k for k, v in runs[0][name].items() if isinstance(v, (int, float))]
+        out[name] = {k: round(float(np.median([r[name][k] for r in runs])), 5) for k in keys}
+        out[name]["fid_judge_all"] = [r[name]["fid_judge"] for r in runs]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget-s", type=float, default=180.0)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", default="0", help="seeds separated by commas, e.g. 0,1,2")
     ap.add_argument("--out", default=".bench/generate.json")
     args = ap.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
     from pixelab.apps.gan import judge_run
     from pixelab.data import load_train_test
-    from pixelab.generate import GANConfig, class_diversity, fit_gan, frechet_distance, sample
-    from pixelab.generate.gan import build
+    from pixelab.generate import class_diversity, frechet_distance
     from pixelab.generate.judge import judge
     from pixelab.report.generate import mosaic
 
@@ -160,49 +206,31 @@ def main() -> None:
     judge_model, info = judge_run("fashion-mnist", size=28, channels=1, classes=train.classes)
     real = test.subset(np.arange(2000))
     real_feats, _ = judge(judge_model, real.images)
-    results: dict[str, Any] = {
-        "real": {"fid_real_vs_real": round(frechet_distance(real_feats[::2], real_feats[1::2]), 4),
-                 "diversity_within_class": round(class_diversity(real_feats, real.labels), 4)},
-        "judge": info,
-    }  # fmt: skip
-    grids = {}
-    n = 2000
-    for name, conditional in (("pixelab (defaults, classes)", True),
-                              ("pixelab (unconditional)", False)):  # fmt: skip
-        cfg = GANConfig(conditional=conditional, epochs=1000, seed=args.seed)
-        g, d = build(cfg, 1, 28, 10)
-        t0 = time.perf_counter()
-        res = fit_gan(g, d, train.images, train.labels, cfg, max_seconds=args.budget_s)
-        asked = np.arange(n) % 10 if conditional else None
-        z = torch.randn(n, cfg.latent, generator=torch.Generator().manual_seed(args.seed + 3))
-        fakes = sample(g, z, None if asked is None else torch.as_tensor(asked))
-        results[name] = {"train_seconds": round(res.train_seconds, 1),
-                         "epochs": round(len(res.history), 2),
-                         "wall_seconds": round(time.perf_counter() - t0, 1),
-                         **measure(fakes, asked, judge_model, real_feats)}  # fmt: skip
-        grids[name] = fakes[:60]
-        print(name, results[name], flush=True)
-    g, info_t = train_tutorial(train.images, args.budget_s, args.seed)
-    fakes = _tutorial_samples(g, n, args.seed)
-    results["DCGAN tutorial recipe"] = {
-        **info_t,
-        **measure(fakes, None, judge_model, real_feats),
-    }
-    grids["DCGAN tutorial recipe"] = fakes[:60]
-    print("DCGAN tutorial recipe", results["DCGAN tutorial recipe"], flush=True)
+    real_info = {"fid_real_vs_real": round(frechet_distance(real_feats[::2], real_feats[1::2]), 4),
+                 "diversity_within_class": round(class_diversity(real_feats, real.labels), 4)}  # fmt: skip
+    runs, first_grids = [], None
+    for seed in seeds:
+        res, grids = run_seed(seed, args.budget_s, train, judge_model, real_feats)
+        runs.append(res)
+        first_grids = first_grids or grids
+    results = medians(runs)
+    for name, r in results.items():
+        print("median", name, r, flush=True)
 
     from pixelab.report.figures import new_figure
 
-    fig = new_figure(4 * len(grids), 3.2)
-    for ax, (name, images) in zip(fig.subplots(1, len(grids)), grids.items(), strict=True):
+    fig = new_figure(4 * len(first_grids), 3.2)
+    for ax, (name, images) in zip(
+        fig.subplots(1, len(first_grids)), first_grids.items(), strict=True
+    ):
         ax.imshow(mosaic(images, ncols=10), cmap="gray", vmin=0, vmax=255)
-        ax.set_title(f"{name}\nFID (judge) {results[name]['fid_judge']:.3f}", fontsize=9)
+        ax.set_title(f"{name}\nFID (judge) {runs[0][name]['fid_judge']:.3f}", fontsize=9)
         ax.axis("off")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out.with_suffix(".png"), dpi=110, bbox_inches="tight")
-    write_json(out, {"machine": machine(), "budget_s": args.budget_s, "seed": args.seed,
-                     "results": results})  # fmt: skip
+    write_json(out, {"machine": machine(), "budget_s": args.budget_s, "seeds": seeds,
+                     "real": real_info, "judge": info, "medians": results, "runs": runs})  # fmt: skip
     print(f"wrote {out} and {out.with_suffix('.png')}")
 
 

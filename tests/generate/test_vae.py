@@ -143,6 +143,25 @@ def test_vae_train_resumes_exactly_after_ctrl_c(capsys, monkeypatch, tmp_path):
     ]
 
 
+def test_an_autoencoder_needs_no_classes(capsys, tmp_path, make_folder):
+    import shutil
+
+    one = make_folder(classes=1, per_class=40, size=16)  # one class folder
+    flat = tmp_path / "loose"  # and the same images lying loose in a folder
+    shutil.copytree(one / "class0", flat)
+    for data in (one, flat):
+        out = tmp_path / f"vae-{data.name}"
+        code, stdout, err = cli(capsys, "vae", "train", "--data", str(data), "--latent", "2",
+                                "--no-plain", "--width", "4", "--batch-size", "16", "--epochs",
+                                "1", "--out", str(out), "--json")  # fmt: skip
+        assert code == 0, err
+        m = json.loads(stdout)
+        assert m["judge"] is None and "samples_fid_judge" not in m["models"][0]  # no classes
+        assert m["n_train"] + m["n_eval"] == 40 and (out / "figures" / "latent_map.png").is_file()
+    code, _, err = cli(capsys, "gan", "train", "--data", str(flat), "--out", str(tmp_path / "g"))
+    assert code == 2 and "no class subfolders" in err  # a GAN's judge still needs classes
+
+
 def test_vae_bad_input_is_one_clear_line(capsys, tmp_path):
     out = tmp_path / "bad"
     for args, msg in [

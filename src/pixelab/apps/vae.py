@@ -103,8 +103,9 @@ def vae_train(
     cfg = (config or VAEConfig()).check()
     latents = parse_latents(latents)
     dev = resolve_device(device)
+    # an autoencoder needs no classes: a folder of one class, or of loose images, will do
     train, test = load_train_test(data, size=size, gray=gray, limit=limit, seed=cfg.seed,
-                                  progress=progress)  # fmt: skip
+                                  min_classes=1, progress=progress)  # fmt: skip
     side, channels = train.shape[0], train.shape[2]
     upsamplings(side, what="an autoencoder")  # a size the networks cannot make: refused now
     check_enough(len(train), cfg.batch_size, what="an autoencoder")

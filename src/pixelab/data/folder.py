@@ -184,7 +184,9 @@ class FolderCheck:
         }
 
 
-def _check_root(root: str | os.PathLike[str]) -> tuple[Path, list[Path]]:
+def _check_root(root: str | os.PathLike[str], *, min_classes: int = 2) -> tuple[Path, list[Path]]:
+    """The root and its class folders; with ``min_classes`` 1 a folder of loose images is
+    its own single class."""
     root = Path(root)
     if not root.exists():
         raise PixelabError(f"{root}: no such folder")
@@ -196,6 +198,8 @@ def _check_root(root: str | os.PathLike[str]) -> tuple[Path, list[Path]]:
     class_dirs = _list_class_dirs(root)
     if not class_dirs:
         loose = _list_images(root)
+        if loose and min_classes <= 1:
+            return root, [root]
         raise PixelabError(
             f"{root} has no class subfolders"
             + (f" ({len(loose)} images lie directly in it)" if loose else ""),
@@ -243,10 +247,12 @@ def check_folder(
     return FolderCheck(str(root), class_files, problems, other, sizes, modes)
 
 
-def list_folder(root: str | os.PathLike[str]) -> tuple[Path, list[str], list[tuple[int, Path]]]:
+def list_folder(
+    root: str | os.PathLike[str], *, min_classes: int = 2
+) -> tuple[Path, list[str], list[tuple[int, Path]]]:
     """The root, class names and ``(label, file)`` pairs of a folder of class subfolders,
     without reading any image (for jobs that stream files batch by batch)."""
-    root, class_dirs = _check_root(root)
+    root, class_dirs = _check_root(root, min_classes=min_classes)
     files = [(i, f) for i, d in enumerate(class_dirs) for f in _list_images(d)]
     if not files:
         raise PixelabError(
@@ -263,6 +269,7 @@ def load_folder(
     gray: bool | None = None,
     max_pixels: int = MAX_PIXELS,
     preprocess: ImagePreprocess | None = None,
+    min_classes: int = 2,
     progress: ProgressFn | None = None,
 ) -> ImageSet:
     """Load a folder of class subfolders (``root/<class>/*.jpg``) into an ImageSet.
@@ -270,10 +277,11 @@ def load_folder(
     Unreadable files are skipped and listed in ``skipped``; images are centre-cropped
     to squares and resized to ``size`` (needed when sizes differ; default 64 then).
     ``gray=None`` keeps grey folders grey and makes everything else RGB. Raises
-    PixelabError for a missing folder, no images, empty or fewer than two classes.
+    PixelabError for a missing folder, no images, empty or fewer than ``min_classes`` classes
+    (1: for jobs that need no classes, such as autoencoders; loose images are then one class).
     ``preprocess`` (a run's recorded preprocessing) replaces ``size`` and ``gray``.
     """
-    root, classes, files = list_folder(root)
+    root, classes, files = list_folder(root, min_classes=min_classes)
     if preprocess is not None:
         size, gray = preprocess.size, preprocess.channels == 1
     if gray is None:
@@ -311,7 +319,7 @@ def load_folder(
             f"class folder(s) with no readable images: {', '.join(empty)}",
             hint=f"add images, or remove the folder(s); 'pixelab data check {root}' lists problems",
         )
-    if len(classes) < 2:
+    if len(classes) < min_classes:
         raise PixelabError(
             f"{root} has a single class ({classes[0]!r}); classification needs two or more",
             hint="add a second class subfolder",

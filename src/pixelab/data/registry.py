@@ -79,6 +79,7 @@ def load(
     seed: int = 0,
     download: bool = False,
     preprocess: Any = None,
+    min_classes: int = 2,
     progress: ProgressFn | None = None,
 ) -> ImageSet:
     """Load a built-in dataset by name or a folder of class subfolders by path.
@@ -99,7 +100,8 @@ def load(
     if _is_path(name):
         from pixelab.data.folder import load_folder
 
-        ds = load_folder(name, size=size, gray=gray, preprocess=preprocess, progress=progress)
+        ds = load_folder(name, size=size, gray=gray, preprocess=preprocess,
+                         min_classes=min_classes, progress=progress)  # fmt: skip
         if preprocess is not None:
             return ds
     else:
@@ -140,12 +142,14 @@ def load_train_test(
     limit: int | None = None,
     seed: int = 0,
     download: bool = False,
+    min_classes: int = 2,
     progress: ProgressFn | None = None,
 ) -> tuple[ImageSet, ImageSet]:
     """Load ``data`` as (train, test): the official split where one exists, else stratified.
 
     ``limit`` caps the training images (class-balanced) and the test images at
-    ``max(limit // 4, 1 per class)`` -- a quick way to try things on a slice.
+    ``max(limit // 4, 1 per class)`` -- a quick way to try things on a slice. ``min_classes``
+    1 lets a folder of one class (or of loose images) through, for jobs that need no classes.
     """
     from pixelab.data.split import limit_per_class, split
 
@@ -155,9 +159,10 @@ def load_train_test(
         test = load(name, size=size, gray=gray, subset="test", download=download)
     else:
         train, test = split(
-            load(name, size=size, gray=gray, seed=seed, progress=progress),
+            load(name, size=size, gray=gray, seed=seed, min_classes=min_classes, progress=progress),
             test_size=test_size,
             seed=seed,
+            min_classes=min_classes,
         )
     if limit is not None:
         train = limit_per_class(train, limit, seed=seed)

@@ -9,10 +9,10 @@ from pixelab._core.seeding import rng_from
 from pixelab.data.imageset import ImageSet
 
 
-def _check_classes(ds: ImageSet, *, need: int) -> None:
+def _check_classes(ds: ImageSet, *, need: int, min_classes: int = 2) -> None:
     counts = ds.class_counts()
     present = [c for c, n in counts.items() if n > 0]
-    if len(present) < 2:
+    if len(present) < min_classes:
         raise PixelabError(
             f"{ds.name or 'the data'} has {len(present)} class(es) with images; "
             "classification needs at least two",
@@ -26,10 +26,13 @@ def _check_classes(ds: ImageSet, *, need: int) -> None:
         )
 
 
-def split(ds: ImageSet, *, test_size: float = 0.2, seed: int = 0) -> tuple[ImageSet, ImageSet]:
+def split(
+    ds: ImageSet, *, test_size: float = 0.2, seed: int = 0, min_classes: int = 2
+) -> tuple[ImageSet, ImageSet]:
     """Split ``ds`` into (train, test) keeping each class's share, deterministically.
 
-    Every class gets at least one image on each side.
+    Every class gets at least one image on each side. ``min_classes`` 1 splits data of one
+    class too (for jobs that need no classes).
 
     >>> from pixelab.data.builtins import load_digits
     >>> train, test = split(load_digits(), test_size=0.25, seed=0)
@@ -38,7 +41,7 @@ def split(ds: ImageSet, *, test_size: float = 0.2, seed: int = 0) -> tuple[Image
     """
     if not 0 < test_size < 1:
         raise PixelabError(f"test_size must lie strictly between 0 and 1, got {test_size}")
-    _check_classes(ds, need=2)
+    _check_classes(ds, need=2, min_classes=min_classes)
     rng = rng_from(seed)
     train_idx: list[np.ndarray] = []
     test_idx: list[np.ndarray] = []
