@@ -262,12 +262,7 @@ def fit_gan(
     from pixelab._core.progress import report
     from pixelab.data.tensors import to_tensor_uint8
     from pixelab.train.averaging import WeightAverage
-    from pixelab.train.checkpoint import (
-        OptimizerPair,
-        has_checkpoint,
-        load_checkpoint,
-        save_checkpoint,
-    )
+    from pixelab.train.checkpoint import OptimizerPair, resume_epochs, save_checkpoint
 
     cfg = cfg.check()
     n = check_enough(len(images), cfg.batch_size)
@@ -285,16 +280,11 @@ def fit_gan(
     history: list[dict[str, Any]] = []
     start, elapsed = 0, 0.0
     if resume:
-        if checkpoint_dir is None or not has_checkpoint(checkpoint_dir):
-            raise PixelabError("nothing to resume: no checkpoint found",
-                               hint="train without --resume first")  # fmt: skip
-        state = load_checkpoint(checkpoint_dir, model=pair, optimizer=OptimizerPair(opt_g, opt_d),
-                                scheduler=None, average=None if average is None else average.module)  # fmt: skip
-        changed = sorted(k for k, v in cfg.to_dict().items() if state["config"].get(k) != v)
-        if changed:
-            raise PixelabError(f"--resume needs the same options; changed: {', '.join(changed)}")
-        history, elapsed = state["history"], state["train_seconds"]
-        start = cfg.epochs if state.get("finished") else state["epoch"] + 1
+        history, elapsed, start = resume_epochs(
+            checkpoint_dir, cfg.to_dict(), cfg.epochs, model=pair,
+            optimizer=OptimizerPair(opt_g, opt_d),
+            average=None if average is None else average.module,
+        )  # fmt: skip
     steps = n // cfg.batch_size
     try:
         for epoch in range(start, cfg.epochs):

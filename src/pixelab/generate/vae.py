@@ -220,7 +220,7 @@ def fit_vae(
 
     from pixelab._core.progress import report
     from pixelab.data.tensors import to_tensor_uint8
-    from pixelab.train.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+    from pixelab.train.checkpoint import resume_epochs, save_checkpoint
 
     cfg = cfg.check()
     n = check_enough(len(images), cfg.batch_size, what="an autoencoder")
@@ -231,15 +231,8 @@ def fit_vae(
     history: list[dict[str, Any]] = []
     start, elapsed = 0, 0.0
     if resume:
-        if checkpoint_dir is None or not has_checkpoint(checkpoint_dir):
-            raise PixelabError("nothing to resume: no checkpoint found",
-                               hint="train without --resume first")  # fmt: skip
-        state = load_checkpoint(checkpoint_dir, model=model, optimizer=opt, scheduler=None)
-        changed = sorted(k for k, v in cfg.to_dict().items() if state["config"].get(k) != v)
-        if changed:
-            raise PixelabError(f"--resume needs the same options; changed: {', '.join(changed)}")
-        history, elapsed = state["history"], state["train_seconds"]
-        start = cfg.epochs if state.get("finished") else state["epoch"] + 1
+        history, elapsed, start = resume_epochs(checkpoint_dir, cfg.to_dict(), cfg.epochs,
+                                                model=model, optimizer=opt)  # fmt: skip
     steps = n // cfg.batch_size
     pixels = int(np.prod(images.shape[1:]))
     try:

@@ -161,6 +161,24 @@ def load_checkpoint(
     return state
 
 
+def resume_epochs(
+    folder: str | os.PathLike[str] | None, config: dict[str, Any], epochs: int, **parts: Any
+) -> tuple[list[dict[str, Any]], float, int]:
+    """Restore ``parts`` (model, optimizer, ... as for :func:`load_checkpoint`) from the
+    checkpoint in ``folder`` for a loop that saved ``epoch``, ``config``, ``history``,
+    ``finished`` and ``train_seconds``; refuse changed options. Returns (history, training
+    seconds so far, the epoch to start from)."""
+    if folder is None or not has_checkpoint(folder):
+        raise PixelabError("nothing to resume: no checkpoint found",
+                           hint="train without --resume first")  # fmt: skip
+    state = load_checkpoint(folder, **{"scheduler": None, **parts})
+    changed = sorted(k for k, v in config.items() if state["config"].get(k) != v)
+    if changed:
+        raise PixelabError(f"--resume needs the same options; changed: {', '.join(changed)}")
+    start = epochs if state.get("finished") else state["epoch"] + 1
+    return state["history"], state["train_seconds"], start
+
+
 class OptimizerPair:
     """Two optimizers (a GAN's generator and discriminator) saved as one: the state dict joins
     their parameter groups and per-parameter states, so :func:`save_checkpoint` and
