@@ -8,7 +8,8 @@ The tutorial's recipe (pytorch.org/tutorials/beginner/dcgan_faces_tutorial.html)
 strided convolutions with batch norm and LeakyReLU(0.2) in the discriminator, weights from
 N(0, 0.02), binary cross-entropy, Adam(2e-4, betas 0.5/0.999) for both, no classes. pixelab's
 GAN: its defaults (class-conditional, spectral norm, hinge loss, a faster discriminator, an
-averaged generator), and the same unconditional. Each trains on all 60,000 Fashion-MNIST
+averaged generator), the same with the mode-seeking reward for varied samples, and the same
+unconditional. Each trains on all 60,000 Fashion-MNIST
 training images for ``--budget-s`` seconds of training, then makes 2,000 images (every class
 alike where it can choose), which are measured against 2,000 test images in the features of
 pixelab's cached judge: "FID (judge features)", KID, class coverage and diversity within a
@@ -153,9 +154,10 @@ def run_seed(
     results: dict[str, Any] = {}
     grids = {}
     n = 2000
-    for name, conditional in (("pixelab (defaults, classes)", True),
-                              ("pixelab (unconditional)", False)):  # fmt: skip
-        cfg = GANConfig(conditional=conditional, epochs=1000, seed=seed)
+    for name, conditional, ms in (("pixelab (defaults, classes)", True, 0.0),
+                                  ("pixelab (classes, --mode-seeking 1)", True, 1.0),
+                                  ("pixelab (unconditional)", False, 0.0)):  # fmt: skip
+        cfg = GANConfig(conditional=conditional, epochs=1000, seed=seed, mode_seeking=ms)
         g, d = build(cfg, 1, 28, 10)
         t0 = time.perf_counter()
         res = fit_gan(g, d, train.images, train.labels, cfg, max_seconds=budget_s)

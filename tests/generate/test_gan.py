@@ -143,6 +143,25 @@ def test_gan_bad_input_is_one_clear_line(capsys, tmp_path, make_folder):
     assert code == 2 and "not a pixelab run folder" in err
 
 
+def test_the_mode_seeking_penalty_punishes_a_generator_that_ignores_its_noise():
+    from pixelab.generate.gan import mode_seeking_penalty
+
+    z = torch.randn(8, 4)
+    same = torch.ones(8, 1, 4, 4)  # every sample alike, whatever the noise
+    varied = z[:, :1, None, None].expand(8, 1, 4, 4).clone()
+    assert mode_seeking_penalty(same, z, 4) > 1000 > mode_seeking_penalty(varied, z, 4)
+    cfg = GANConfig(latent=8, width=4, epochs=1, batch_size=32, mode_seeking=1.0)
+    g, d = build(cfg, 1, 16, 2)
+    rng = np.random.default_rng(0)
+    from pixelab.generate import fit_gan
+
+    images = rng.integers(0, 256, (64, 16, 16, 1), dtype=np.uint8)
+    res = fit_gan(g, d, images, np.arange(64) % 2, cfg)
+    assert res.finished and np.isfinite(res.history[0]["g_loss"])
+    with pytest.raises(PixelabError, match="--mode-seeking"):
+        GANConfig(mode_seeking=-1).check()
+
+
 def test_fit_gan_stops_at_its_time_budget():
     from pixelab.generate import fit_gan
 

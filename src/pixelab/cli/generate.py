@@ -29,6 +29,9 @@ def train(
     lr_d: float = typer.Option(8e-4, "--lr-d", help="Discriminator learning rate."),
     batch_size: int = typer.Option(64, "--batch-size", help="Images per step."),
     loss: str = typer.Option("hinge", "--loss", help="hinge, or bce (the DCGAN tutorial's)."),
+    mode_seeking: float = typer.Option(
+        0.0, "--mode-seeking", help="Weight of a reward for varied samples (0: off; try 1)."
+    ),
     size: int = typer.Option(
         None, "--size", help="Image side (a multiple of 4; default: the data's)."
     ),
@@ -60,7 +63,8 @@ def train(
     cfg = None
     if not resume:
         cfg = GANConfig(latent=latent, width=width, conditional=not unconditional, epochs=epochs,
-                        batch_size=batch_size, lr_g=lr_g, lr_d=lr_d, loss=loss, seed=seed)  # fmt: skip
+                        batch_size=batch_size, lr_g=lr_g, lr_d=lr_d, loss=loss,
+                        mode_seeking=mode_seeking, seed=seed)  # fmt: skip
     out = out or default_out("gan")
     with progress_bar(quiet=json) as progress:
         m = gan_train(data, out, config=cfg, size=size, gray=gray, limit=limit, judge=judge,

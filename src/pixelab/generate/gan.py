@@ -130,6 +130,7 @@ class GANConfig(Config):
     beta1: float = 0.5
     loss: str = "hinge"
     average: float = 0.999
+    mode_seeking: float = 0.0  # > 0: reward samples that differ when their noise does
     seed: int = 0
 
     def check(self) -> GANConfig:
@@ -150,6 +151,8 @@ class GANConfig(Config):
             raise PixelabError(
                 f"unknown GAN loss {self.loss!r}", hint=f"choose from: {', '.join(LOSSES)}"
             )
+        if not (self.mode_seeking >= 0 and math.isfinite(self.mode_seeking)):
+            raise PixelabError(f"--mode-seeking must be 0 or more, got {self.mode_seeking}")
         if not 0 <= self.average < 1:
             raise PixelabError(f'"average" must lie in [0, 1), got {self.average}',
                                hint="0 turns the generator's weight average off")  # fmt: skip
@@ -169,6 +172,15 @@ def g_loss(loss: str, fake: torch.Tensor) -> torch.Tensor:
     if loss == "hinge":
         return -fake.mean()
     return nn.functional.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+
+
+def mode_seeking_penalty(fake: torch.Tensor, z: torch.Tensor, half: int) -> torch.Tensor:
+    """The mode-seeking term (Mao et al. 2019): small when the first ``half`` samples differ
+    from the next ``half`` as much as their noise does. A generator that ignores its noise
+    (every sandal the same) pays for it."""
+    images = (fake[:half] - fake[half : 2 * half]).abs().flatten(1).mean(1)
+    noise = (z[:half] - z[half : 2 * half]).abs().mean(1)
+    return 1 / ((images / noise).mean() + 1e-5)
 
 
 def fixed_latents(latent: int, n: int, seed: int) -> torch.Tensor:
@@ -305,6 +317,9 @@ def fit_gan(
                 real = x_all[idx].to(dev).float().div_(127.5).sub_(1)
                 y = y_all[idx].to(dev) if cond else None
                 z = torch.randn(len(idx), cfg.latent, generator=gen).to(dev)
+                half = len(idx) // 2
+                if cfg.mode_seeking and cond:  # pairs of noise vectors for one class each
+                    y = torch.cat([y[:half], y[:half], y[2 * half :]])
                 fake = generator(z, y)
                 s_real, s_fake = discriminator(real, y), discriminator(fake.detach(), y)
                 loss_d = d_loss(cfg.loss, s_real, s_fake)
@@ -312,6 +327,8 @@ def fit_gan(
                 loss_d.backward()
                 opt_d.step()
                 loss_g = g_loss(cfg.loss, discriminator(fake, y))
+                if cfg.mode_seeking:
+                    loss_g = loss_g + cfg.mode_seeking * mode_seeking_penalty(fake, z, half)
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
                 opt_g.step()
