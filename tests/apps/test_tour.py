@@ -30,12 +30,19 @@ def test_quick_tour_end_to_end(tmp_path, monkeypatch):
     _check_transfer(m["chapters"]["transfer"], html, tmp_path)
     _check_generalisation(m["chapters"]["generalisation"], html, tmp_path)
     _check_generative(m["chapters"]["generative"], html, tmp_path)
+    d = m["chapters"]["diffusion"]
+    assert "Generative models: diffusion" in html
+    assert d["half_signal_step"]["cosine"] > d["half_signal_step"]["linear"]
+    assert (
+        abs(d["x_T"]["std"] - 1) < 0.05
+        and (tmp_path / "figures" / "diffusion_forward.png").is_file()
+    )
     for key, _ in CHAPTERS:
         assert key in m["chapters"] and key in m["seconds"]
     for title in ("Why vision is hard", "curse of dimensionality", "manifold hypothesis",
                   "hand-made features", "Classic classifiers on Fashion-MNIST",
                   "What CNNs learn", "Generalisation", "Transfer learning",
-                  "Generative models"):  # fmt: skip
+                  "Generative models", "diffusion"):  # fmt: skip
         assert title in html
     pngs = sorted((tmp_path / "figures").glob("*.png"))
     assert len(re.findall("data:image/png;base64,", html)) == len(pngs) >= 10

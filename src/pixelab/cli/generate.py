@@ -1,5 +1,5 @@
-"""``pixelab gan`` and ``pixelab vae``: generative models trained on a dataset or folder,
-watched while they learn, measured, and sampled."""
+"""``pixelab gan``, ``pixelab vae`` and ``pixelab diffusion``: generative models trained on a
+dataset or folder, watched while they learn, measured, and sampled."""
 
 from __future__ import annotations
 
@@ -256,3 +256,44 @@ def vae_sample(
     res = sample_job(run, out, latent=latent, n=n, seed=seed, device=device)
     out_console.print(f"{len(res['images'])} images from the {res['latent']}-number VAE: "
                       f"{res['path']}")  # fmt: skip
+
+
+diffusion_app = typer.Typer(
+    help="Diffusion: an image buried in noise step by step, and a network that learns the way "
+    "back.",
+    no_args_is_help=True,
+)
+
+
+@diffusion_app.command("forward")
+def diffusion_forward(
+    image: str = typer.Argument(
+        ..., help="An image file, a sample photo (chelsea), a built-in dataset or a folder."
+    ),
+    schedule: str = typer.Option("cosine", "--schedule", help="Noise schedule: cosine or linear."),
+    steps: int = typer.Option(1000, "--steps", help="Steps from the image to pure noise (T)."),
+    show: int = typer.Option(8, "--show", help="How many steps the figure shows (2-20)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the noise."),
+    out: str = typer.Option(
+        None, "--out", help="Run folder (default runs/diffusion-forward-<time>)."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """The forward process: the image at t = 0 ... T under both schedules, how much of it is
+    left at each step, and a GIF."""
+    from pixelab.apps.diffusion import diffusion_forward as job
+
+    out = out or default_out("diffusion-forward")
+    m = job(image, out, schedule=schedule, steps=steps, show=show, seed=seed, overwrite=overwrite)
+    if json:
+        print_json(m)
+        return
+    rows = [[str(r["t"]), f"{r['signal_share']:.3f}", f"{r['snr']:.3g}", f"{r['psnr']:.1f}",
+             f"{r['correlation']:.2f}"] for r in m["shown"]]  # fmt: skip
+    table(f"{m['source']}, {m['schedule']} schedule of {m['steps']} steps",
+          ["t", "share of the image left", "signal/noise", "PSNR dB", "correlation"], rows)  # fmt: skip
+    half = ", ".join(f"{k} at t={v}" for k, v in m["half_signal_step"].items())
+    out_console.print(f"less than half of the image is left: {half}", highlight=False)
+    for f in m["figures"]:
+        out_console.print(f"figure: {out}/{f}")

@@ -210,3 +210,24 @@ def plot_detector_scores(scores: dict[str, tuple[np.ndarray, np.ndarray]]):
         ax.set_title(f"the {name}'s score (above 0: 'real')", fontsize=9)
         ax.legend(fontsize=8)
     return fig
+
+
+def plot_schedules(schedules: Sequence[Any]):
+    """Left: the share of the image's power left at each step, per noise schedule. Right: the
+    signal-to-noise ratio on a log scale (above 1 the image dominates, below it the noise)."""
+    fig = new_figure(9, 3.4)
+    a, b = fig.subplots(1, 2)
+    for s in schedules:
+        t = np.arange(s.steps)
+        a.plot(t, s.alphas_cumprod.numpy(), label=s.kind)
+        b.semilogy(t, s.signal_to_noise().numpy(), label=s.kind)
+    a.set_xlabel("step t")
+    a.set_ylabel("share of the image left")
+    a.set_title("how fast the image fades", fontsize=10)
+    a.legend(fontsize=8)
+    b.axhline(1, color="0.6", lw=0.8)
+    b.set_xlabel("step t")
+    b.set_ylabel("signal-to-noise ratio")
+    b.set_title("image against noise (log scale)", fontsize=10)
+    b.legend(fontsize=8)
+    return fig

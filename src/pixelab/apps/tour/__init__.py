@@ -17,6 +17,7 @@ from pixelab.apps.tour import (
     challenges,
     classic,
     cnn,
+    diffusion,
     features,
     generalisation,
     generative,
@@ -60,6 +61,7 @@ CHAPTERS: list[tuple[str, ChapterFn]] = [
     ("generalisation", generalisation.chapter),
     ("transfer", transfer.chapter),
     ("generative", generative.chapter),
+    ("diffusion", diffusion.chapter),
 ]
 
 # The names the chapters had when the tour was one module.
