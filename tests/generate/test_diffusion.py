@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler
@@ -134,3 +135,90 @@ def test_diffusion_forward_draws_an_image_buried_in_noise(capsys, tmp_path):
     code, _, err = cli(capsys, "diffusion", "forward", str(tmp_path / "missing.png"),
                        "--out", str(tmp_path / "bad"))  # fmt: skip
     assert code == 2 and not (tmp_path / "bad").exists()
+
+
+TINY = ["--data", "digits", "--size", "16", "--limit", "320", "--width", "8", "--batch-size",
+        "32", "--steps", "100", "--eval-samples", "40"]  # fmt: skip
+
+
+@pytest.fixture
+def _own_cache(tmp_path_factory, monkeypatch):
+    """Judges are trained once per test session into a private cache, never the user's."""
+    monkeypatch.setenv("PIXELAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.mark.usefixtures("_own_cache")
+def test_diffusion_train_writes_its_run_and_samples_with_guidance(capsys, tmp_path):
+    out = tmp_path / "diffusion"
+    code, stdout, err = cli(capsys, "diffusion", "train", *TINY, "--epochs", "2", "--out",
+                            str(out), "--json")  # fmt: skip
+    assert code == 0, err
+    m = json.loads(stdout)
+    losses = [r["loss"] for r in m["history"]]
+    assert len(losses) == 2 and losses[1] < losses[0] < 1.5  # it learns to guess the noise
+    q = m["quality"]
+    assert q["fid_judge"] > q["fid_real_vs_real"] >= 0 and 0 <= q["class_consistency"] <= 1
+    assert "Inception" in m["quality_note"] and q["samples"] == 40
+    assert len(list((out / "figures" / "epochs").glob("epoch-*.png"))) == 2
+    assert {"losses.png", "samples.png", "training.gif"} <= {
+        p.name for p in (out / "figures").iterdir()
+    }
+    assert not list(out.glob("checkpoint*"))
+    from pixelab.apps.diffusion import diffusion_sample
+
+    a = diffusion_sample(out, tmp_path / "a.png", n=3, cls="4", steps=5, seed=2)
+    b = diffusion_sample(out, tmp_path / "b.png", n=3, cls="4", steps=5, seed=2)
+    assert a["images"].shape == (3, 16, 16, 1) and np.array_equal(a["images"], b["images"])
+    assert a["classes"] == ["4"] * 3 and a["steps"][0] == 100 and a["steps"][-1] == 0
+    assert (tmp_path / "a-reverse.png").is_file() and (tmp_path / "a-reverse.gif").is_file()
+    # guidance 0 ignores the class: every class gives the unconditional sample
+    c = diffusion_sample(out, tmp_path / "c.png", n=3, cls="1", steps=5, seed=2, guidance=0)
+    d = diffusion_sample(out, tmp_path / "d.png", n=3, cls="7", steps=5, seed=2, guidance=0)
+    assert np.array_equal(c["images"], d["images"]) and not np.array_equal(a["images"], c["images"])
+    for args, msg in [(["--class", "cat"], "no class 'cat'"), (["--guidance", "-1"], "--guidance must be"),
+                      (["--steps", "500"], "more than the schedule's 100 steps"),
+                      (["--sampler", "euler"], "unknown sampler")]:  # fmt: skip
+        code, _, err = cli(capsys, "diffusion", "sample", str(out), *args)
+        assert code == 2 and msg in err, (args, err)
+    code, _, err = cli(capsys, "predict", str(out), str(tmp_path / "a.png"))
+    assert code == 2 and "'diffusion' run" in err
+
+
+@pytest.mark.usefixtures("_own_cache")
+def test_diffusion_train_resumes_exactly_after_ctrl_c(capsys, monkeypatch, tmp_path):
+    import pixelab._core.progress as progress_module
+    from pixelab.train.checkpoint import load_weights
+
+    whole = tmp_path / "whole"
+    code, _, err = cli(capsys, "diffusion", "train", *TINY, "--epochs", "2", "--out", str(whole))
+    assert code == 0, err
+    cut = tmp_path / "cut"
+
+    def stop_in_epoch_two(progress, task, done, total):
+        if task.startswith("epoch 2") and done == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(progress_module, "report", stop_in_epoch_two)
+    code, _, err = cli(capsys, "diffusion", "train", *TINY, "--epochs", "2", "--out", str(cut))
+    assert code == 130 and "--resume" in err and (cut / "checkpoint.json").is_file()
+    monkeypatch.undo()
+    code, _, err = cli(capsys, "diffusion", "train", "--out", str(cut), "--resume")
+    assert code == 0, err
+    a, b = (load_weights(p / "denoiser.safetensors") for p in (whole, cut))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_diffusion_train_bad_input_is_one_clear_line(capsys, tmp_path):
+    out = tmp_path / "bad"
+    for args, msg in [
+        (["--schedule", "quadratic"], "unknown noise schedule"),
+        (["--budget-min", "0"], "--budget-min must be"),
+        (["--uncond-share", "1"], "--uncond-share must lie"),
+        (["--size", "30"], "multiple of 4"),
+        (["--batch-size", "1000"], "at least one batch of 1000"),
+        (["--eval-samples", "3"], "--eval-samples must be"),
+    ]:
+        code, _, err = cli(capsys, "diffusion", "train", *TINY, *args, "--out", str(out))
+        assert code == 2 and msg in err and not out.exists(), (args, err)
+    code, _, err = cli(capsys, "diffusion", "train", "--out", str(tmp_path / "none"), "--resume")
+    assert code == 2 and "not a pixelab run folder" in err

@@ -105,3 +105,265 @@ def diffusion_forward(
         }  # fmt: skip
         rd.write_metrics(metrics)
         return metrics
+
+
+#: DDIM steps of the grid drawn after every epoch, and of the final quality samples.
+MONITOR_STEPS = 20
+QUALITY_STEPS = 25
+#: Samples the final quality numbers are measured on.
+QUALITY_SAMPLES = 500
+#: Classifier-free guidance scale used unless another is asked for.
+DEFAULT_GUIDANCE = 2.0
+
+
+def _classes_for(n: int, n_classes: int, conditional: bool) -> Any:
+    import torch
+
+    return torch.arange(n) % n_classes if conditional else None
+
+
+def diffusion_train(
+    data: str,
+    out: str | os.PathLike[str],
+    *,
+    config: Any = None,
+    size: int | None = None,
+    gray: bool | None = None,
+    limit: int | None = None,
+    budget_min: float | None = None,
+    judge: str | os.PathLike[str] | None = None,
+    judge_model: tuple[Any, dict[str, Any]] | None = None,
+    quality_samples: int = QUALITY_SAMPLES,
+    device: str = "auto",
+    resume: bool = False,
+    overwrite: bool = False,
+    cache: str | os.PathLike[str] | None = None,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Train a denoiser (``config``: a :class:`~pixelab.generate.diffusion.DiffusionConfig`)
+    on ``data`` for its epochs or ``budget_min`` minutes of training, whichever ends first, and
+    write a run folder: the same noise denoised after every epoch (figures/epochs/ and a GIF),
+    the loss curve, samples by class, and metrics.json with the judge's numbers. Ctrl-C keeps
+    the last finished epoch; ``resume=True`` continues it exactly."""
+    import math
+
+    from pixelab._core.checks import check_positive_int
+    from pixelab._core.errors import PixelabError
+    from pixelab.apps.cnn import _interrupted, _read_config
+    from pixelab.apps.gan import judge_run
+    from pixelab.data import load_train_test
+    from pixelab.generate.diffusion import DiffusionConfig, build
+    from pixelab.generate.gan import check_enough
+    from pixelab.train.loop import resolve_device
+
+    out = Path(out)
+    if resume:
+        saved = _read_config(out, kind="diffusion")
+        if (out / "metrics.json").is_file():
+            raise PixelabError(f"{out} is a finished run; nothing to resume",
+                               hint="start a new run with another --out")  # fmt: skip
+        config = DiffusionConfig.from_dict(saved["diffusion"])
+        data, size, gray, limit = saved["data"], saved["size"], saved["gray"], saved["limit"]
+        budget_min, judge = saved["budget_min"], saved.get("judge_arg")
+    cfg = (config or DiffusionConfig()).check()
+    check_positive_int(quality_samples, name="--eval-samples", minimum=10)
+    if budget_min is not None and not (budget_min > 0 and math.isfinite(budget_min)):
+        raise PixelabError(f"--budget-min must be a positive number of minutes, got {budget_min}")
+    dev = resolve_device(device)
+    train, test = load_train_test(data, size=size, gray=gray, limit=limit, seed=cfg.seed,
+                                  progress=progress)  # fmt: skip
+    side, channels = train.shape[0], train.shape[2]
+    if side % 4 or side < 8:
+        raise PixelabError(f"a diffusion model here makes square images with a side that is a "
+                           f"multiple of 4 (8 or more); {data} has {side}",
+                           hint="use --size 28 or 32")  # fmt: skip
+    check_enough(len(train), cfg.batch_size, what="a diffusion model")
+    if judge_model is None:
+        judge_model = judge_run(data, size=side, channels=channels, classes=train.classes,
+                                judge=judge, cache=cache, progress=progress)  # fmt: skip
+    model = build(cfg, channels, side, len(train.classes))
+    run_config = {"data": str(data), "size": side, "gray": channels == 1, "limit": limit,
+                  "budget_min": budget_min, "judge_arg": None if judge is None else str(judge),
+                  "judge": judge_model[1], "diffusion": cfg.to_dict(), "classes": train.classes,
+                  "train": train.summary(), "test": test.summary()}  # fmt: skip
+    with RunDir.create(out, kind="diffusion", resume=resume, overwrite=overwrite) as rd:
+        if not resume:
+            rd.write_config(run_config, kind="diffusion")
+        rd.keep_on_error = True
+        try:
+            return _train_and_report(rd, cfg, model, train, test, judge_model, dev, budget_min,
+                                     quality_samples, resume, progress)  # fmt: skip
+        except KeyboardInterrupt:
+            return _interrupted(out, "pixelab diffusion train")
+
+
+def _train_and_report(
+    rd: RunDir, cfg: Any, model: Any, train: Any, test: Any, judge_model: Any, dev: Any,
+    budget_min: float | None, quality_samples: int, resume: bool, progress: Any,
+) -> dict[str, Any]:  # fmt: skip
+    import time
+
+    from PIL import Image
+
+    from pixelab._core.io import write_json
+    from pixelab.apps.cnn import _interrupted
+    from pixelab.generate import class_coverage, class_diversity, frechet_distance
+    from pixelab.generate.diffusion import NoiseSchedule, fit_diffusion, guided_eps, sample_loop
+    from pixelab.generate.judge import judge
+    from pixelab.generate.vae import to_uint8
+    from pixelab.report.generate import mosaic, plot_diffusion_curves, save_gif, save_png
+    from pixelab.train.checkpoint import has_checkpoint, remove_checkpoints, save_weights
+
+    judge_net, judge_info = judge_model
+    judge_net.to(dev)
+    n_classes = len(train.classes)
+    schedule = NoiseSchedule(cfg.schedule, cfg.steps)
+    shape = (train.shape[2], train.shape[0], train.shape[1])
+    n_grid = n_classes * max(1, 40 // n_classes) if cfg.conditional else 40
+    y_grid = _classes_for(n_grid, n_classes, cfg.conditional)
+
+    def draw(net: Any, n: int, y: Any, steps: int, seed: int) -> np.ndarray:
+        x, _ = sample_loop(guided_eps(net.eval(), DEFAULT_GUIDANCE, y), (n, *shape), schedule,
+                           steps=steps, seed=seed, device=str(dev))  # fmt: skip
+        return to_uint8(x)
+
+    def on_epoch(epoch: int, net: Any) -> dict[str, Any]:
+        grid = draw(net, n_grid, y_grid, MONITOR_STEPS, cfg.seed * 7919 + 1)
+        save_png(mosaic(grid, ncols=n_classes if cfg.conditional else 8, scale=2),
+                 rd.figures / "epochs" / f"epoch-{epoch + 1:03d}.png")  # fmt: skip
+        return {}
+
+    real = test if len(test) >= 200 else train
+    real = real.subset(np.arange(min(len(real), 2000)))
+    real_feats, real_pred = judge(judge_net, real.images)
+    result = fit_diffusion(model, train.images, train.labels, cfg, device=str(dev),
+                           checkpoint_dir=rd.path, resume=resume and has_checkpoint(rd.path),
+                           on_epoch=on_epoch, progress=progress,
+                           max_seconds=None if budget_min is None else budget_min * 60)  # fmt: skip
+    if not result.finished:
+        return _interrupted(rd.path, "pixelab diffusion train")
+    t0 = time.perf_counter()
+    y_eval = _classes_for(quality_samples, n_classes, cfg.conditional)
+    fakes = draw(model, quality_samples, y_eval, QUALITY_STEPS, cfg.seed * 7919 + 3)
+    sample_seconds = time.perf_counter() - t0
+    feats, pred = judge(judge_net, fakes)
+    quality = {
+        "fid_judge": round(frechet_distance(real_feats, feats), 4),
+        "fid_real_vs_real": round(frechet_distance(real_feats[::2], real_feats[1::2]), 4),
+        "diversity": round(class_diversity(feats, pred if y_eval is None else y_eval.numpy()), 4),
+        "real_diversity": round(class_diversity(real_feats, real.labels), 4),
+        "coverage": class_coverage(pred, n_classes),
+        "real_coverage": class_coverage(real_pred, n_classes),
+        "samples": quality_samples, "sampler": f"DDIM, {QUALITY_STEPS} steps",
+        "guidance": DEFAULT_GUIDANCE if cfg.conditional else None,
+    }  # fmt: skip
+    if cfg.conditional:
+        quality["class_consistency"] = round(float((pred == y_eval.numpy()).mean()), 4)
+    save_weights(rd.path / "denoiser.safetensors", model.state_dict())
+    write_json(rd.path / "diffusion.json", {"diffusion": cfg.to_dict(), "classes": train.classes,
+                                            "size": train.shape[0], "channels": train.shape[2],
+                                            "judge": judge_info})  # fmt: skip
+    frames = sorted((rd.figures / "epochs").glob("epoch-*.png"))
+    gif = save_gif([np.asarray(Image.open(f)) for f in frames], rd.figures / "training.gif")
+    figs = [rd.save_figure(plot_diffusion_curves(result.history), "losses"),
+            save_png(mosaic(fakes[: n_grid], ncols=n_classes if cfg.conditional else 8, scale=3),
+                     rd.figures / "samples.png")]  # fmt: skip
+    metrics = {
+        "judge": judge_info, "quality": quality,
+        "quality_note": f"FID here is measured in the features of {judge_info['name']} "
+                        f"({judge_info['model']}), not Inception's: compare it only with "
+                        "numbers from the same judge",
+        "epochs": len(result.history), "train_seconds": round(result.train_seconds, 2),
+        "budget_min": budget_min,
+        "sample_images_per_second": round(quality_samples / max(sample_seconds, 1e-9), 2),
+        "n_train": len(train), "conditional": cfg.conditional, "history": result.history,
+        "figures": [str(Path(f).relative_to(rd.path)) for f in [*figs, gif]],
+    }  # fmt: skip
+    rd.write_metrics(metrics)
+    remove_checkpoints(rd.path)
+    return metrics
+
+
+def load_diffusion(
+    run: str | os.PathLike[str], *, device: str = "cpu"
+) -> tuple[Any, dict[str, Any]]:
+    """The (averaged) denoiser of a finished diffusion run and its record."""
+    from pixelab._core.errors import PixelabError
+    from pixelab._core.io import read_json
+    from pixelab.apps.cnn import _read_config
+    from pixelab.generate.diffusion import DiffusionConfig, build
+    from pixelab.train.checkpoint import load_weights
+
+    path = Path(run)
+    _read_config(path, kind="diffusion")
+    if not ((path / "diffusion.json").is_file() and (path / "metrics.json").is_file()):
+        raise PixelabError(f"{path} has no trained denoiser yet",
+                           hint=f"finish training first: pixelab diffusion train --out {path} --resume")  # fmt: skip
+    rec = read_json(path / "diffusion.json")
+    cfg = DiffusionConfig.from_dict(rec["diffusion"])
+    model = build(cfg, rec["channels"], rec["size"], len(rec["classes"]))
+    model.load_state_dict(load_weights(path / "denoiser.safetensors"))
+    return model.to(device).eval(), {**rec, "config": cfg}
+
+
+def diffusion_sample(
+    run: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    n: int = 16,
+    cls: str | None = None,
+    steps: int = 50,
+    guidance: float = DEFAULT_GUIDANCE,
+    sampler: str = "ddim",
+    seed: int = 0,
+    device: str = "auto",
+    progress: Any = None,
+) -> dict[str, Any]:
+    """``n`` new images from a diffusion run (of class ``cls``, or every class in turn), with
+    ``steps`` network calls of ``sampler`` and classifier-free ``guidance``: one grid PNG at
+    ``out``, and beside it the reverse process of the first images as a strip (PNG) and GIF."""
+    import torch
+
+    from pixelab._core.checks import check_positive_int
+    from pixelab._core.errors import PixelabError
+    from pixelab.generate.diffusion import NoiseSchedule, guided_eps, sample_loop
+    from pixelab.generate.vae import to_uint8
+    from pixelab.report.generate import mosaic, save_gif, save_png
+    from pixelab.train.loop import resolve_device
+
+    check_positive_int(n, name="--n")
+    if n > 10_000:
+        raise PixelabError(f"--n {n} is more than one grid can show", hint="at most 10000")
+    dev = str(resolve_device(device))
+    model, rec = load_diffusion(run, device=dev)
+    cfg, classes = rec["config"], rec["classes"]
+    y = None
+    if cls is not None:
+        if not cfg.conditional:
+            raise PixelabError("this diffusion model was trained without classes: --class "
+                               "cannot choose one", hint="train with classes (the default)")  # fmt: skip
+        if cls not in classes:
+            raise PixelabError(f"the run has no class {cls!r}",
+                               hint=f"its classes: {', '.join(classes)}")  # fmt: skip
+        y = torch.full((n,), classes.index(cls), dtype=torch.long)
+    elif cfg.conditional:
+        y = _classes_for(n, len(classes), True)
+    eps_fn = guided_eps(model, guidance, y)
+    schedule = NoiseSchedule(cfg.schedule, cfg.steps)
+    shape = (n, rec["channels"], rec["size"], rec["size"])
+    x, snaps = sample_loop(eps_fn, shape, schedule, steps=steps, sampler=sampler, seed=seed,
+                           device=dev, keep=min(steps, 10), progress=progress)  # fmt: skip
+    images = to_uint8(x)
+    out = Path(out)
+    ncols = len(classes) if (cfg.conditional and cls is None and n >= len(classes)) else 8
+    grid = save_png(mosaic(images, ncols=ncols, scale=2), out)
+    show = min(n, 4)  # the reverse process of the first images: rows, noise to image
+    strip = np.concatenate([to_uint8(s[:show]) for _, s in snaps])
+    order = np.arange(len(strip)).reshape(len(snaps), show).T.flatten()
+    strip_path = save_png(mosaic(strip[order], ncols=len(snaps), scale=2),
+                          out.with_name(out.stem + "-reverse.png"))  # fmt: skip
+    frames = [mosaic(to_uint8(s[:show]), ncols=show, scale=3) for _, s in snaps]
+    gif = save_gif(frames, out.with_name(out.stem + "-reverse.gif"), ms=250)
+    labels = None if y is None else [classes[int(k)] for k in y]
+    return {"images": images, "classes": labels, "path": str(grid), "reverse": str(strip_path),
+            "gif": str(gif), "steps": [t for t, _ in snaps]}  # fmt: skip

@@ -297,3 +297,120 @@ def diffusion_forward(
     out_console.print(f"less than half of the image is left: {half}", highlight=False)
     for f in m["figures"]:
         out_console.print(f"figure: {out}/{f}")
+
+
+@diffusion_app.command("train")
+def diffusion_train(
+    data: str = typer.Option(
+        None, "--data", help="A built-in dataset or a folder of class folders."
+    ),
+    epochs: int = typer.Option(
+        None,
+        "--epochs",
+        help="Passes over the training images (default 10, or as many as --budget-min allows).",
+    ),
+    budget_min: float = typer.Option(
+        None, "--budget-min", help="Stop after this many minutes of training."
+    ),
+    schedule: str = typer.Option("cosine", "--schedule", help="Noise schedule: cosine or linear."),
+    steps: int = typer.Option(1000, "--steps", help="Steps of the noise schedule (T)."),
+    width: int = typer.Option(32, "--width", help="Channels of the U-Net at full size."),
+    unconditional: bool = typer.Option(
+        False, "--unconditional", help="Do not tell the network the class (no --class later)."
+    ),
+    uncond_share: float = typer.Option(
+        0.1, "--uncond-share", help="Share of images shown without their class (for guidance)."
+    ),
+    lr: float = typer.Option(1e-3, "--lr", help="Learning rate (Adam)."),
+    batch_size: int = typer.Option(128, "--batch-size", help="Images per step."),
+    size: int = typer.Option(
+        None, "--size", help="Image side (a multiple of 4; default: the data's)."
+    ),
+    gray: bool = typer.Option(None, "--gray/--color", help="Grey or colour images."),
+    limit: int = typer.Option(None, "--limit", help="Train on at most this many images."),
+    judge: str = typer.Option(
+        None,
+        "--judge",
+        help="A cnn run on the same data that judges the samples (default: "
+        "pixelab's own, trained once and cached).",
+    ),
+    eval_samples: int = typer.Option(
+        500, "--eval-samples", help="Samples the final quality numbers are measured on."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the weights, data order and noise."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    out: str = typer.Option(None, "--out", help="Run folder (default runs/diffusion-<time>)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """Train a denoiser (a small U-Net) to remove noise: the same noise denoised after every
+    epoch (figures/epochs/, training.gif), the loss, and quality numbers from a judge."""
+    from pixelab._core.errors import PixelabError
+    from pixelab.apps.diffusion import diffusion_train as job
+    from pixelab.generate.diffusion import DiffusionConfig
+
+    if resume and not out:
+        raise PixelabError("--resume needs --out RUN_FOLDER (the run to continue)")
+    if not resume and not data:
+        raise PixelabError("--data is missing", hint="e.g. --data fashion-mnist or a folder")
+    cfg = None
+    if not resume:
+        epochs = epochs if epochs is not None else (1000 if budget_min else 10)
+        cfg = DiffusionConfig(schedule=schedule, steps=steps, width=width,
+                              conditional=not unconditional, uncond_share=uncond_share,
+                              epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)  # fmt: skip
+    out = out or default_out("diffusion")
+    with progress_bar(quiet=json) as progress:
+        m = job(data, out, config=cfg, size=size, gray=gray, limit=limit, budget_min=budget_min,
+                judge=judge, quality_samples=eval_samples, device=device, resume=resume,
+                overwrite=overwrite, progress=progress)  # fmt: skip
+    if m.get("interrupted"):
+        err_console.print(f"interrupted after {m['epochs_done']} epoch(s); continue with: "
+                          f"{m['resume']}", highlight=False, soft_wrap=True)  # fmt: skip
+        raise typer.Exit(130)
+    if json:
+        print_json(m)
+        return
+    q = m["quality"]
+    rows = [["Fréchet distance", f"{q['fid_judge']:.3f}", f"{q['fid_real_vs_real']:.3f} (real vs real)"],
+            ["diversity within a class", f"{q['diversity']:.2f}", f"{q['real_diversity']:.2f}"],
+            ["class coverage", f"{q['coverage']['entropy']:.2f}", f"{q['real_coverage']['entropy']:.2f}"]]  # fmt: skip
+    if "class_consistency" in q:
+        rows.append(["looks like the class asked for", f"{q['class_consistency']:.2f}", "-"])
+    table(f"{m['epochs']} epochs in {m['train_seconds']:.0f} s; {q['samples']} samples "
+          f"({q['sampler']}) measured by {m['judge']['name']}",
+          ["", "generated", "real images"], rows)  # fmt: skip
+    out_console.print(m["quality_note"], highlight=False)
+    for f in m["figures"]:
+        out_console.print(f"figure: {out}/{f}")
+
+
+@diffusion_app.command("sample")
+def diffusion_sample(
+    run: str = typer.Argument(..., help="A run folder written by pixelab diffusion train."),
+    n: int = typer.Option(16, "--n", help="How many images."),
+    cls: str = typer.Option(None, "--class", help="Only this class (a conditional run)."),
+    steps: int = typer.Option(50, "--steps", help="Network calls from noise to image."),
+    guidance: float = typer.Option(
+        2.0, "--guidance", help="Classifier-free guidance (1: none, 0: ignore the class)."
+    ),
+    sampler: str = typer.Option("ddim", "--sampler", help="ddim (deterministic) or ddpm."),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of the noise: the same seed, the same images."
+    ),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    out: str = typer.Option(None, "--out", help="PNG file (default RUN/samples-<seed>.png)."),
+) -> None:
+    """New images from a trained denoiser, and the reverse process (noise to image) of the
+    first ones as a strip and a GIF."""
+    from pathlib import Path
+
+    from pixelab.apps.diffusion import diffusion_sample as job
+
+    out = out or str(Path(run) / f"samples-{seed}.png")
+    with progress_bar() as progress:
+        res = job(run, out, n=n, cls=cls, steps=steps, guidance=guidance, sampler=sampler,
+                  seed=seed, device=device, progress=progress)  # fmt: skip
+    out_console.print(f"{len(res['images'])} images: {res['path']}")
+    out_console.print(f"the reverse process: {res['reverse']} and {res['gif']}")

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from pixelab._core.checks import check_positive_int
+from pixelab._core.config import Config
 from pixelab._core.errors import PixelabError
 
 SCHEDULES = ("linear", "cosine")
@@ -209,3 +210,185 @@ def sample_loop(
             snaps.append((max(t_prev, 0), x.cpu()))
         report(progress, "denoising", i + 1, len(ts))
     return x.clamp(-1, 1), snaps
+
+
+@dataclasses.dataclass(frozen=True)
+class DiffusionConfig(Config):
+    """How a denoiser is built and trained; sized for minutes on a CPU."""
+
+    schedule: str = "cosine"
+    steps: int = 1000
+    width: int = 32
+    conditional: bool = True
+    uncond_share: float = 0.1  # of training images shown as "no class" (for guidance)
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    average: float = 0.999
+    seed: int = 0
+
+    def check(self) -> DiffusionConfig:
+        """Raise PixelabError naming the option for an impossible value; return self."""
+        self.check_types()
+        NoiseSchedule(self.schedule, self.steps)
+        check_positive_int(self.width, name="--width", minimum=4)
+        check_positive_int(self.epochs, name="--epochs")
+        check_positive_int(self.batch_size, name="--batch-size")
+        check_positive_int(self.seed, name="--seed", minimum=0)
+        if not 0 <= self.uncond_share < 1:
+            raise PixelabError(f"--uncond-share must lie in [0, 1), got {self.uncond_share}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise PixelabError(f"--lr must be a positive number, got {self.lr}")
+        if not 0 <= self.average < 1:
+            raise PixelabError(f'"average" must lie in [0, 1), got {self.average}')
+        return self
+
+
+def build(cfg: DiffusionConfig, channels: int, size: int, n_classes: int) -> Any:
+    """The U-Net for ``cfg``, initialised from its seed."""
+    from pixelab.generate.unet import UNet
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        return UNet(channels, size, n_classes if cfg.conditional else 0, cfg.width)
+
+
+def guided_eps(model: Any, guidance: float, y: torch.Tensor | None) -> Callable[..., torch.Tensor]:
+    """``eps_fn`` for the samplers: the model's noise prediction for classes ``y``, pushed
+    away from its prediction without a class by ``guidance`` (classifier-free guidance, Ho &
+    Salimans 2022: eps = eps_none + w (eps_class - eps_none); w = 1 is the plain conditional
+    model, 0 the unconditional one). The samplers clamp x0 and recompute eps from it, so
+    strong guidance cannot push images out of range."""
+    if guidance < 0 or not math.isfinite(guidance):
+        raise PixelabError(f"--guidance must be 0 or more, got {guidance}")
+
+    def eps_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        if y is None or model.label is None:
+            return model(x, t, None)
+        yy = y.to(x.device)
+        if guidance == 1:
+            return model(x, t, yy)
+        none = model.null_class(len(x), x.device)
+        if guidance == 0:
+            return model(x, t, none)
+        both = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([yy, none]))
+        cond, uncond = both.chunk(2)
+        return uncond + guidance * (cond - uncond)
+
+    return eps_fn
+
+
+@dataclasses.dataclass
+class DiffusionResult:
+    """What :func:`fit_diffusion` returns: one row per epoch, the training seconds, and whether
+    it finished (False: interrupted, checkpoint kept)."""
+
+    history: list[dict[str, Any]]
+    train_seconds: float
+    finished: bool
+
+
+def fit_diffusion(
+    model: Any,
+    images: Any,
+    labels: Any,
+    cfg: DiffusionConfig,
+    *,
+    device: str = "cpu",
+    checkpoint_dir: Any = None,
+    resume: bool = False,
+    on_epoch: Any = None,
+    max_seconds: float | None = None,
+    progress: Any = None,
+) -> DiffusionResult:
+    """Train ``model`` to predict the noise added to uint8 ``images`` (N, H, W, C) at random
+    steps (mean squared error), showing a share of them as "no class". A moving average of
+    the weights is kept and is what ``on_epoch(epoch, averaged model)`` sees and the model
+    holds at the end. Every epoch is checkpointed atomically; ``resume`` continues exactly;
+    Ctrl-C returns ``finished=False`` after the last epoch saved; ``max_seconds`` ends
+    training (finished) at the first step past that much training time."""
+    import time
+    from pathlib import Path
+
+    import numpy as np
+
+    from pixelab._core.progress import report
+    from pixelab.data.tensors import to_tensor_uint8
+    from pixelab.generate.gan import check_enough
+    from pixelab.train.averaging import WeightAverage
+    from pixelab.train.checkpoint import resume_epochs, save_checkpoint
+
+    cfg = cfg.check()
+    n = check_enough(len(images), cfg.batch_size, what="a diffusion model")
+    schedule = NoiseSchedule(cfg.schedule, cfg.steps)
+    dev = torch.device(device)
+    model.to(dev)
+    abar = schedule.alphas_cumprod.to(dev)
+    x_all = to_tensor_uint8(images)
+    y_all = torch.from_numpy(np.asarray(labels, np.int64))
+    cond = model.label is not None
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    average = WeightAverage(model, cfg.average) if cfg.average > 0 else None
+    kept = model if average is None else average.module
+    history: list[dict[str, Any]] = []
+    start, elapsed = 0, 0.0
+    if resume:
+        history, elapsed, start = resume_epochs(
+            checkpoint_dir, cfg.to_dict(), cfg.epochs, model=model, optimizer=opt,
+            average=None if average is None else average.module,
+        )  # fmt: skip
+    steps = n // cfg.batch_size
+    try:
+        for epoch in range(start, cfg.epochs):
+            t0 = time.perf_counter()
+            gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+            order = torch.randperm(n, generator=gen)
+            model.train()
+            total, done_steps, out_of_time = 0.0, steps, False
+            for step in range(steps):
+                if max_seconds is not None and elapsed + time.perf_counter() - t0 >= max_seconds:
+                    out_of_time, done_steps = True, step
+                    break
+                idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+                x0 = x_all[idx].to(dev).float().div_(127.5).sub_(1)
+                t = torch.randint(0, cfg.steps, (len(idx),), generator=gen).to(dev)
+                noise = torch.randn(x0.shape, generator=gen).to(dev)
+                a = abar[t].view(-1, 1, 1, 1)
+                x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
+                y = None
+                if cond:
+                    y = y_all[idx].clone()
+                    drop = torch.rand(len(idx), generator=gen) < cfg.uncond_share
+                    y[drop] = model.n_classes
+                    y = y.to(dev)
+                loss = torch.nn.functional.mse_loss(model(x_t, t, y), noise)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if average is not None:
+                    average.update(epoch * steps + step + 1)
+                total += float(loss.detach())
+                report(progress, f"epoch {epoch + 1}/{cfg.epochs} loss {total / (step + 1):.4f}",
+                       step + 1, steps)  # fmt: skip
+            elapsed += time.perf_counter() - t0
+            if done_steps == 0:
+                break
+            row: dict[str, Any] = {"epoch": epoch + 1, "loss": round(total / done_steps, 5),
+                                   "seconds": round(elapsed, 3)}  # fmt: skip
+            if on_epoch is not None:
+                row.update(on_epoch(epoch, kept) or {})
+            history.append(row)
+            if checkpoint_dir is not None:
+                save_checkpoint(Path(checkpoint_dir), model=model, optimizer=opt, scheduler=None,
+                                average=None if average is None else average.module,
+                                state={"epoch": epoch, "config": cfg.to_dict(), "history": history,
+                                       "finished": epoch + 1 == cfg.epochs or out_of_time,
+                                       "train_seconds": elapsed})  # fmt: skip
+            if out_of_time:
+                break
+    except KeyboardInterrupt:
+        return DiffusionResult(history, elapsed, finished=False)
+    if average is not None:
+        model.load_state_dict(average.module.state_dict())
+    model.eval()
+    return DiffusionResult(history, elapsed, finished=True)

@@ -231,3 +231,13 @@ def plot_schedules(schedules: Sequence[Any]):
     b.set_title("image against noise (log scale)", fontsize=10)
     b.legend(fontsize=8)
     return fig
+
+
+def plot_diffusion_curves(history: list[dict[str, Any]]):
+    """The denoiser's training loss (mean squared error of its noise guess) per epoch."""
+    ax = _ax(None, 5, 3.2)
+    ax.plot([r["epoch"] for r in history], [r["loss"] for r in history], "o-")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("noise-prediction error (MSE)")
+    ax.set_title("how well it guesses the noise", fontsize=10)
+    return ax.figure

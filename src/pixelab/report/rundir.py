@@ -33,6 +33,8 @@ RUN_FILES = (
     "generator.safetensors",
     "discriminator.safetensors",
     "vae.json",
+    "diffusion.json",
+    "denoiser.safetensors",
     "report.html",
 )
 #: Patterns of further run files: checkpoints and temporary files of interrupted writes.
