@@ -322,10 +322,10 @@ def diffusion_sample(
     """``n`` new images from a diffusion run (of class ``cls``, or every class in turn), with
     ``steps`` network calls of ``sampler`` and classifier-free ``guidance``: one grid PNG at
     ``out``, and beside it the reverse process of the first images as a strip (PNG) and GIF."""
-    import torch
 
     from pixelab._core.checks import check_positive_int
     from pixelab._core.errors import PixelabError
+    from pixelab.apps.gan import asked_classes
     from pixelab.generate.diffusion import NoiseSchedule, guided_eps, sample_loop
     from pixelab.generate.vae import to_uint8
     from pixelab.report.generate import mosaic, save_gif, save_png
@@ -337,17 +337,7 @@ def diffusion_sample(
     dev = str(resolve_device(device))
     model, rec = load_diffusion(run, device=dev)
     cfg, classes = rec["config"], rec["classes"]
-    y = None
-    if cls is not None:
-        if not cfg.conditional:
-            raise PixelabError("this diffusion model was trained without classes: --class "
-                               "cannot choose one", hint="train with classes (the default)")  # fmt: skip
-        if cls not in classes:
-            raise PixelabError(f"the run has no class {cls!r}",
-                               hint=f"its classes: {', '.join(classes)}")  # fmt: skip
-        y = torch.full((n,), classes.index(cls), dtype=torch.long)
-    elif cfg.conditional:
-        y = _classes_for(n, len(classes), True)
+    y = asked_classes(cls, classes, cfg.conditional, n, what="diffusion model")
     eps_fn = guided_eps(model, guidance, y)
     schedule = NoiseSchedule(cfg.schedule, cfg.steps)
     shape = (n, rec["channels"], rec["size"], rec["size"])

@@ -99,6 +99,24 @@ def _eval_classes(n: int, n_classes: int) -> np.ndarray:
     return np.arange(n) % n_classes
 
 
+def asked_classes(cls: str | None, classes: list[str], conditional: bool, n: int, *,
+                  what: str) -> Any:  # fmt: skip
+    """The classes of ``n`` samples of a generator run: all ``cls`` (checked against the
+    run's classes), every class in turn when none is asked, None for a run without classes."""
+    import torch
+
+    if cls is None:
+        return torch.as_tensor(_eval_classes(n, len(classes))) if conditional else None
+    if not conditional:
+        raise PixelabError(f"this {what} was trained without classes: --class cannot choose one",
+                           hint="train with classes (the default) to ask for one")  # fmt: skip
+    if cls not in classes:
+        raise PixelabError(
+            f"the run has no class {cls!r}", hint=f"its classes: {', '.join(classes)}"
+        )
+    return torch.full((n,), classes.index(cls), dtype=torch.long)
+
+
 def gan_train(
     data: str,
     out: str | os.PathLike[str],
@@ -371,18 +389,7 @@ def gan_sample(
         raise PixelabError(f"--n {n} is more than one grid can show", hint="at most 10000")
     g, rec = load_gan(run, device=str(resolve_device(device)))
     cfg, classes = rec["config"], rec["classes"]
-    y = None
-    if cls is not None:
-        if not cfg.conditional:
-            raise PixelabError("this GAN was trained without classes: --class cannot choose one",
-                               hint="train with classes (the default) to ask for one")  # fmt: skip
-        if cls not in classes:
-            raise PixelabError(
-                f"the run has no class {cls!r}", hint=f"its classes: {', '.join(classes)}"
-            )
-        y = torch.full((n,), classes.index(cls), dtype=torch.long)
-    elif cfg.conditional:
-        y = torch.as_tensor(_eval_classes(n, len(classes)))
+    y = asked_classes(cls, classes, cfg.conditional, n, what="GAN")
     z = torch.randn(n, cfg.latent, generator=torch.Generator().manual_seed(seed))
     images = sample(g, z, y)
     ncols = len(classes) if (cfg.conditional and cls is None and n >= len(classes)) else 8
