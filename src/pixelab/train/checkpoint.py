@@ -172,7 +172,8 @@ def resume_epochs(
         raise PixelabError("nothing to resume: no checkpoint found",
                            hint="train without --resume first")  # fmt: skip
     state = load_checkpoint(folder, **{"scheduler": None, **parts})
-    changed = sorted(k for k, v in config.items() if state["config"].get(k) != v)
+    # an option missing from an older checkpoint did not exist then: its value now is kept
+    changed = sorted(k for k, v in config.items() if state["config"].get(k, v) != v)
     if changed:
         raise PixelabError(f"--resume needs the same options; changed: {', '.join(changed)}")
     start = epochs if state.get("finished") else state["epoch"] + 1
