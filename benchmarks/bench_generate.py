@@ -2,6 +2,7 @@
 wall-clock budget, judged by the same network.
 
     .venv/bin/python benchmarks/bench_generate.py [--budget-s 180] [--seeds 0,1,2] [--out .bench/generate.json]
+        [--mode-seeking 1] [--only mode-seeking]
 
 The tutorial's recipe (pytorch.org/tutorials/beginner/dcgan_faces_tutorial.html), sized for
 28-pixel images: transposed convolutions with batch norm in the generator (noise of 100),
@@ -144,19 +145,31 @@ def measure(
     return out
 
 
+def recipes(mode_seeking: float) -> list[tuple[str, bool, float]]:
+    """pixelab's recipes: (name, conditional, mode-seeking weight)."""
+    return [("pixelab (defaults, classes)", True, 0.0),
+            (f"pixelab (classes, --mode-seeking {mode_seeking:g})", True, mode_seeking),
+            ("pixelab (unconditional)", False, 0.0)]  # fmt: skip
+
+
+TUTORIAL = "DCGAN tutorial recipe"
+
+
 def run_seed(
-    seed: int, budget_s: float, train: Any, judge_model: Any, real_feats: np.ndarray
-) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Every recipe once with ``seed``: (results by recipe, 60 samples by recipe)."""
+    seed: int, budget_s: float, train: Any, judge_model: Any, real_feats: np.ndarray, *,
+    mode_seeking: float = 1.0, only: str | None = None,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:  # fmt: skip
+    """Every recipe (or those whose name holds ``only``) once with ``seed``: (results by
+    recipe, 60 samples by recipe)."""
     from pixelab.generate import GANConfig, fit_gan, sample
     from pixelab.generate.gan import build
 
     results: dict[str, Any] = {}
     grids = {}
     n = 2000
-    for name, conditional, ms in (("pixelab (defaults, classes)", True, 0.0),
-                                  ("pixelab (classes, --mode-seeking 1)", True, 1.0),
-                                  ("pixelab (unconditional)", False, 0.0)):  # fmt: skip
+    for name, conditional, ms in recipes(mode_seeking):
+        if only is not None and only not in name:
+            continue
         cfg = GANConfig(conditional=conditional, epochs=1000, seed=seed, mode_seeking=ms)
         g, d = build(cfg, 1, 28, 10)
         t0 = time.perf_counter()
@@ -170,9 +183,11 @@ def run_seed(
                          **measure(fakes, asked, judge_model, real_feats)}  # fmt: skip
         grids[name] = fakes[:60]
         print(seed, name, results[name], flush=True)
+    if only is not None and only not in TUTORIAL:
+        return results, grids
     g, info_t = train_tutorial(train.images, budget_s, seed)
     fakes = _tutorial_samples(g, n, seed)
-    name = "DCGAN tutorial recipe"
+    name = TUTORIAL
     results[name] = {**info_t, **measure(fakes, None, judge_model, real_feats)}
     grids[name] = fakes[:60]
     print(seed, name, results[name], flush=True)
@@ -194,6 +209,8 @@ def main() -> None:
     ap.add_argument("--budget-s", type=float, default=180.0)
     ap.add_argument("--seeds", default="0", help="seeds separated by commas, e.g. 0,1,2")
     ap.add_argument("--out", default=".bench/generate.json")
+    ap.add_argument("--mode-seeking", type=float, default=1.0, help="its recipe's weight")
+    ap.add_argument("--only", default=None, help="only the recipes whose name holds this")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -212,7 +229,8 @@ def main() -> None:
                  "diversity_within_class": round(class_diversity(real_feats, real.labels), 4)}  # fmt: skip
     runs, first_grids = [], None
     for seed in seeds:
-        res, grids = run_seed(seed, args.budget_s, train, judge_model, real_feats)
+        res, grids = run_seed(seed, args.budget_s, train, judge_model, real_feats,
+                              mode_seeking=args.mode_seeking, only=args.only)  # fmt: skip
         runs.append(res)
         first_grids = first_grids or grids
     results = medians(runs)
