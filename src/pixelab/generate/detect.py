@@ -3,7 +3,7 @@
 Two detectors. The GAN's own discriminator, which spent training telling real from generated
 (its score is above 0 for "real" with both of pixelab's losses). And a small CNN trained
 afterwards on real images against fresh generated ones: the discriminator had to keep up with a
-moving generator, the CNN studies a fixed one, which is usually far easier.
+moving generator, while the CNN studies a fixed one.
 """
 
 from __future__ import annotations
