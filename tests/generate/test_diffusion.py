@@ -208,6 +208,20 @@ def test_diffusion_train_resumes_exactly_after_ctrl_c(capsys, monkeypatch, tmp_p
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.usefixtures("_own_cache")
+def test_an_unconditional_run_samples_and_refuses_guidance(capsys, tmp_path):
+    out = tmp_path / "plain"
+    code, _, err = cli(capsys, "diffusion", "train", *TINY, "--epochs", "1", "--unconditional",
+                       "--out", str(out))  # fmt: skip
+    assert code == 0, err
+    code, _, err = cli(capsys, "diffusion", "sample", str(out), "--n", "2", "--steps", "3")
+    assert code == 0, err
+    for args, msg in [(["--guidance", "3"], "no class to guide towards"),
+                      (["--class", "1"], "trained without classes")]:  # fmt: skip
+        code, _, err = cli(capsys, "diffusion", "sample", str(out), *args)
+        assert code == 2 and msg in err, (args, err)
+
+
 def test_diffusion_train_bad_input_is_one_clear_line(capsys, tmp_path):
     out = tmp_path / "bad"
     for args, msg in [

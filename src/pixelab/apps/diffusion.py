@@ -313,14 +313,15 @@ def diffusion_sample(
     n: int = 16,
     cls: str | None = None,
     steps: int = 50,
-    guidance: float = DEFAULT_GUIDANCE,
+    guidance: float | None = None,
     sampler: str = "ddim",
     seed: int = 0,
     device: str = "auto",
     progress: Any = None,
 ) -> dict[str, Any]:
     """``n`` new images from a diffusion run (of class ``cls``, or every class in turn), with
-    ``steps`` network calls of ``sampler`` and classifier-free ``guidance``: one grid PNG at
+    ``steps`` network calls of ``sampler`` and classifier-free ``guidance`` (default 2; only
+    for a run trained with classes): one grid PNG at
     ``out``, and beside it the reverse process of the first images as a strip (PNG) and GIF."""
 
     from pixelab._core.checks import check_positive_int
@@ -338,7 +339,10 @@ def diffusion_sample(
     model, rec = load_diffusion(run, device=dev)
     cfg, classes = rec["config"], rec["classes"]
     y = asked_classes(cls, classes, cfg.conditional, n, what="diffusion model")
-    eps_fn = guided_eps(model, guidance, y)
+    if guidance is not None and not cfg.conditional:
+        raise PixelabError("this diffusion model was trained without classes: there is no class "
+                           "to guide towards", hint="leave out --guidance")  # fmt: skip
+    eps_fn = guided_eps(model, DEFAULT_GUIDANCE if guidance is None else guidance, y)
     schedule = NoiseSchedule(cfg.schedule, cfg.steps)
     shape = (n, rec["channels"], rec["size"], rec["size"])
     x, snaps = sample_loop(eps_fn, shape, schedule, steps=steps, sampler=sampler, seed=seed,

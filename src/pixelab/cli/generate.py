@@ -393,7 +393,9 @@ def diffusion_sample(
     cls: str = typer.Option(None, "--class", help="Only this class (a conditional run)."),
     steps: int = typer.Option(50, "--steps", help="Network calls from noise to image."),
     guidance: float = typer.Option(
-        2.0, "--guidance", help="Classifier-free guidance (1: none, 0: ignore the class)."
+        None,
+        "--guidance",
+        help="Classifier-free guidance (default 2; 1: none, 0: ignore the class).",
     ),
     sampler: str = typer.Option("ddim", "--sampler", help="ddim (deterministic) or ddpm."),
     seed: int = typer.Option(
