@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from pixelab.data.tensors import signed_to_uint8, to_signed
 from pixelab.report import RunDir
 
 #: Frames of the forward GIF.
@@ -23,10 +24,6 @@ def _noised(schedule: Any, x0: Any, ts: list[int], seed: int) -> Any:
     noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
     return schedule.add_noise(x0.expand(len(ts), *x0.shape[1:]), noise.expand(len(ts), *x0.shape[1:]),
                               torch.as_tensor(ts))  # fmt: skip
-
-
-def _to_uint8(x: Any) -> np.ndarray:
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
 
 
 def diffusion_forward(
@@ -61,13 +58,13 @@ def diffusion_forward(
     check_positive_int(seed, name="--seed", minimum=0)
     images, name = source_images(source, count=1)
     image = images[0]
-    x0 = torch.from_numpy(image).permute(2, 0, 1)[None].float().div(127.5).sub(1)
+    x0 = to_signed(torch.from_numpy(image).permute(2, 0, 1)[None])
     ts = np.unique(np.linspace(0, steps - 1, show).round().astype(int)).tolist()
     schedules = [chosen] + [NoiseSchedule(k, steps) for k in SCHEDULES if k != schedule]
     rows, shown = [], []
     for sched in schedules:
         noised = _noised(sched, x0, ts, seed)
-        rows.append((sched.kind, _to_uint8(noised)))
+        rows.append((sched.kind, signed_to_uint8(noised)))
         if sched is chosen:
             abar, snr = sched.alphas_cumprod, sched.signal_to_noise()
             x0_flat = x0.flatten()
@@ -91,7 +88,7 @@ def diffusion_forward(
         figs = [rd.save_figure(fig, "forward"),
                 rd.save_figure(plot_schedules(schedules), "schedules")]  # fmt: skip
         gif_ts = np.unique(np.linspace(0, steps - 1, GIF_FRAMES).round().astype(int)).tolist()
-        frames = _to_uint8(_noised(chosen, x0, gif_ts, seed))
+        frames = signed_to_uint8(_noised(chosen, x0, gif_ts, seed))
         frames = frames[..., 0] if frames.shape[-1] == 1 else frames
         figs.append(save_gif(list(frames), rd.figures / "forward.gif", ms=120))
         metrics = {
@@ -114,12 +111,6 @@ QUALITY_STEPS = 25
 QUALITY_SAMPLES = 500
 #: Classifier-free guidance scale used unless another is asked for.
 DEFAULT_GUIDANCE = 2.0
-
-
-def _classes_for(n: int, n_classes: int, conditional: bool) -> Any:
-    import torch
-
-    return torch.arange(n) % n_classes if conditional else None
 
 
 def diffusion_train(
@@ -207,10 +198,10 @@ def _train_and_report(
 
     from pixelab._core.io import write_json
     from pixelab.apps.cnn import _interrupted
+    from pixelab.apps.gan import asked_classes
     from pixelab.generate import class_coverage, class_diversity, frechet_distance
     from pixelab.generate.diffusion import NoiseSchedule, fit_diffusion, guided_eps, sample_loop
     from pixelab.generate.judge import judge
-    from pixelab.generate.vae import to_uint8
     from pixelab.report.generate import mosaic, plot_diffusion_curves, save_gif, save_png
     from pixelab.train.checkpoint import has_checkpoint, remove_checkpoints, save_weights
 
@@ -220,12 +211,12 @@ def _train_and_report(
     schedule = NoiseSchedule(cfg.schedule, cfg.steps)
     shape = (train.shape[2], train.shape[0], train.shape[1])
     n_grid = n_classes * max(1, 40 // n_classes) if cfg.conditional else 40
-    y_grid = _classes_for(n_grid, n_classes, cfg.conditional)
+    y_grid = asked_classes(None, train.classes, cfg.conditional, n_grid)
 
     def draw(net: Any, n: int, y: Any, steps: int, seed: int) -> np.ndarray:
         x, _ = sample_loop(guided_eps(net.eval(), DEFAULT_GUIDANCE, y), (n, *shape), schedule,
                            steps=steps, seed=seed, device=str(dev))  # fmt: skip
-        return to_uint8(x)
+        return signed_to_uint8(x)
 
     def on_epoch(epoch: int, net: Any) -> dict[str, Any]:
         grid = draw(net, n_grid, y_grid, MONITOR_STEPS, cfg.seed * 7919 + 1)
@@ -243,7 +234,7 @@ def _train_and_report(
     if not result.finished:
         return _interrupted(rd.path, "pixelab diffusion train")
     t0 = time.perf_counter()
-    y_eval = _classes_for(quality_samples, n_classes, cfg.conditional)
+    y_eval = asked_classes(None, train.classes, cfg.conditional, quality_samples)
     fakes = draw(model, quality_samples, y_eval, QUALITY_STEPS, cfg.seed * 7919 + 3)
     sample_seconds = time.perf_counter() - t0
     feats, pred = judge(judge_net, fakes)
@@ -328,7 +319,6 @@ def diffusion_sample(
     from pixelab._core.errors import PixelabError
     from pixelab.apps.gan import asked_classes
     from pixelab.generate.diffusion import NoiseSchedule, guided_eps, sample_loop
-    from pixelab.generate.vae import to_uint8
     from pixelab.report.generate import mosaic, save_gif, save_png
     from pixelab.train.loop import resolve_device
 
@@ -347,16 +337,16 @@ def diffusion_sample(
     shape = (n, rec["channels"], rec["size"], rec["size"])
     x, snaps = sample_loop(eps_fn, shape, schedule, steps=steps, sampler=sampler, seed=seed,
                            device=dev, keep=min(steps, 10), progress=progress)  # fmt: skip
-    images = to_uint8(x)
+    images = signed_to_uint8(x)
     out = Path(out)
     ncols = len(classes) if (cfg.conditional and cls is None and n >= len(classes)) else 8
     grid = save_png(mosaic(images, ncols=ncols, scale=2), out)
     show = min(n, 4)  # the reverse process of the first images: rows, noise to image
-    strip = np.concatenate([to_uint8(s[:show]) for _, s in snaps])
+    strip = np.concatenate([signed_to_uint8(s[:show]) for _, s in snaps])
     order = np.arange(len(strip)).reshape(len(snaps), show).T.flatten()
     strip_path = save_png(mosaic(strip[order], ncols=len(snaps), scale=2),
                           out.with_name(out.stem + "-reverse.png"))  # fmt: skip
-    frames = [mosaic(to_uint8(s[:show]), ncols=show, scale=3) for _, s in snaps]
+    frames = [mosaic(signed_to_uint8(s[:show]), ncols=show, scale=3) for _, s in snaps]
     gif = save_gif(frames, out.with_name(out.stem + "-reverse.gif"), ms=250)
     labels = None if y is None else [classes[int(k)] for k in y]
     return {"images": images, "classes": labels, "path": str(grid), "reverse": str(strip_path),

@@ -100,7 +100,7 @@ def _eval_classes(n: int, n_classes: int) -> np.ndarray:
 
 
 def asked_classes(cls: str | None, classes: list[str], conditional: bool, n: int, *,
-                  what: str) -> Any:  # fmt: skip
+                  what: str = "model") -> Any:  # fmt: skip
     """The classes of ``n`` samples of a generator run: all ``cls`` (checked against the
     run's classes), every class in turn when none is asked, None for a run without classes."""
     import torch

@@ -132,7 +132,7 @@ def vae_train(
 def _interrupted(path: Path, latents: list[int], plain: bool) -> dict[str, Any]:
     done = [f"{k}-{z}" for k, z in _model_names(latents, plain)
             if (path / f"{k}-{z}.safetensors").is_file()]  # fmt: skip
-    return {"interrupted": True, "models_done": done, "epochs_done": len(done),
+    return {"interrupted": True, "models_done": done,
             "resume": f"{COMMAND} --out {path} --resume"}  # fmt: skip
 
 

@@ -209,7 +209,7 @@ def vae_train(
                         lr=lr, beta=beta, seed=seed).check()  # fmt: skip
     out = out or default_out("vae")
     with progress_bar(quiet=json) as progress:
-        m = train_job(data, out, latents=latents or [1], config=cfg, plain=plain, size=size,
+        m = train_job(data, out, latents=latents or latent, config=cfg, plain=plain, size=size,
                       gray=gray, limit=limit, judge=judge, device=device, resume=resume,
                       overwrite=overwrite, progress=progress)  # fmt: skip
     if m.get("interrupted"):

@@ -28,3 +28,17 @@ def to_float_tensor(images: np.ndarray) -> Any:
     1.0
     """
     return to_tensor_uint8(images).float().div_(255.0)
+
+
+def to_signed(x: Any) -> Any:
+    """A uint8 tensor (N, C, H, W) -> float32 in [-1, 1], the range generators work in."""
+    return x.float().div(127.5).sub(1)
+
+
+def signed_to_uint8(x: Any) -> np.ndarray:
+    """Float (N, C, H, W) in [-1, 1] (clipped) -> uint8 NumPy images (N, H, W, C): what a
+    generator's output becomes."""
+    import torch
+
+    out = ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return out.permute(0, 2, 3, 1).numpy()

@@ -20,14 +20,14 @@ def discriminator_scores(
 ) -> np.ndarray:
     """The discriminator's score of uint8 ``images`` (N, H, W, C) (and their classes, for a
     conditional one): above 0 means "real"."""
-    from pixelab.data.tensors import to_tensor_uint8
+    from pixelab.data.tensors import to_signed, to_tensor_uint8
 
     discriminator.eval()
     dev = next(discriminator.parameters()).device
     x_all = to_tensor_uint8(images)
     out = []
     for i in range(0, len(images), batch):
-        x = x_all[i : i + batch].to(dev).float().div_(127.5).sub_(1)
+        x = to_signed(x_all[i : i + batch].to(dev))
         y = None if labels is None else torch.as_tensor(labels[i : i + batch]).to(dev)
         out.append(discriminator(x, y).float().cpu())
     return torch.cat(out).numpy()

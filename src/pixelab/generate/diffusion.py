@@ -313,7 +313,7 @@ def fit_diffusion(
     import numpy as np
 
     from pixelab._core.progress import report
-    from pixelab.data.tensors import to_tensor_uint8
+    from pixelab.data.tensors import to_signed, to_tensor_uint8
     from pixelab.generate.gan import check_enough
     from pixelab.train.averaging import WeightAverage
     from pixelab.train.checkpoint import resume_epochs, save_checkpoint
@@ -350,7 +350,7 @@ def fit_diffusion(
                     out_of_time, done_steps = True, step
                     break
                 idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-                x0 = x_all[idx].to(dev).float().div_(127.5).sub_(1)
+                x0 = to_signed(x_all[idx].to(dev))
                 t = torch.randint(0, cfg.steps, (len(idx),), generator=gen).to(dev)
                 noise = torch.randn(x0.shape, generator=gen).to(dev)
                 a = abar[t].view(-1, 1, 1, 1)

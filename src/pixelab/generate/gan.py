@@ -24,6 +24,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from pixelab._core.checks import check_positive_int
 from pixelab._core.config import Config
 from pixelab._core.errors import PixelabError
+from pixelab.data.tensors import signed_to_uint8
 
 LOSSES = ("hinge", "bce")
 
@@ -203,9 +204,8 @@ def sample(
     out = []
     for i in range(0, len(z), batch):
         yy = None if y is None else y[i : i + batch].to(dev)
-        x = generator(z[i : i + batch].to(dev), yy)
-        out.append(((x.float().cpu() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8))
-    return torch.cat(out).permute(0, 2, 3, 1).numpy()
+        out.append(signed_to_uint8(generator(z[i : i + batch].to(dev), yy)))
+    return np.concatenate(out)
 
 
 def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
@@ -272,7 +272,7 @@ def fit_gan(
     from pathlib import Path
 
     from pixelab._core.progress import report
-    from pixelab.data.tensors import to_tensor_uint8
+    from pixelab.data.tensors import to_signed, to_tensor_uint8
     from pixelab.train.averaging import WeightAverage
     from pixelab.train.checkpoint import OptimizerPair, resume_epochs, save_checkpoint
 
@@ -314,7 +314,7 @@ def fit_gan(
                     out_of_time, done_steps = True, step
                     break
                 idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-                real = x_all[idx].to(dev).float().div_(127.5).sub_(1)
+                real = to_signed(x_all[idx].to(dev))
                 y = y_all[idx].to(dev) if cond else None
                 z = torch.randn(len(idx), cfg.latent, generator=gen).to(dev)
                 half = len(idx) // 2

@@ -23,6 +23,7 @@ from torch import nn
 from pixelab._core.checks import check_positive_int
 from pixelab._core.config import Config
 from pixelab._core.errors import PixelabError
+from pixelab.data.tensors import signed_to_uint8, to_signed, to_tensor_uint8
 from pixelab.generate.gan import check_enough, upsamplings
 
 KINDS = ("vae", "ae")
@@ -128,16 +129,12 @@ def kl_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
 
 
-def _to_unit(x: torch.Tensor) -> torch.Tensor:
-    return x.float().div(127.5).sub(1)
-
-
 def losses(model: Autoencoder, x: torch.Tensor, *, sample: bool = True) -> dict[str, torch.Tensor]:
     """Per image, in nats: ``rate`` (the code's KL from the prior; 0 for a plain autoencoder),
     ``distortion`` (-log p(image | code)) and the pixel means ``recon``. ``x``: uint8
     (N, C, H, W). ``sample`` draws the code from the encoder's cloud (training and the bound),
     else uses its mean (the pictures)."""
-    xs = _to_unit(x)
+    xs = to_signed(x)
     mu, logvar = model.encode(xs)
     if logvar is None:
         z, rate = mu, torch.zeros(len(x), device=x.device)
@@ -219,7 +216,6 @@ def fit_vae(
     from pathlib import Path
 
     from pixelab._core.progress import report
-    from pixelab.data.tensors import to_tensor_uint8
     from pixelab.train.checkpoint import resume_epochs, save_checkpoint
 
     cfg = cfg.check()
@@ -280,8 +276,6 @@ def evaluate(
     VAE needs); the pixel error of reconstructions from the mean code (RMS in 0-255 levels and
     PSNR). A plain autoencoder's code is priced at 16 bits per number (stored as float16, and
     decoded from that rounding)."""
-    from pixelab.data.tensors import to_tensor_uint8
-
     model.eval()
     dev = next(model.parameters()).device
     x_all = to_tensor_uint8(images)
@@ -291,11 +285,10 @@ def evaluate(
         for i in range(0, len(images), batch):
             x = x_all[i : i + batch].to(dev)
             if model.kind == "ae":  # the code as it would be stored
-                mu, _ = model.encode(_to_unit(x))
-                z = mu.half().float()
-                d = discretized_logistic_nll(_to_unit(x), model.decode(z), model.scale())
+                mu, _ = model.encode(to_signed(x))
+                mean = model.decode(mu.half().float())
+                d = discretized_logistic_nll(to_signed(x), mean, model.scale())
                 dist += float(d.flatten(1).sum(1).sum())
-                mean = model.decode(z)
             else:
                 out = losses(model, x, sample=True)
                 rate += float(out["rate"].sum())
@@ -316,24 +309,20 @@ def evaluate(
 @torch.no_grad()
 def reconstruct(model: Autoencoder, images: np.ndarray) -> np.ndarray:
     """Reconstructions of uint8 ``images`` (N, H, W, C) from their mean code, as uint8."""
-    from pixelab.data.tensors import to_tensor_uint8
-
     model.eval()
     dev = next(model.parameters()).device
     x = to_tensor_uint8(images).to(dev)
-    mu, _ = model.encode(_to_unit(x))
-    return to_uint8(model.decode(mu))
+    mu, _ = model.encode(to_signed(x))
+    return signed_to_uint8(model.decode(mu))
 
 
 @torch.no_grad()
 def encode(model: Autoencoder, images: np.ndarray, *, batch: int = 500) -> np.ndarray:
     """The mean codes (N, latent) of uint8 ``images`` (N, H, W, C)."""
-    from pixelab.data.tensors import to_tensor_uint8
-
     model.eval()
     dev = next(model.parameters()).device
     x_all = to_tensor_uint8(images)
-    out = [model.encode(_to_unit(x_all[i : i + batch].to(dev)))[0].cpu()
+    out = [model.encode(to_signed(x_all[i : i + batch].to(dev)))[0].cpu()
            for i in range(0, len(images), batch)]  # fmt: skip
     return torch.cat(out).numpy()
 
@@ -343,14 +332,8 @@ def decode(model: Autoencoder, z: torch.Tensor, *, batch: int = 500) -> np.ndarr
     """Images (uint8, N, H, W, C) decoded from codes ``z`` (N, latent): the pixel means."""
     model.eval()
     dev = next(model.parameters()).device
-    return np.concatenate([to_uint8(model.decode(z[i : i + batch].to(dev)))
+    return np.concatenate([signed_to_uint8(model.decode(z[i : i + batch].to(dev)))
                            for i in range(0, len(z), batch)])  # fmt: skip
-
-
-def to_uint8(mean: torch.Tensor) -> np.ndarray:
-    """Pixel means in [-1, 1] (N, C, H, W) as uint8 images (N, H, W, C)."""
-    x = ((mean.float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x.permute(0, 2, 3, 1).numpy()
 
 
 def latent_grid(
