@@ -217,7 +217,8 @@ def test_an_unconditional_run_samples_and_refuses_guidance(capsys, tmp_path):
     code, _, err = cli(capsys, "diffusion", "sample", str(out), "--n", "2", "--steps", "3")
     assert code == 0, err
     for args, msg in [(["--guidance", "3"], "no class to guide towards"),
-                      (["--class", "1"], "trained without classes")]:  # fmt: skip
+                      (["--class", "1"], "trained without classes"),
+                      (["--prompt", "a one"], "a prompt cannot steer it")]:  # fmt: skip
         code, _, err = cli(capsys, "diffusion", "sample", str(out), *args)
         assert code == 2 and msg in err, (args, err)
 

@@ -297,12 +297,40 @@ def load_diffusion(
     return model.to(device).eval(), {**rec, "config": cfg}
 
 
+def requested_classes(
+    cls: str | None, prompt: str | None, classes: list[str], conditional: bool, n: int
+) -> tuple[Any, dict[str, Any] | None]:
+    """The class of ``n`` images asked by ``--class`` or ``--prompt`` (None: none asked), and
+    what was understood: the class, how the prompt matched it and the words left unused."""
+    import torch
+
+    from pixelab._core.errors import PixelabError
+    from pixelab.apps.gan import asked_classes
+    from pixelab.generate.prompt import match_prompt
+
+    if cls is not None and prompt is not None:
+        raise PixelabError("give --class or --prompt, not both")
+    if prompt is not None:
+        if not conditional:
+            raise PixelabError("this diffusion model was trained without classes: a prompt "
+                               "cannot steer it", hint="train with classes (the default)")  # fmt: skip
+        m = match_prompt(prompt, classes)
+        return torch.full((n,), m.index, dtype=torch.long), {
+            "prompt": prompt, "name": m.name, "how": m.how, "similarity": m.similarity,
+            "unused": list(m.unused), "understood": m.describe()}  # fmt: skip
+    if cls is None:
+        return None, None
+    return asked_classes(cls, classes, conditional, n, what="diffusion model"), {
+        "name": cls, "how": "class"}  # fmt: skip
+
+
 def diffusion_sample(
     run: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
     n: int = 16,
     cls: str | None = None,
+    prompt: str | None = None,
     steps: int = 50,
     guidance: float | None = None,
     sampler: str = "ddim",
@@ -310,7 +338,8 @@ def diffusion_sample(
     device: str = "auto",
     progress: Any = None,
 ) -> dict[str, Any]:
-    """``n`` new images from a diffusion run (of class ``cls``, or every class in turn), with
+    """``n`` new images from a diffusion run (of class ``cls`` or the class ``prompt`` names,
+    or every class in turn), with
     ``steps`` network calls of ``sampler`` and classifier-free ``guidance`` (default 2; only
     for a run trained with classes): one grid PNG at
     ``out``, and beside it the reverse process of the first images as a strip (PNG) and GIF."""
@@ -328,7 +357,9 @@ def diffusion_sample(
     dev = str(resolve_device(device))
     model, rec = load_diffusion(run, device=dev)
     cfg, classes = rec["config"], rec["classes"]
-    y = asked_classes(cls, classes, cfg.conditional, n, what="diffusion model")
+    y, matched = requested_classes(cls, prompt, classes, cfg.conditional, n)
+    if y is None:
+        y = asked_classes(None, classes, cfg.conditional, n)
     if guidance is not None and not cfg.conditional:
         raise PixelabError("this diffusion model was trained without classes: there is no class "
                            "to guide towards", hint="leave out --guidance")  # fmt: skip
@@ -339,7 +370,7 @@ def diffusion_sample(
                            device=dev, keep=min(steps, 10), progress=progress)  # fmt: skip
     images = signed_to_uint8(x)
     out = Path(out)
-    ncols = len(classes) if (cfg.conditional and cls is None and n >= len(classes)) else 8
+    ncols = len(classes) if (cfg.conditional and matched is None and n >= len(classes)) else 8
     grid = save_png(mosaic(images, ncols=ncols, scale=2), out)
     show = min(n, 4)  # the reverse process of the first images: rows, noise to image
     strip = np.concatenate([signed_to_uint8(s[:show]) for _, s in snaps])
@@ -350,4 +381,97 @@ def diffusion_sample(
     gif = save_gif(frames, out.with_name(out.stem + "-reverse.gif"), ms=250)
     labels = None if y is None else [classes[int(k)] for k in y]
     return {"images": images, "classes": labels, "path": str(grid), "reverse": str(strip_path),
-            "gif": str(gif), "steps": [t for t, _ in snaps]}  # fmt: skip
+            "gif": str(gif), "steps": [t for t, _ in snaps], "prompt": matched}  # fmt: skip
+
+
+def diffusion_guidance(
+    run: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    scales: list[float] | None = None,
+    n: int = 200,
+    steps: int = QUALITY_STEPS,
+    seed: int = 0,
+    device: str = "auto",
+    overwrite: bool = False,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Sample a conditional run at each classifier-free guidance scale in ``scales`` from the
+    same noise, and write a run folder: one row of images per scale, class-consistency and FID
+    (the run's judge) against the scale as a figure and in metrics.json."""
+    from pixelab._core.checks import check_positive_int
+    from pixelab._core.errors import PixelabError
+    from pixelab._core.progress import report
+    from pixelab.apps.cnn import _read_config
+    from pixelab.apps.diffusion_edit import run_judge
+    from pixelab.apps.gan import asked_classes
+    from pixelab.data import load_train_test
+    from pixelab.generate import class_diversity, frechet_distance
+    from pixelab.generate.diffusion import NoiseSchedule, guided_eps, sample_loop
+    from pixelab.generate.judge import judge
+    from pixelab.report import figures as F
+    from pixelab.report.generate import plot_guidance
+    from pixelab.train.loop import resolve_device
+
+    scales = [0.0, 1.0, 2.0, 3.0, 5.0] if scales is None else sorted(set(scales))
+    if not 2 <= len(scales) <= 10:
+        raise PixelabError("--scales takes two to ten guidance scales")
+    if min(scales) < 0:
+        raise PixelabError(f"--scales must be 0 or more, got {min(scales)}")
+    check_positive_int(n, name="--n", minimum=20)
+    if n > 5000:
+        raise PixelabError(f"--n {n} is more samples than a sweep needs", hint="at most 5000")
+    dev = str(resolve_device(device))
+    model, rec = load_diffusion(run, device=dev)
+    cfg, classes = rec["config"], rec["classes"]
+    if not cfg.conditional:
+        raise PixelabError("this diffusion model was trained without classes: there is no class "
+                           "to guide towards", hint="train with classes (the default)")  # fmt: skip
+    judge_net = run_judge(rec)
+    if judge_net is None:
+        raise PixelabError(f"the judge this run was measured with ({rec['judge']['run']}) is gone",
+                           hint="train the run again (it remakes its judge)")  # fmt: skip
+    saved = _read_config(Path(run), kind="diffusion")
+    train, test = load_train_test(saved["data"], size=saved["size"], gray=saved["gray"],
+                                  limit=saved["limit"], seed=cfg.seed)  # fmt: skip
+    real = test if len(test) >= 200 else train
+    real = real.subset(np.arange(min(len(real), 2000)))
+    real_feats, _ = judge(judge_net, real.images)
+    y = asked_classes(None, classes, True, n)
+    schedule = NoiseSchedule(cfg.schedule, cfg.steps)
+    shape = (n, rec["channels"], rec["size"], rec["size"])
+    rows, firsts = [], []
+    for i, w in enumerate(scales):
+        x, _ = sample_loop(guided_eps(model, w, y), shape, schedule, steps=steps, seed=seed,
+                           device=dev)  # fmt: skip
+        images = signed_to_uint8(x)
+        feats, pred = judge(judge_net, images)
+        rows.append({"guidance": w,
+                     "class_consistency": round(float((pred == y.numpy()).mean()), 4),
+                     "fid_judge": round(frechet_distance(real_feats, feats), 4),
+                     "diversity": round(class_diversity(feats, y.numpy()), 4)})  # fmt: skip
+        firsts.append(images[: len(classes)])
+        report(progress, "guidance scales", i + 1, len(scales))
+    real_fid = round(frechet_distance(real_feats[::2], real_feats[1::2]), 4)
+    with RunDir.create(out, kind="diffusion-guidance", overwrite=overwrite) as rd:
+        rd.write_config({"run": str(run), "scales": scales, "n": n, "steps": steps,
+                         "seed": seed}, kind="diffusion-guidance")  # fmt: skip
+        cells = [im for row in firsts for im in row]
+        fig = F.image_grid(cells, ncols=len(classes), cell=1.2,
+                           titles=[c[:10] for c in classes] + [""] * (len(cells) - len(classes)),
+                           row_labels=[f"w = {w:g}" for w in scales],
+                           suptitle="the same noise at rising guidance")  # fmt: skip
+        figs = [rd.save_figure(fig, "guidance-samples"),
+                rd.save_figure(plot_guidance(rows, real_fid=real_fid,
+                                             judge=rec["judge"]["name"]), "guidance")]  # fmt: skip
+        metrics = {
+            "scales": rows, "fid_real_vs_real": real_fid, "samples": n,
+            "sampler": f"DDIM, {steps} steps", "judge": rec["judge"],
+            "most_consistent": max(rows, key=lambda r: r["class_consistency"])["guidance"],
+            "lowest_fid": min(rows, key=lambda r: r["fid_judge"])["guidance"],
+            "note": "class_consistency is the share of samples the judge reads as the class "
+                    "asked for; FID is measured in the judge's features, not Inception's",
+            "figures": [str(Path(f).relative_to(rd.path)) for f in figs],
+        }  # fmt: skip
+        rd.write_metrics(metrics)
+        return metrics

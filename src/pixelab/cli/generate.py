@@ -391,6 +391,9 @@ def diffusion_sample(
     run: str = typer.Argument(..., help="A run folder written by pixelab diffusion train."),
     n: int = typer.Option(16, "--n", help="How many images."),
     cls: str = typer.Option(None, "--class", help="Only this class (a conditional run)."),
+    prompt: str = typer.Option(
+        None, "--prompt", help='Ask in words ("an ankle boot"): matched to one of the classes.'
+    ),
     steps: int = typer.Option(50, "--steps", help="Network calls from noise to image."),
     guidance: float = typer.Option(
         None,
@@ -412,7 +415,163 @@ def diffusion_sample(
 
     out = out or str(Path(run) / f"samples-{seed}.png")
     with progress_bar() as progress:
-        res = job(run, out, n=n, cls=cls, steps=steps, guidance=guidance, sampler=sampler,
-                  seed=seed, device=device, progress=progress)  # fmt: skip
+        res = job(run, out, n=n, cls=cls, prompt=prompt, steps=steps, guidance=guidance,
+                  sampler=sampler, seed=seed, device=device, progress=progress)  # fmt: skip
+    if res["prompt"] and "understood" in res["prompt"]:
+        out_console.print(res["prompt"]["understood"], highlight=False)
     out_console.print(f"{len(res['images'])} images: {res['path']}")
     out_console.print(f"the reverse process: {res['reverse']} and {res['gif']}")
+
+
+def _floats(text: str, option: str) -> list[float]:
+    from pixelab._core.errors import PixelabError
+
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise PixelabError(f"{option} must be numbers separated by commas, got {text!r}") from None
+
+
+_RUN = typer.Argument(..., help="A run folder written by pixelab diffusion train.")
+_IMAGE = typer.Argument(
+    ..., help="An image file, a sample photo (chelsea), a built-in dataset or a folder."
+)
+
+
+@diffusion_app.command("inpaint")
+def diffusion_inpaint(
+    run: str = _RUN,
+    image: str = _IMAGE,
+    mask: str = typer.Option(
+        None, "--mask", help="A mask image of IMAGE's size: white marks the region to fill."
+    ),
+    box: str = typer.Option(None, "--box", help="Or a box to fill: x,y,w,h in IMAGE's pixels."),
+    index: int = typer.Option(0, "--index", help="Which image of a dataset or folder."),
+    n: int = typer.Option(4, "--n", help="How many different fills."),
+    cls: str = typer.Option(None, "--class", help="Fill towards this class."),
+    prompt: str = typer.Option(None, "--prompt", help="Or ask for the class in words."),
+    steps: int = typer.Option(50, "--steps", help="Denoising steps."),
+    resample: int = typer.Option(
+        4, "--resample", help="RePaint: each step redone this many times (1: plain replacement)."
+    ),
+    guidance: float = typer.Option(
+        None, "--guidance", help="Guidance towards --class (default 2)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the noise."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    out: str = typer.Option(
+        None, "--out", help="Run folder (default runs/diffusion-inpaint-<time>)."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """Fill a region of an image so that it fits the rest; every other pixel stays exactly as
+    it was (RePaint)."""
+    from pixelab.apps.diffusion_edit import diffusion_inpaint as job
+
+    out = out or default_out("diffusion-inpaint")
+    with progress_bar(quiet=json) as progress:
+        m = job(run, image, out, mask=mask, box=box, index=index, n=n, cls=cls, prompt=prompt,
+                steps=steps, resample=resample, guidance=guidance, seed=seed, device=device,
+                overwrite=overwrite, progress=progress)  # fmt: skip
+    m.pop("images")
+    if json:
+        print_json(m)
+        return
+    _edit_preamble(m)
+    out_console.print(f"filled {m['fill_share']:.0%} of the image {m['n']} ways with "
+                      f"{m['network_calls']} network calls each; kept pixels changed by at most "
+                      f"{m['kept_pixels_max_change']}", highlight=False)  # fmt: skip
+    if m["judged"]:
+        out_console.print(f"the judge reads the original as {m['judged_original']} and the fills as "
+                          f"{', '.join(m['judged'])}", highlight=False)  # fmt: skip
+    for f in m["figures"]:
+        out_console.print(f"figure: {out}/{f}")
+
+
+def _edit_preamble(m: dict) -> None:
+    if m.get("converted"):
+        out_console.print(f"the image was {m['converted']}", highlight=False)
+    if m.get("prompt") and "understood" in m["prompt"]:
+        out_console.print(m["prompt"]["understood"], highlight=False)
+
+
+@diffusion_app.command("img2img")
+def diffusion_img2img(
+    run: str = _RUN,
+    image: str = _IMAGE,
+    strength: str = typer.Option(
+        "0.3,0.5,0.7", "--strength", help="How far to noise it, 0-1 (one or more, e.g. 0.5)."
+    ),
+    index: int = typer.Option(0, "--index", help="Which image of a dataset or folder."),
+    n: int = typer.Option(4, "--n", help="Images per strength."),
+    cls: str = typer.Option(None, "--class", help="Denoise towards this class."),
+    prompt: str = typer.Option(None, "--prompt", help="Or ask for the class in words."),
+    steps: int = typer.Option(50, "--steps", help="Denoising steps at strength 1."),
+    guidance: float = typer.Option(
+        None, "--guidance", help="Guidance towards --class (default 2)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the noise."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    out: str = typer.Option(
+        None, "--out", help="Run folder (default runs/diffusion-img2img-<time>)."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """Image to image (SDEdit): noise an image part of the way and denoise it again, perhaps
+    towards another class; low strength keeps its layout, high strength makes a new image."""
+    from pixelab.apps.diffusion_edit import diffusion_img2img as job
+
+    out = out or default_out("diffusion-img2img")
+    with progress_bar(quiet=json) as progress:
+        m = job(run, image, out, strengths=_floats(strength, "--strength"), index=index, n=n,
+                cls=cls, prompt=prompt, steps=steps, guidance=guidance, seed=seed,
+                device=device, overwrite=overwrite, progress=progress)  # fmt: skip
+    m.pop("images")
+    if json:
+        print_json(m)
+        return
+    _edit_preamble(m)
+    rows = [[f"{r['strength']:g}", str(r["denoising_steps"]),
+             "identical" if r["psnr_vs_input"] is None else f"{r['psnr_vs_input']:.1f}",
+             "-" if r["share_judged_target"] is None else f"{r['share_judged_target']:.0%}"]
+            for r in m["strengths"]]  # fmt: skip
+    table(f"{m['source']} (the judge reads it as {m['judged_input']})",
+          ["strength", "steps", "PSNR vs input (dB)", f"judged {m['target']}"], rows)  # fmt: skip
+    for f in m["figures"]:
+        out_console.print(f"figure: {out}/{f}")
+
+
+@diffusion_app.command("guidance")
+def diffusion_guidance(
+    run: str = _RUN,
+    scales: str = typer.Option("0,1,2,3,5", "--scales", help="Guidance scales to compare."),
+    n: int = typer.Option(200, "--n", help="Samples per scale."),
+    steps: int = typer.Option(25, "--steps", help="DDIM steps per sample."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the noise (the same for every scale)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    out: str = typer.Option(
+        None, "--out", help="Run folder (default runs/diffusion-guidance-<time>)."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
+    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+) -> None:
+    """A guidance sweep: the same noise sampled at each classifier-free guidance scale, with
+    class-consistency and FID (judge features) per scale."""
+    from pixelab.apps.diffusion import diffusion_guidance as job
+
+    out = out or default_out("diffusion-guidance")
+    with progress_bar(quiet=json) as progress:
+        m = job(run, out, scales=_floats(scales, "--scales"), n=n, steps=steps, seed=seed,
+                device=device, overwrite=overwrite, progress=progress)  # fmt: skip
+    if json:
+        print_json(m)
+        return
+    rows = [[f"{r['guidance']:g}", f"{r['class_consistency']:.2f}", f"{r['fid_judge']:.3f}",
+             f"{r['diversity']:.2f}"] for r in m["scales"]]  # fmt: skip
+    table(f"{m['samples']} samples per scale ({m['sampler']}), judged by {m['judge']['name']}",
+          ["w", "looks like the class asked", "FID (judge)", "within-class diversity"], rows)  # fmt: skip
+    out_console.print(f"real vs real FID: {m['fid_real_vs_real']:.3f}", highlight=False)
+    for f in m["figures"]:
+        out_console.print(f"figure: {out}/{f}")

@@ -165,6 +165,14 @@ def ddpm_step(
 
 
 @torch.no_grad()
+def renoise(x_prev: torch.Tensor, t_prev: int, t: int, schedule: NoiseSchedule,
+            noise: torch.Tensor) -> torch.Tensor:  # fmt: skip
+    """x at step ``t`` drawn from x at the earlier step ``t_prev`` (-1: a clean image) by the
+    forward process, q(x_t | x_prev): how RePaint steps back up to resample."""
+    keep = _abar(schedule, t, x_prev) / _abar(schedule, t_prev, x_prev)
+    return keep.sqrt() * x_prev + (1 - keep).sqrt() * noise
+
+
 def sample_loop(
     eps_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     shape: tuple[int, ...],
@@ -178,11 +186,24 @@ def sample_loop(
     device: str = "cpu",
     keep: int = 0,
     x_T: torch.Tensor | None = None,
+    init: torch.Tensor | None = None,
+    strength: float = 1.0,
+    known: torch.Tensor | None = None,
+    mask: torch.Tensor | None = None,
+    resample: int = 1,
     progress: Any = None,
 ) -> tuple[torch.Tensor, list[tuple[int, torch.Tensor]]]:
     """From pure noise (or ``x_T``) to images in [-1, 1] with ``steps`` network calls:
     ``eps_fn(x, t)`` predicts the noise in ``x`` at steps ``t`` (one per image). "ddim" (eta
     0: the same noise always gives the same image) or "ddpm" (fresh noise every step).
+
+    Image-to-image (SDEdit, Meng et al. 2022): ``init`` images are noised to the share
+    ``strength`` of the way and denoised from there (0 returns them unchanged, 1 forgets them).
+    Inpainting (RePaint, Lugmayr et al. 2022): where ``mask`` is 1 the ``known`` images are
+    kept, noised to each step's level, and the rest is denoised to fit them; every step is
+    redone ``resample`` times, stepping back up with fresh noise, so the filled part has time
+    to agree with the kept part. The kept pixels come back exactly.
+
     Returns the images and, with ``keep`` > 0, about that many (t, x) snapshots on the way,
     for strips and GIFs. All noise comes from ``seed``."""
     from pixelab._core.progress import report
@@ -191,25 +212,52 @@ def sample_loop(
         raise PixelabError(f"unknown sampler {sampler!r}", hint="choose from: ddim, ddpm")
     if not 0 <= eta <= 1:
         raise PixelabError(f"--eta must lie in [0, 1], got {eta}")
+    if not 0 <= strength <= 1:
+        raise PixelabError(f"--strength must lie in [0, 1], got {strength}")
+    check_positive_int(resample, name="--resample")
+    if (known is None) != (mask is None):
+        raise PixelabError("inpainting needs both the known images and their mask")
     ts = timesteps(schedule.steps, steps, spacing=spacing)
     gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(shape, generator=gen) if x_T is None else x_T.detach().cpu().clone()
-    x = x.to(device)
+
+    def fresh() -> torch.Tensor:
+        return torch.randn(shape, generator=gen).to(device)
+
+    if init is not None:
+        init = init.to(device)
+        ts = ts[len(ts) - round(len(ts) * strength) :]
+        if not ts:
+            return init.clamp(-1, 1), [(0, init.cpu())] if keep else []
+        x = schedule.add_noise(init, fresh(), torch.full((shape[0],), ts[0], device=device))
+    else:
+        x = fresh() if x_T is None else x_T.detach().clone().to(device)
+    if known is not None:
+        known, mask = known.to(device), mask.to(device)
     every = max(1, len(ts) // keep) if keep else 0
     snaps: list[tuple[int, torch.Tensor]] = [(ts[0] + 1, x.cpu())] if keep else []
     for i, t in enumerate(ts):
         t_prev = ts[i + 1] if i + 1 < len(ts) else -1
-        eps = eps_fn(x, torch.full((shape[0],), t, dtype=torch.long, device=device))
-        need_noise = (sampler == "ddpm" and t_prev >= 0) or (sampler == "ddim" and eta > 0)
-        noise = torch.randn(shape, generator=gen).to(device) if need_noise else None
-        if sampler == "ddim":
-            x = ddim_step(x, eps, t, t_prev, schedule, eta=eta, noise=noise)
-        else:
-            x = ddpm_step(x, eps, t, t_prev, schedule, noise=noise)
+        rounds = resample if (known is not None and t_prev >= 0) else 1
+        for r in range(rounds):
+            eps = eps_fn(x, torch.full((shape[0],), t, dtype=torch.long, device=device))
+            need_noise = (sampler == "ddpm" and t_prev >= 0) or (sampler == "ddim" and eta > 0)
+            noise = fresh() if need_noise else None
+            if sampler == "ddim":
+                x_prev = ddim_step(x, eps, t, t_prev, schedule, eta=eta, noise=noise)
+            else:
+                x_prev = ddpm_step(x, eps, t, t_prev, schedule, noise=noise)
+            if known is not None:
+                seen = known if t_prev < 0 else schedule.add_noise(
+                    known, fresh(), torch.full((shape[0],), t_prev, device=device))  # fmt: skip
+                x_prev = mask * seen + (1 - mask) * x_prev
+            x = renoise(x_prev, t_prev, t, schedule, fresh()) if r + 1 < rounds else x_prev
         if keep and ((i + 1) % every == 0 or t_prev < 0):
             snaps.append((max(t_prev, 0), x.cpu()))
         report(progress, "denoising", i + 1, len(ts))
-    return x.clamp(-1, 1), snaps
+    x = x.clamp(-1, 1)
+    if known is not None:  # exactly the given pixels where they are known
+        x = torch.where(mask.expand_as(x) > 0.5, known.expand_as(x), x)
+    return x, snaps
 
 
 @dataclasses.dataclass(frozen=True)

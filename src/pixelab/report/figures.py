@@ -56,14 +56,15 @@ def image_grid(
     suptitle: str = "",
     **kw: Any,
 ):
-    """Lay images out on a grid; returns the Figure. ``row_labels`` name each row."""
+    """Lay images out on a grid; returns the Figure. ``row_labels`` name each row; a None
+    image leaves its cell empty."""
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = (n + ncols - 1) // ncols
     fig = new_figure(cell * ncols + (1.2 if row_labels else 0), cell * nrows + 0.3)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for i, ax in enumerate(axes.flat):
-        if i < n:
+        if i < n and images[i] is not None:  # None leaves a cell empty
             _show(ax, images[i], **kw)
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8)

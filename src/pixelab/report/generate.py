@@ -241,3 +241,23 @@ def plot_diffusion_curves(history: list[dict[str, Any]]):
     ax.set_ylabel("noise-prediction error (MSE)")
     ax.set_title("how well it guesses the noise", fontsize=10)
     return ax.figure
+
+
+def plot_guidance(rows: list[dict[str, Any]], *, real_fid: float, judge: str):
+    """Class-consistency and FID (judge features) against the classifier-free guidance scale:
+    where guidance helps, and where it starts to cost variety."""
+    fig = new_figure(9, 3.3)
+    a, b = fig.subplots(1, 2)
+    w = [r["guidance"] for r in rows]
+    a.plot(w, [r["class_consistency"] for r in rows], "o-")
+    a.set_ylim(0, 1.02)
+    a.set_xlabel("guidance scale w")
+    a.set_ylabel(f"looks like the class asked ({judge})")
+    b.plot(w, [r["fid_judge"] for r in rows], "o-", color="C1", label="samples")
+    b.axhline(real_fid, ls="--", color="grey", label="real vs real")
+    b.set_xlabel("guidance scale w")
+    b.set_ylabel("FID (judge features)")
+    b.legend(fontsize=8)
+    fig.suptitle("classifier-free guidance: w = 0 ignores the class, 1 is the plain model",
+                 fontsize=10)  # fmt: skip
+    return fig
