@@ -1,5 +1,7 @@
-"""``diffusion forward``: an image buried in noise step by step, the forward process of a
-diffusion model, with the numbers that say how much of the image is left at each step."""
+"""Diffusion jobs: ``forward`` (an image buried in noise step by step, with the numbers that
+say how much of it is left), ``train`` (a denoiser, watched and measured), ``sample`` (by
+class or prompt, with the reverse process drawn) and ``guidance`` (a sweep of the guidance
+scale). The edits (inpaint, img2img) are in :mod:`pixelab.apps.diffusion_edit`."""
 
 from __future__ import annotations
 
