@@ -130,6 +130,28 @@ def _edit_eps(model: Any, cfg: Any, y: Any, guidance: float | None, n: int) -> A
     return guided_eps(model, DEFAULT_GUIDANCE if guidance is None else guidance, y)
 
 
+def _prepare(run: Any, image: np.ndarray, n: int, cls: str | None, prompt: str | None,
+             guidance: float | None, device: str) -> tuple[Any, ...]:  # fmt: skip
+    """What both edits start from: the device, the run's record and classes, ``image`` fitted
+    to the run (and what was converted), the class asked, its noise predictor, the schedule
+    and the image as ``n`` signed tensors."""
+    import torch
+
+    from pixelab.apps.diffusion import load_diffusion, requested_classes
+    from pixelab.generate.diffusion import NoiseSchedule
+    from pixelab.train.loop import resolve_device
+
+    dev = str(resolve_device(device))
+    model, rec = load_diffusion(run, device=dev)
+    cfg, classes = rec["config"], rec["classes"]
+    fitted, converted = fit_to_run(image, rec)
+    y, matched = requested_classes(cls, prompt, classes, cfg.conditional, n)
+    eps_fn = _edit_eps(model, cfg, y, guidance, n)
+    x0 = to_signed(torch.from_numpy(fitted).permute(2, 0, 1)[None]).expand(n, -1, -1, -1)
+    return (dev, rec, classes, fitted, converted, matched, eps_fn,
+            NoiseSchedule(cfg.schedule, cfg.steps), x0)  # fmt: skip
+
+
 def _psnr(a: np.ndarray, b: np.ndarray) -> float | None:
     mse = float(((a.astype(np.float64) - b.astype(np.float64)) ** 2).mean())
     return None if mse == 0 else round(10 * np.log10(255**2 / mse), 2)
@@ -162,26 +184,18 @@ def diffusion_inpaint(
     import torch
 
     from pixelab._core.checks import check_positive_int
-    from pixelab.apps.diffusion import load_diffusion, requested_classes
-    from pixelab.generate.diffusion import NoiseSchedule, sample_loop
+    from pixelab.generate.diffusion import sample_loop
     from pixelab.report import figures as F
-    from pixelab.train.loop import resolve_device
 
     check_positive_int(n, name="--n")
     if n > 64:
         raise PixelabError(f"--n {n} is more fills than one figure shows", hint="at most 64")
     check_positive_int(resample, name="--resample")
-    dev = str(resolve_device(device))
-    model, rec = load_diffusion(run, device=dev)
-    cfg, classes = rec["config"], rec["classes"]
     image, name = input_image(source, index=index)
     region = fill_mask(image.shape[:2], mask=mask, box=box)
-    fitted, converted = fit_to_run(image, rec)
+    dev, rec, classes, fitted, converted, matched, eps_fn, schedule, x0 = _prepare(
+        run, image, n, cls, prompt, guidance, device)  # fmt: skip
     small = _region_at_run_size(region, rec)
-    y, matched = requested_classes(cls, prompt, classes, cfg.conditional, n)
-    eps_fn = _edit_eps(model, cfg, y, guidance, n)
-    schedule = NoiseSchedule(cfg.schedule, cfg.steps)
-    x0 = to_signed(torch.from_numpy(fitted).permute(2, 0, 1)[None]).expand(n, -1, -1, -1)
     keep = torch.from_numpy(~small).float()[None, None]
     shape = (n, rec["channels"], rec["size"], rec["size"])
     fills: dict[int, np.ndarray] = {}
@@ -204,7 +218,7 @@ def diffusion_inpaint(
         rows = [("input", [fitted, shown]), (f"RePaint x{resample}", list(result))]
         if resample > 1:
             rows.append(("no resampling", list(fills[1])))
-        cells, titles, labels = [], [], []
+        cells, labels = [], []
         ncols = max(n, 2)
         for label, row in rows:
             row = row + [None] * (ncols - len(row))
@@ -215,13 +229,12 @@ def diffusion_inpaint(
         fig = F.image_grid(cells, ncols=ncols, titles=titles, row_labels=labels, cell=1.5,
                            suptitle=f"{name}: the grey region filled by the denoiser")  # fmt: skip
         figs = [rd.save_figure(fig, "inpaint")]
-        hole = small
         metrics = {
             "source": name, "converted": converted, "fill_share": round(float(small.mean()), 4),
             "kept_pixels_max_change": changed, "n": n, "steps": steps, "resample": resample,
             "network_calls": steps * resample - (resample - 1),
             "class": matched["name"] if matched else None, "prompt": matched,
-            "fill_psnr_vs_original": [_psnr(f[hole], fitted[hole]) for f in result],
+            "fill_psnr_vs_original": [_psnr(f[small], fitted[small]) for f in result],
             "judged": _judged(judge_net, result, classes),
             "judged_without_resampling": _judged(judge_net, fills[1], classes) if resample > 1 else None,
             "judged_original": (_judged(judge_net, fitted[None], classes) or [None])[0],
@@ -254,13 +267,10 @@ def diffusion_img2img(
     ``n`` ways, towards class ``cls`` (or ``prompt``) if one is given (SDEdit). The run folder
     shows one row per strength; metrics.json gives per strength the PSNR against the input (how
     much of it survived) and the share the judge reads as the asked (or the input's) class."""
-    import torch
 
     from pixelab._core.checks import check_positive_int
-    from pixelab.apps.diffusion import load_diffusion, requested_classes
-    from pixelab.generate.diffusion import NoiseSchedule, sample_loop
+    from pixelab.generate.diffusion import sample_loop
     from pixelab.report import figures as F
-    from pixelab.train.loop import resolve_device
 
     strengths = [0.3, 0.5, 0.7] if strengths is None else list(strengths)
     if not strengths or len(strengths) > 8:
@@ -273,15 +283,9 @@ def diffusion_img2img(
     if n > 16:
         raise PixelabError(f"--n {n} is more images per strength than one figure shows",
                            hint="at most 16")  # fmt: skip
-    dev = str(resolve_device(device))
-    model, rec = load_diffusion(run, device=dev)
-    cfg, classes = rec["config"], rec["classes"]
     image, name = input_image(source, index=index)
-    fitted, converted = fit_to_run(image, rec)
-    y, matched = requested_classes(cls, prompt, classes, cfg.conditional, n)
-    eps_fn = _edit_eps(model, cfg, y, guidance, n)
-    schedule = NoiseSchedule(cfg.schedule, cfg.steps)
-    x0 = to_signed(torch.from_numpy(fitted).permute(2, 0, 1)[None]).expand(n, -1, -1, -1)
+    dev, rec, classes, fitted, converted, matched, eps_fn, schedule, x0 = _prepare(
+        run, image, n, cls, prompt, guidance, device)  # fmt: skip
     shape = (n, rec["channels"], rec["size"], rec["size"])
     judge_net = run_judge(rec)
     original_class = (_judged(judge_net, fitted[None], classes) or [None])[0]
