@@ -3,6 +3,7 @@ Fashion-MNIST and judged by the same network; then pixelab's samplers by speed a
 
     .venv/bin/python benchmarks/bench_diffusion.py [--budget-min 10] [--points 4] [--eval-samples 500]
         [--out .bench/diffusion.json] [--samplers] [--sampler-samples 200]
+    .venv/bin/python benchmarks/bench_diffusion.py --run shipped --sampler-samples 200
 
 diffusers' side is the recipe of the Hugging Face diffusion course's class-conditioned MNIST
 model (huggingface.co/learn/diffusion-course, unit 2): UNet2DModel(sample_size=28,
@@ -18,7 +19,8 @@ with pixelab's DDIM sampler (equal to diffusers' DDIMScheduler, tested), 25 step
 classifier-free guidance 2, every class alike, against 2,000 test images in the features of
 pixelab's cached judge: FID and KID (judge features), class-consistency, diversity.
 ``--samplers`` then times pixelab's final model under DDPM (all 1,000 steps) and DDIM at
-10/25/50 steps, each with its FID.
+10/25/50 steps, each with its FID; ``--run RUN`` (a diffusion run, or ``shipped``) does only
+that, on a model trained before (``--out`` default .bench/diffusion-samplers.json).
 """
 
 from __future__ import annotations
@@ -142,6 +144,20 @@ def train_for(
     return final.eval(), curve
 
 
+SAMPLERS = [("ddim", 10), ("ddim", 25), ("ddim", 50), ("ddpm", 1000)]
+
+
+def sampler_table(model: Any, n: int, judge_model: Any, real_feats: np.ndarray) -> list[dict]:
+    """Images per second and the judge's numbers for each of SAMPLERS, from the same noise."""
+    rows = []
+    for sampler, steps in SAMPLERS:
+        r = evaluate(model, n, judge_model, real_feats, steps=steps, sampler=sampler)
+        r.pop("fakes")
+        rows.append({"sampler": sampler, "steps": steps, **r})
+        print(sampler, steps, rows[-1], flush=True)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget-min", type=float, default=10.0)
@@ -149,7 +165,8 @@ def main() -> None:
     ap.add_argument("--eval-samples", type=int, default=500)
     ap.add_argument("--samplers", action="store_true")
     ap.add_argument("--sampler-samples", type=int, default=200)
-    ap.add_argument("--out", default=".bench/diffusion.json")
+    ap.add_argument("--run", default=None)
+    ap.add_argument("--out", default=None)
     args = ap.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
@@ -165,6 +182,18 @@ def main() -> None:
     real = test.subset(np.arange(2000))
     real_feats, _ = judge(judge_model, real.images)
     fid_real = round(frechet_distance(real_feats[::2], real_feats[1::2]), 4)
+    if args.run:
+        from pixelab.apps.diffusion import load_diffusion
+
+        model, rec = load_diffusion(args.run)
+        out = Path(args.out or ".bench/diffusion-samplers.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        rows = sampler_table(model, args.sampler_samples, judge_model, real_feats)
+        write_json(out, {"machine": machine(torch=torch.__version__), "run": args.run,
+                         "trained_seconds": rec.get("train_seconds"), "judge": info,
+                         "fid_real_vs_real": fid_real, "guidance": 2.0, "samplers": rows})  # fmt: skip
+        print(f"wrote {out}")
+        return
 
     def eval_fn(model: Any) -> dict[str, Any]:
         return evaluate(model, args.eval_samples, judge_model, real_feats)
@@ -186,12 +215,7 @@ def main() -> None:
     print("FID ratio pixelab / diffusers:", ratio, flush=True)
     samplers = []
     if args.samplers:
-        for sampler, steps in [("ddim", 10), ("ddim", 25), ("ddim", 50), ("ddpm", 1000)]:
-            r = evaluate(finals["pixelab"], args.sampler_samples, judge_model, real_feats,
-                         steps=steps, sampler=sampler)  # fmt: skip
-            r.pop("fakes")
-            samplers.append({"sampler": sampler, "steps": steps, **r})
-            print(sampler, steps, samplers[-1], flush=True)
+        samplers = sampler_table(finals["pixelab"], args.sampler_samples, judge_model, real_feats)
     from pixelab.report.figures import new_figure
 
     fig = new_figure(8, 4)
@@ -200,7 +224,7 @@ def main() -> None:
         ax.imshow(mosaic(fakes, ncols=10).squeeze(), cmap="gray", vmin=0, vmax=255)
         ax.set_title(f"{name}: FID (judge) {last[name]['fid_judge']:.3f}", fontsize=9)
         ax.axis("off")
-    out = Path(args.out)
+    out = Path(args.out or ".bench/diffusion.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out.with_suffix(".png"), dpi=110, bbox_inches="tight")
     write_json(out, {"machine": machine(torch=torch.__version__), "budget_min": args.budget_min,

@@ -37,6 +37,16 @@ def test_quick_tour_end_to_end(tmp_path, monkeypatch):
         abs(d["x_T"]["std"] - 1) < 0.05
         and (tmp_path / "figures" / "diffusion_forward.png").is_file()
     )
+    # the shipped denoiser: prompts understood, guidance raises consistency, edits behave
+    assert d["prompts"]["an ankle boot"] == "Ankle boot" and d["shipped"]["made_by"]["command"]
+    by = {r["guidance"]: r["class_consistency"] for r in d["guidance"]}
+    assert by[2.0] > by[0.0] + 0.3 and by[4.0] >= by[1.0]
+    assert d["inpaint"]["kept_pixels_max_change"] == 0
+    assert d["img2img"][0]["psnr_vs_input"] > d["img2img"][-1]["psnr_vs_input"]
+    assert d["img2img"][-1]["share_judged_target"] > 0.5
+    for name in ("reverse", "prompts", "guidance", "guidance_samples", "inpaint", "img2img"):
+        assert (tmp_path / "figures" / f"diffusion_{name}.png").is_file(), name
+    assert "make diffusion-weights" in html
     for key, _ in CHAPTERS:
         assert key in m["chapters"] and key in m["seconds"]
     for title in ("Why vision is hard", "curse of dimensionality", "manifold hypothesis",

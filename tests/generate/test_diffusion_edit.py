@@ -223,3 +223,59 @@ def test_guidance_sweep(capsys, tiny_run, tmp_path):
     for args, msg in [(["--scales", "1"], "two to ten"), (["--scales", "-1,2"], "0 or more")]:
         code, _, err = cli(capsys, "diffusion", "guidance", str(tiny_run), *args)
         assert code == 2 and msg in err, (args, err)
+
+
+def test_a_shipped_copy_samples_like_its_run_and_judges_itself_when_its_judge_is_gone(
+    tiny_run, tmp_path, tmp_path_factory, monkeypatch
+):
+    from pixelab.apps.diffusion import (
+        diffusion_guidance,
+        diffusion_sample,
+        load_diffusion,
+        ship_diffusion,
+    )
+    from pixelab.apps.diffusion_edit import run_judge
+    from pixelab.train.checkpoint import load_weights
+
+    dest = ship_diffusion(tiny_run, tmp_path / "shipped", command="the test's command")
+    assert {p.name for p in dest.iterdir()} == {"config.json", "diffusion.json", "metrics.json",
+                                                "denoiser.safetensors"}  # fmt: skip
+    weights = load_weights(dest / "denoiser.safetensors")
+    assert all(v.dtype == torch.float16 for v in weights.values() if v.is_floating_point())
+    made = json.loads((dest / "metrics.json").read_text())
+    assert made["made_by"]["command"] == "the test's command" and "history" not in made
+    a = diffusion_sample(tiny_run, tmp_path / "a.png", n=4, cls="3", steps=5)["images"]
+    b = diffusion_sample(dest, tmp_path / "b.png", n=4, cls="3", steps=5)["images"]
+    diff = np.abs(a.astype(int) - b.astype(int))
+    assert diff.mean() < 1.0 and diff.max() <= 64  # half precision moves a few grey levels
+    _, rec = load_diffusion(dest)
+    rec["judge"] = {**rec["judge"], "run": str(tmp_path / "gone")}  # as on another machine
+    assert run_judge(rec) is None  # the edits then report no judged class
+    cache = tmp_path_factory.getbasetemp() / "cache"  # where the fixture's judge was made
+    monkeypatch.setenv("PIXELAB_CACHE", str(cache))
+    remade = run_judge(rec, remake=True)  # pixelab's own judge of the data, from the cache
+    assert remade is not None and remade[1]["run"].startswith(str(cache))
+    sentinel = (remade[0], {"run": "mine", "name": "my judge"})
+    m = diffusion_guidance(dest, tmp_path / "g", scales=[0, 2], n=20, steps=3,
+                           judge_model=sentinel)  # fmt: skip
+    assert m["judge"]["name"] == "my judge"
+    with pytest.raises(PixelabError, match=r"not a .diffusion. run"):
+        ship_diffusion(tmp_path / "g", tmp_path / "nope")
+
+
+def test_the_shipped_denoiser_is_in_the_package_and_answers_to_its_name(capsys, tmp_path,
+                                                                       monkeypatch):  # fmt: skip
+    from pixelab.apps.diffusion import SHIPPED_COMMAND, load_diffusion, resolve_run, shipped_run
+
+    assert resolve_run("shipped") == shipped_run()
+    _, rec = load_diffusion("shipped")
+    assert rec["classes"] == FASHION and rec["size"] == 28 and rec["config"].conditional
+    made = json.loads((shipped_run() / "metrics.json").read_text())
+    assert made["made_by"]["command"] == SHIPPED_COMMAND
+    assert (shipped_run() / "denoiser.safetensors").stat().st_size < 3_000_000
+    monkeypatch.chdir(tmp_path)  # the package folder is never written to
+    code, out, err = cli(capsys, "diffusion", "sample", "shipped", "--prompt", "an ankle boot",
+                         "--n", "2", "--steps", "3")  # fmt: skip
+    assert code == 0, err
+    assert (tmp_path / "runs" / "shipped" / "samples-0.png").is_file()
+    assert 'class "Ankle boot"' in out

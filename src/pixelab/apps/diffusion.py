@@ -277,17 +277,67 @@ def _train_and_report(
     return metrics
 
 
+#: The name that stands for the denoiser pixelab ships (``pixelab diffusion sample shipped``).
+SHIPPED = "shipped"
+#: The command that made the shipped denoiser (``make diffusion-weights`` runs it, then ships).
+SHIPPED_COMMAND = "pixelab diffusion train --data fashion-mnist --epochs 4 --seed 0"
+
+
+def shipped_run() -> Path:
+    """The folder of the Fashion-MNIST denoiser that ships inside the package: a finished
+    run (config, record, metrics) with its weights in half precision."""
+    return Path(__file__).resolve().parents[1] / "assets" / "diffusion-fashion-mnist"
+
+
+def resolve_run(run: str | os.PathLike[str]) -> Path:
+    """``run`` as a folder: ``shipped`` (unless a folder of that name is here) is the denoiser
+    that ships with pixelab."""
+    path = Path(run)
+    if str(run) == SHIPPED and not path.exists():
+        return shipped_run()
+    return path
+
+
+def ship_diffusion(run: str | os.PathLike[str], dest: str | os.PathLike[str] | None = None,
+                   *, command: str = SHIPPED_COMMAND) -> Path:  # fmt: skip
+    """Copy a finished diffusion run into ``dest`` (default: the package's shipped folder) as
+    a small run: config, record and metrics (without the per-epoch history) and the averaged
+    weights in float16 (half the bytes; sampling in float32 differs by ~1e-3 per pixel). The
+    command that made it is written into its metrics."""
+    from pixelab._core.io import read_json, write_json
+    from pixelab.train.checkpoint import load_weights, save_weights
+
+    src = Path(run)
+    load_diffusion(src)  # refuses anything but a finished diffusion run
+    dest = Path(dest) if dest is not None else shipped_run()
+    dest.mkdir(parents=True, exist_ok=True)
+    metrics = read_json(src / "metrics.json")
+    kept = {k: metrics[k] for k in ("judge", "quality", "quality_note", "epochs",
+                                    "train_seconds", "n_train", "conditional")}  # fmt: skip
+    kept["made_by"] = {"command": command, "then": f"ship_diffusion({src.name!r})",
+                       "weights": "float16 copy of the averaged (EMA) weights"}  # fmt: skip
+    config = read_json(src / "config.json")
+    save_weights(dest / "denoiser.safetensors",
+                 {k: v.half() if v.is_floating_point() else v
+                  for k, v in load_weights(src / "denoiser.safetensors").items()})  # fmt: skip
+    write_json(dest / "diffusion.json", read_json(src / "diffusion.json"))
+    write_json(dest / "metrics.json", kept)
+    write_json(dest / "config.json", config)  # last: a folder without it is no run
+    return dest
+
+
 def load_diffusion(
     run: str | os.PathLike[str], *, device: str = "cpu"
 ) -> tuple[Any, dict[str, Any]]:
-    """The (averaged) denoiser of a finished diffusion run and its record."""
+    """The (averaged) denoiser of a finished diffusion run (or ``shipped``) and its record,
+    whose ``path`` is the run folder."""
     from pixelab._core.errors import PixelabError
     from pixelab._core.io import read_json
     from pixelab.apps.cnn import _read_config
     from pixelab.generate.diffusion import DiffusionConfig, build
     from pixelab.train.checkpoint import load_weights
 
-    path = Path(run)
+    path = resolve_run(run)
     _read_config(path, kind="diffusion")
     if not ((path / "diffusion.json").is_file() and (path / "metrics.json").is_file()):
         raise PixelabError(f"{path} has no trained denoiser yet",
@@ -295,8 +345,8 @@ def load_diffusion(
     rec = read_json(path / "diffusion.json")
     cfg = DiffusionConfig.from_dict(rec["diffusion"])
     model = build(cfg, rec["channels"], rec["size"], len(rec["classes"]))
-    model.load_state_dict(load_weights(path / "denoiser.safetensors"))
-    return model.to(device).eval(), {**rec, "config": cfg}
+    model.load_state_dict(load_weights(path / "denoiser.safetensors"))  # float16 -> float32
+    return model.to(device).eval(), {**rec, "config": cfg, "path": path}
 
 
 def requested_classes(
@@ -395,12 +445,13 @@ def diffusion_guidance(
     steps: int = QUALITY_STEPS,
     seed: int = 0,
     device: str = "auto",
+    judge_model: tuple[Any, dict[str, Any]] | None = None,
     overwrite: bool = False,
     progress: Any = None,
 ) -> dict[str, Any]:
     """Sample a conditional run at each classifier-free guidance scale in ``scales`` from the
     same noise, and write a run folder: one row of images per scale, class-consistency and FID
-    (the run's judge) against the scale as a figure and in metrics.json."""
+    (the run's judge, or ``judge_model``) against the scale as a figure and in metrics.json."""
     from pixelab._core.checks import check_positive_int
     from pixelab._core.errors import PixelabError
     from pixelab._core.progress import report
@@ -429,11 +480,8 @@ def diffusion_guidance(
     if not cfg.conditional:
         raise PixelabError("this diffusion model was trained without classes: there is no class "
                            "to guide towards", hint="train with classes (the default)")  # fmt: skip
-    judge_net = run_judge(rec)
-    if judge_net is None:
-        raise PixelabError(f"the judge this run was measured with ({rec['judge']['run']}) is gone",
-                           hint="train the run again (it remakes its judge)")  # fmt: skip
-    saved = _read_config(Path(run), kind="diffusion")
+    judge_net, judge_info = run_judge(rec, judge_model, remake=True, progress=progress)
+    saved = _read_config(rec["path"], kind="diffusion")
     train, test = load_train_test(saved["data"], size=saved["size"], gray=saved["gray"],
                                   limit=saved["limit"], seed=cfg.seed)  # fmt: skip
     real = test if len(test) >= 200 else train
@@ -465,10 +513,10 @@ def diffusion_guidance(
                            suptitle="the same noise at rising guidance")  # fmt: skip
         figs = [rd.save_figure(fig, "guidance-samples"),
                 rd.save_figure(plot_guidance(rows, real_fid=real_fid,
-                                             judge=rec["judge"]["name"]), "guidance")]  # fmt: skip
+                                             judge=judge_info["name"]), "guidance")]  # fmt: skip
         metrics = {
             "scales": rows, "fid_real_vs_real": real_fid, "samples": n,
-            "sampler": f"DDIM, {steps} steps", "judge": rec["judge"],
+            "sampler": f"DDIM, {steps} steps", "judge": judge_info,
             "most_consistent": max(rows, key=lambda r: r["class_consistency"])["guidance"],
             "lowest_fid": min(rows, key=lambda r: r["fid_judge"])["guidance"],
             "note": "class_consistency is the share of samples the judge reads as the class "

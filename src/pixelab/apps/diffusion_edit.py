@@ -95,22 +95,35 @@ def _region_at_run_size(region: np.ndarray, rec: dict[str, Any]) -> np.ndarray:
     return out
 
 
-def run_judge(rec: dict[str, Any]) -> Any:
-    """The judge network a diffusion run was measured with, or None when its run is gone."""
-    from pixelab.apps.cnn import load_run_model
+def run_judge(
+    rec: dict[str, Any], judge_model: tuple[Any, dict[str, Any]] | None = None, *,
+    remake: bool = False, progress: Any = None,
+) -> tuple[Any, dict[str, Any]] | None:  # fmt: skip
+    """The judge of a diffusion run's images as (network, what reports name it by):
+    ``judge_model`` when given, else the one the run was measured with; when that run is gone
+    (a shipped run, a moved cache), pixelab's own cached judge of the data if ``remake``
+    (trained once when missing), else None."""
+    from pixelab.apps.cnn import _read_config, load_run_model
+    from pixelab.apps.gan import judge_run
 
-    path = (rec.get("judge") or {}).get("run")
-    if not path or not (Path(path) / "metrics.json").is_file():
+    if judge_model is not None:
+        return judge_model
+    info = rec.get("judge") or {}
+    if info.get("run") and (Path(info["run"]) / "metrics.json").is_file():
+        return load_run_model(info["run"], device="cpu")[0], info
+    if not remake:
         return None
-    return load_run_model(path, device="cpu")[0]
+    data = _read_config(rec["path"], kind="diffusion")["data"]
+    return judge_run(data, size=rec["size"], channels=rec["channels"], classes=rec["classes"],
+                     progress=progress)  # fmt: skip
 
 
-def _judged(judge_net: Any, images: np.ndarray, classes: list[str]) -> list[str] | None:
+def _judged(judged_by: Any, images: np.ndarray, classes: list[str]) -> list[str] | None:
     from pixelab.generate.judge import judge
 
-    if judge_net is None:
+    if judged_by is None:
         return None
-    return [classes[int(k)] for k in judge(judge_net, images)[1]]
+    return [classes[int(k)] for k in judge(judged_by[0], images)[1]]
 
 
 def _edit_eps(model: Any, cfg: Any, y: Any, guidance: float | None, n: int) -> Any:
@@ -173,6 +186,7 @@ def diffusion_inpaint(
     guidance: float | None = None,
     seed: int = 0,
     device: str = "auto",
+    judge_model: tuple[Any, dict[str, Any]] | None = None,
     overwrite: bool = False,
     progress: Any = None,
 ) -> dict[str, Any]:
@@ -207,7 +221,7 @@ def diffusion_inpaint(
     result = fills[resample]
     kept = ~small
     changed = int(np.abs(result.astype(int) - fitted[None].astype(int))[:, kept].max())
-    judge_net = run_judge(rec)
+    judge_net = run_judge(rec, judge_model)
     with RunDir.create(out, kind="diffusion-inpaint", overwrite=overwrite) as rd:
         rd.write_config({"run": str(run), "source": source, "index": index, "mask": mask,
                          "box": box, "n": n, "class": cls, "prompt": prompt, "steps": steps,
@@ -238,6 +252,7 @@ def diffusion_inpaint(
             "judged": _judged(judge_net, result, classes),
             "judged_without_resampling": _judged(judge_net, fills[1], classes) if resample > 1 else None,
             "judged_original": (_judged(judge_net, fitted[None], classes) or [None])[0],
+            "judged_by": None if judge_net is None else judge_net[1].get("name"),
             "note": "the fill is the model's guess, not a reconstruction: PSNR against the "
                     "original only says how close the guess came",
             "figures": [str(Path(f).relative_to(rd.path)) for f in figs],
@@ -260,6 +275,7 @@ def diffusion_img2img(
     guidance: float | None = None,
     seed: int = 0,
     device: str = "auto",
+    judge_model: tuple[Any, dict[str, Any]] | None = None,
     overwrite: bool = False,
     progress: Any = None,
 ) -> dict[str, Any]:
@@ -287,7 +303,7 @@ def diffusion_img2img(
     dev, rec, classes, fitted, converted, matched, eps_fn, schedule, x0 = _prepare(
         run, image, n, cls, prompt, guidance, device)  # fmt: skip
     shape = (n, rec["channels"], rec["size"], rec["size"])
-    judge_net = run_judge(rec)
+    judge_net = run_judge(rec, judge_model)
     original_class = (_judged(judge_net, fitted[None], classes) or [None])[0]
     target = matched["name"] if matched else original_class
     rows, per = [], []
@@ -322,6 +338,7 @@ def diffusion_img2img(
         metrics = {
             "source": name, "converted": converted, "class": target if matched else None,
             "prompt": matched, "judged_input": original_class, "target": target,
+            "judged_by": None if judge_net is None else judge_net[1].get("name"),
             "strengths": per, "steps": steps,
             "note": "strength s noises the image to the s share of the schedule and denoises "
                     "it with s x steps network calls: 0 keeps it, 1 forgets it",

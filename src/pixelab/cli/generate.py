@@ -388,7 +388,9 @@ def diffusion_train(
 
 @diffusion_app.command("sample")
 def diffusion_sample(
-    run: str = typer.Argument(..., help="A run folder written by pixelab diffusion train."),
+    run: str = typer.Argument(
+        ..., help="A run folder of pixelab diffusion train, or shipped (pixelab's own)."
+    ),
     n: int = typer.Option(16, "--n", help="How many images."),
     cls: str = typer.Option(None, "--class", help="Only this class (a conditional run)."),
     prompt: str = typer.Option(
@@ -412,8 +414,11 @@ def diffusion_sample(
     from pathlib import Path
 
     from pixelab.apps.diffusion import diffusion_sample as job
+    from pixelab.apps.diffusion import resolve_run, shipped_run
 
-    out = out or str(Path(run) / f"samples-{seed}.png")
+    folder = resolve_run(run)  # the shipped denoiser's folder is read-only: write beside
+    out = out or str((folder if folder != shipped_run() else Path("runs") / "shipped")
+                     / f"samples-{seed}.png")  # fmt: skip
     with progress_bar() as progress:
         res = job(run, out, n=n, cls=cls, prompt=prompt, steps=steps, guidance=guidance,
                   sampler=sampler, seed=seed, device=device, progress=progress)  # fmt: skip
@@ -432,7 +437,9 @@ def _floats(text: str, option: str) -> list[float]:
         raise PixelabError(f"{option} must be numbers separated by commas, got {text!r}") from None
 
 
-_RUN = typer.Argument(..., help="A run folder written by pixelab diffusion train.")
+_RUN = typer.Argument(
+    ..., help="A run folder of pixelab diffusion train, or shipped (pixelab's own)."
+)
 _IMAGE = typer.Argument(
     ..., help="An image file, a sample photo (chelsea), a built-in dataset or a folder."
 )

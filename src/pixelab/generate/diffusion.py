@@ -173,6 +173,7 @@ def renoise(x_prev: torch.Tensor, t_prev: int, t: int, schedule: NoiseSchedule,
     return keep.sqrt() * x_prev + (1 - keep).sqrt() * noise
 
 
+@torch.no_grad()
 def sample_loop(
     eps_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     shape: tuple[int, ...],

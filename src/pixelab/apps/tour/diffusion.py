@@ -1,5 +1,7 @@
-"""Generative models, second half (its first part): diffusion's forward process, an image
-buried in noise step by step, and how fast each noise schedule buries it."""
+"""Generative models, second half: diffusion. The forward process (an image buried in noise
+step by step, and how fast each noise schedule buries it), then the denoiser pixelab ships
+(trained by a committed command): the reverse process, prompts, the guidance scale,
+inpainting and image-to-image, each judged by the tour's own CNN."""
 
 from __future__ import annotations
 
@@ -49,4 +51,154 @@ def chapter(ctx: TourContext) -> dict[str, Any]:
     ch.figure(ctx.run.figures / "diffusion_schedules.png",
               "The share of the image left at each step, and the signal-to-noise ratio, for "
               "both schedules.")  # fmt: skip
-    return {"half_signal_step": half, "x_T": m["x_T"], "run": str(run)}
+    return {"half_signal_step": half, "x_T": m["x_T"], "run": str(run),
+            **_shipped_denoiser(ctx, ch)}  # fmt: skip
+
+
+#: What the tour asks the shipped denoiser for in words (each is matched to a class).
+PROMPTS = ("an ankle boot", "trousers", "a pullover", "sneakers", "a bag")
+
+
+def _shipped_denoiser(ctx: TourContext, ch: Any) -> dict[str, Any]:
+    """The reverse process, prompts, a guidance sweep, an inpainting and an img2img example
+    with the shipped denoiser, judged by the tour's CNN."""
+    import shutil
+
+    from pixelab._core.io import read_json
+    from pixelab.apps.diffusion import (
+        SHIPPED,
+        diffusion_guidance,
+        diffusion_sample,
+        load_diffusion,
+    )
+    from pixelab.apps.diffusion_edit import diffusion_img2img, diffusion_inpaint
+    from pixelab.apps.tour.learn import _model
+    from pixelab.report import figures as F
+
+    _, rec = load_diffusion(SHIPPED)
+    made = read_json(rec["path"] / "metrics.json")
+    judge = _model(ctx)
+    judge_model = (judge, {"run": "the tour's CNN", "model": "small_cnn",
+                           "name": "the tour's CNN"})  # fmt: skip
+    steps = 20 if ctx.quick else 50
+    out = ctx.run.path / "diffusion"
+    ch.text(
+        "Learning to remove noise takes longer than the tour can wait, so this part uses a "
+        f"denoiser that pixelab trained itself and ships: a small U-Net "
+        f"({made['epochs']} passes over Fashion-MNIST's 60,000 images, "
+        f"{made['train_seconds'] / 60:.0f} minutes on a 2-core CPU), remade with "
+        f"`make diffusion-weights` (`{made['made_by']['command']}`). Its name on the "
+        "command line is `shipped`. To make an image it starts from pure noise and, in "
+        f"{steps} steps (DDIM), subtracts the noise it sees, each time a little closer to an "
+        "image; it is told the class it should draw."
+    )
+    rows, labels, understood = [], [], []
+    for i, prompt in enumerate(PROMPTS):
+        res = diffusion_sample(SHIPPED, out / f"prompt-{i}.png", n=4, prompt=prompt,
+                               steps=steps, seed=ctx.seed, device="cpu")  # fmt: skip
+        rows.extend(res["images"])
+        labels.append(f'"{prompt}"')
+        understood.append(res["prompt"]["name"])
+        if i == 0:
+            shutil.copyfile(res["reverse"], ctx.run.figures / "diffusion_reverse.png")
+    ch.figure(ctx.run.figures / "diffusion_reverse.png",
+              "The reverse process: four images of ankle boots, from pure noise (left) to the "
+              "finished image (right) (`pixelab diffusion sample shipped --prompt \"an ankle "
+              "boot\"`).")  # fmt: skip
+    fig = F.image_grid(list(rows), ncols=4, cell=1.1, row_labels=labels,
+                       suptitle="prompt -> class -> four images")  # fmt: skip
+    ctx.figure(
+        ch,
+        fig,
+        "diffusion_prompts",
+        "Asked in words: each prompt is matched to one of the ten classes (by name, "
+        "plural, synonym or the nearest spelling), and the class steers the denoiser.",
+    )
+    pairs = ", ".join(f"{p!r} -> {u}" for p, u in zip(PROMPTS, understood, strict=True))
+    ch.text(
+        "Text-to-image systems read a whole sentence with a language model; this one knows "
+        f"only ten class names, so a prompt is matched to one of them ({pairs}). A prompt "
+        "naming no class, or two, is refused with the list of classes."
+    )
+    n = 50 if ctx.quick else 200
+    g = diffusion_guidance(SHIPPED, out / "guidance", scales=[0.0, 1.0, 2.0, 4.0], n=n,
+                           steps=steps, seed=ctx.seed, device="cpu", judge_model=judge_model,
+                           overwrite=True)  # fmt: skip
+    for name in ("guidance", "guidance-samples"):
+        shutil.copyfile(out / "guidance" / "figures" / f"{name}.png",
+                        ctx.run.figures / f"diffusion_{name.replace('-', '_')}.png")  # fmt: skip
+    by = {r["guidance"]: r for r in g["scales"]}
+    ch.text(
+        "Classifier-free guidance: the denoiser was also trained with the class hidden, so at "
+        "every step it can say what noise it sees with and without the class. Guidance "
+        "pushes the step further in the direction the class adds, by a factor w (w = 0 "
+        "ignores the class, 1 is the plain model). The tour's CNN judges "
+        f"{n} images per scale: it reads {by[0.0]['class_consistency']:.0%} of them as the "
+        f"class asked for at w = 0 (chance is 10%), {by[1.0]['class_consistency']:.0%} at "
+        f"w = 1 and {by[2.0]['class_consistency']:.0%} at w = 2, pixelab's default; at w = 4 "
+        f"{by[4.0]['class_consistency']:.0%}, and the images within a class grow more alike "
+        f"(diversity {by[1.0]['diversity']:.2f} at w = 1, {by[4.0]['diversity']:.2f} at "
+        "w = 4): guidance trades variety for faithfulness."
+    )
+    ch.figure(ctx.run.figures / "diffusion_guidance_samples.png",
+              "The same noise at rising guidance, one column per class "
+              "(`pixelab diffusion guidance shipped`).")  # fmt: skip
+    ch.figure(ctx.run.figures / "diffusion_guidance.png",
+              "Class-consistency and Fréchet distance (in the tour CNN's features) against the "
+              "guidance scale.")  # fmt: skip
+    q = made["quality"]
+    ch.table(["guidance w", "judged as the class asked", "Fréchet distance", "diversity"],
+             [[f"{r['guidance']:g}", f"{r['class_consistency']:.0%}", f"{r['fid_judge']:.2f}",
+               f"{r['diversity']:.2f}"] for r in g["scales"]]
+             + [["real test images", "-", f"{g['fid_real_vs_real']:.2f} (half vs half)", "-"]])  # fmt: skip
+    ch.text(
+        f"When it was made, the shipped denoiser was measured on {q['samples']} samples at "
+        f"w = {q['guidance']:g} by {made['judge']['name']} (accuracy "
+        f"{made['judge']['accuracy']:.0%}): {q['class_consistency']:.0%} judged as the class "
+        f"asked, Fréchet distance {q['fid_judge']:.3f} against {q['fid_real_vs_real']:.3f} "
+        "between two halves of the real images."
+    )
+    inp = diffusion_inpaint(SHIPPED, "fashion-mnist", out / "inpaint", box="0,14,28,14",
+                            index=ctx.seed, n=4, steps=steps, judge_model=judge_model,
+                            device="cpu", overwrite=True)  # fmt: skip
+    shutil.copyfile(out / "inpaint" / "figures" / "inpaint.png",
+                    ctx.run.figures / "diffusion_inpaint.png")  # fmt: skip
+    ch.text(
+        "Inpainting: the lower half of a test image is hidden and the denoiser fills it. At "
+        "every step the known half is put back, noised to the step's level, so the network "
+        "only ever invents the hidden half and must make it fit the rest; RePaint's "
+        f"resampling ({inp['resample']} rounds per step) lets the two halves agree. The kept "
+        f"pixels change by at most {inp['kept_pixels_max_change']} grey levels; the tour's CNN "
+        f"reads the original as {inp['judged_original']} and the four fills as "
+        f"{', '.join(inp['judged'])}."
+    )
+    ch.figure(ctx.run.figures / "diffusion_inpaint.png",
+              "The image, the hidden region, and four fills, with and without resampling "
+              "(`pixelab diffusion inpaint shipped fashion-mnist --box 0,14,28,14`).")  # fmt: skip
+    i2i = diffusion_img2img(SHIPPED, "fashion-mnist", out / "img2img", strengths=[0.3, 0.6, 0.9],
+                            index=ctx.seed, n=3, prompt="an ankle boot", steps=steps,
+                            judge_model=judge_model, device="cpu", overwrite=True)  # fmt: skip
+    shutil.copyfile(out / "img2img" / "figures" / "img2img.png",
+                    ctx.run.figures / "diffusion_img2img.png")  # fmt: skip
+    per = i2i["strengths"]
+    ch.text(
+        "Image-to-image: instead of pure noise, start from the image itself noised part of the "
+        "way (the strength s), and denoise it towards another class. Low strength keeps the "
+        "layout; high strength keeps little but the rough shape. Asked for an ankle boot, "
+        + "; ".join(
+            f"at s = {r['strength']:g} the images keep a PSNR of "
+            f"{r['psnr_vs_input']:.1f} dB against the input and "
+            f"{r['share_judged_target']:.0%} are judged ankle boots"
+            for r in per
+        )
+        + "."
+    )
+    ch.figure(ctx.run.figures / "diffusion_img2img.png",
+              "A test image noised to rising strengths and denoised towards \"an ankle boot\" "
+              "(`pixelab diffusion img2img shipped fashion-mnist --strength 0.3,0.6,0.9 "
+              "--prompt \"an ankle boot\"`).")  # fmt: skip
+    return {"shipped": {"made_by": made["made_by"], "quality": q},
+            "prompts": dict(zip(PROMPTS, understood, strict=True)),
+            "guidance": g["scales"], "inpaint": {k: inp[k] for k in ("kept_pixels_max_change",
+                                                                  "judged", "judged_original")},
+            "img2img": per}  # fmt: skip
