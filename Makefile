@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FMNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 OUT ?= runs/tour
 
-.PHONY: tour tour-full test lint bench setup data diffusion-weights
+.PHONY: tour tour-full test lint bench setup data diffusion-weights gan-weights
 
 setup: $(VENV)/.installed data
 
@@ -39,6 +39,10 @@ tour-full: setup
 diffusion-weights: setup
 	$(BIN)/pixelab diffusion train --data fashion-mnist --epochs 4 --seed 0 --out runs/diffusion-shipped --overwrite
 	$(BIN)/python -c "from pixelab.apps.diffusion import ship_diffusion; print(ship_diffusion('runs/diffusion-shipped'))"
+
+gan-weights: setup
+	$(BIN)/pixelab gan train --data fashion-mnist --epochs 5 --seed 0 --out runs/gan-shipped --overwrite
+	$(BIN)/python -c "from pixelab.apps.gan import ship_gan; print(ship_gan('runs/gan-shipped'))"
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

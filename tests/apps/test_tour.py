@@ -47,6 +47,12 @@ def test_quick_tour_end_to_end(tmp_path, monkeypatch):
     for name in ("reverse", "prompts", "guidance", "guidance_samples", "inpaint", "img2img"):
         assert (tmp_path / "figures" / f"diffusion_{name}.png").is_file(), name
     assert "make diffusion-weights" in html
+    # why compress first: the same U-Net on 4x7x7 codes is cheaper to train and to sample
+    w = d["why_compress"]
+    assert w["pixels"]["numbers"] == 784 and w["latent"]["numbers"] == 196
+    assert w["latent"]["step_ms"] < w["pixels"]["step_ms"]
+    assert w["latent"]["images_per_second"] > w["pixels"]["images_per_second"]
+    assert "Why compress first?" in html
     for key, _ in CHAPTERS:
         assert key in m["chapters"] and key in m["seconds"]
     for title in ("Why vision is hard", "curse of dimensionality", "manifold hypothesis",
@@ -157,9 +163,12 @@ def _check_generative(m, html, root):
     assert "Generative models: a GAN" in html and "mode collapse" in html
     q = m["quality"]
     assert q["fid_judge"] > q["fid_real_vs_real"] >= 0  # the samples are told from real ones
-    assert q["class_consistency"] > 0.2  # chance is 0.1: the classes asked for show
+    # the quick tour measures the GAN pixelab ships with the tour's own CNN: it draws the
+    # classes asked for (chance is 0.1; 0.94 by the judge it was made with)
+    assert m["shipped"] and q["class_consistency"] > 0.8
+    assert "pixelab trained this GAN itself" in html and "make gan-weights" in html
     assert (root / "figures" / "generative_epochs.png").is_file()
-    assert (root / "gan" / "generator.safetensors").is_file()  # a run gan sample can open
+    assert (root / "figures" / "generative_nearest.png").is_file()
     assert "Which images are real?" in html and (root / "figures" / "generative_quiz.png").is_file()
     assert m["detect"]["cnn"]["accuracy"] > 0.5  # a detector trained on the fakes beats a coin
     assert "Generative models: autoencoders" in html

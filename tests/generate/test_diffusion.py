@@ -141,13 +141,6 @@ TINY = ["--data", "digits", "--size", "16", "--limit", "320", "--width", "8", "-
         "32", "--steps", "100", "--eval-samples", "40"]  # fmt: skip
 
 
-@pytest.fixture
-def _own_cache(tmp_path_factory, monkeypatch):
-    """Judges are trained once per test session into a private cache, never the user's."""
-    monkeypatch.setenv("PIXELAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
-@pytest.mark.usefixtures("_own_cache")
 def test_diffusion_train_writes_its_run_and_samples_with_guidance(capsys, tmp_path):
     out = tmp_path / "diffusion"
     code, stdout, err = cli(capsys, "diffusion", "train", *TINY, "--epochs", "2", "--out",
@@ -184,7 +177,6 @@ def test_diffusion_train_writes_its_run_and_samples_with_guidance(capsys, tmp_pa
     assert code == 2 and "'diffusion' run" in err
 
 
-@pytest.mark.usefixtures("_own_cache")
 def test_diffusion_train_resumes_exactly_after_ctrl_c(capsys, monkeypatch, tmp_path):
     import pixelab._core.progress as progress_module
     from pixelab.train.checkpoint import load_weights
@@ -208,7 +200,6 @@ def test_diffusion_train_resumes_exactly_after_ctrl_c(capsys, monkeypatch, tmp_p
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-@pytest.mark.usefixtures("_own_cache")
 def test_an_unconditional_run_samples_and_refuses_guidance(capsys, tmp_path):
     out = tmp_path / "plain"
     code, _, err = cli(capsys, "diffusion", "train", *TINY, "--epochs", "1", "--unconditional",
@@ -248,3 +239,63 @@ def test_sampling_keeps_no_autograd_graph_so_big_batches_fit_in_memory():
     x, snaps = sample_loop(guided_eps(net, 2.0, y), (2, 1, 8, 8), NoiseSchedule(), steps=3, keep=3)
     assert not x.requires_grad and x.grad_fn is None
     assert all(s.grad_fn is None for _, s in snaps)
+
+
+def test_latent_diffusion_denoises_a_vaes_codes_and_decodes_them(capsys, monkeypatch, tmp_path):
+    import pixelab._core.progress as progress_module
+    from pixelab.apps.diffusion import diffusion_sample, load_diffusion
+    from pixelab.train.checkpoint import load_weights
+
+    vae, flat = tmp_path / "vae", tmp_path / "flat"
+    small = ["--data", "digits", "--size", "16", "--limit", "320", "--width", "8",
+             "--batch-size", "32", "--epochs", "2", "--no-plain"]  # fmt: skip
+    code, _, err = cli(capsys, "vae", "train", *small, "--grid", "--latent", "2",
+                       "--out", str(vae))  # fmt: skip
+    assert code == 0, err
+    out = tmp_path / "latent"
+    code, stdout, err = cli(capsys, "diffusion", "train", *TINY, "--epochs", "2", "--vae",
+                            str(vae), "--out", str(out), "--json")  # fmt: skip
+    assert code == 0, err
+    m = json.loads(stdout)
+    assert m["space"] == "latent" and m["denoised_numbers"] == 2 * 4 * 4  # not 16 * 16 pixels
+    assert m["latent"]["code_shape"] == [2, 4, 4] and m["latent"]["scale"] > 0
+    assert m["history"][1]["loss"] < m["history"][0]["loss"] and m["train_step_ms"] > 0
+    assert (
+        0 <= m["quality"]["class_consistency"] <= 1 and (out / "autoencoder.safetensors").exists()
+    )
+    model, rec = load_diffusion(out)
+    assert model.channels == 2 and model.size == 4 and rec["space"].autoencoder is not None
+    a = diffusion_sample(out, tmp_path / "a.png", n=3, cls="4", steps=5, seed=2)
+    b = diffusion_sample(out, tmp_path / "b.png", n=3, cls="4", steps=5, seed=2)
+    assert a["images"].shape == (3, 16, 16, 1) and np.array_equal(a["images"], b["images"])
+    code, _, err = cli(capsys, "diffusion", "guidance", str(out), "--scales", "0,2", "--n", "20",
+                       "--steps", "3", "--out", str(tmp_path / "g"))  # fmt: skip
+    assert code == 0, err
+    code, _, err = cli(capsys, "diffusion", "img2img", str(out), "digits", "--out",
+                       str(tmp_path / "i2i"))  # fmt: skip
+    assert code == 2 and "not pixels" in err and not (tmp_path / "i2i").exists()
+    # an exact resume, the VAE found again from the run's config
+    cut = tmp_path / "cut"
+
+    def stop_in_epoch_two(progress, task, done, total):
+        if task.startswith("epoch 2") and done == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(progress_module, "report", stop_in_epoch_two)
+    code, _, err = cli(capsys, "diffusion", "train", *TINY, "--epochs", "2", "--vae", str(vae),
+                       "--out", str(cut))  # fmt: skip
+    assert code == 130, err
+    monkeypatch.undo()
+    code, _, err = cli(capsys, "diffusion", "train", "--out", str(cut), "--resume")
+    assert code == 0, err
+    w1, w2 = (load_weights(p / "denoiser.safetensors") for p in (out, cut))
+    assert all(torch.equal(w1[k], w2[k]) for k in w1)
+    # a VAE with flat codes, or one of other images, is refused in one line
+    code, _, err = cli(capsys, "vae", "train", *small, "--latent", "2", "--out", str(flat))
+    assert code == 0, err
+    for args, msg in [(["--vae", str(flat)], "flat list of numbers"),
+                      (["--vae", str(vae), "--size", "12"], "not on digits at 12x12x1"),
+                      (["--vae", str(out)], "'diffusion' run, not a 'vae' run")]:  # fmt: skip
+        bad = tmp_path / "bad"
+        code, _, err = cli(capsys, "diffusion", "train", *TINY, *args, "--out", str(bad))
+        assert code == 2 and msg in err and not bad.exists(), (args, err)

@@ -18,12 +18,6 @@ SMALL = ["--data", "digits", "--size", "16", "--limit", "320", "--width", "8", "
          "--batch-size", "32"]  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path_factory, monkeypatch):
-    """Judges are trained once per test session into a private cache, never the user's."""
-    monkeypatch.setenv("PIXELAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
 def test_generator_and_discriminator_fit_every_size_and_the_seed_fixes_them():
     for size, classes in ((16, 3), (28, 0), (32, 10)):
         cfg = GANConfig(latent=8, width=4, conditional=classes > 0, seed=1)
@@ -91,6 +85,24 @@ def test_gan_train_writes_its_run_and_samples_by_class(capsys, tmp_path):
         assert code == 2 and msg in err and not (tmp_path / "x").exists(), err
     code, _, err = cli(capsys, "gan", "detect", str(det), "--out", str(tmp_path / "x"))
     assert code == 2 and "'gan-detect' run, not a 'gan' run" in err
+    # shipped: half the bytes, the same images within float16's rounding, the epoch pictures
+    from pixelab.apps.gan import ship_gan
+
+    dest = ship_gan(out, tmp_path / "ship", command="the test's")
+    c = gan_sample(dest, tmp_path / "c.png", n=6, cls="3", seed=4)
+    assert np.abs(c["images"].astype(int) - a["images"]).max() <= 3
+    assert (dest / "generator.safetensors").stat().st_size < 0.6 * (
+        out / "generator.safetensors"
+    ).stat().st_size
+    assert len(list((dest / "figures" / "epochs").glob("epoch-*.png"))) == 2
+    made = json.loads((dest / "metrics.json").read_text())
+    assert made["made_by"]["command"] == "the test's" and "history" not in made
+    assert made["quality"] == q
+    code, stdout, err = cli(capsys, "gan", "detect", str(dest), "--n", "200", "--epochs", "1",
+                            "--out", str(tmp_path / "detect-shipped"), "--json")  # fmt: skip
+    assert code == 0, err
+    with pytest.raises(PixelabError, match=r"not a .gan. run"):
+        ship_gan(det, tmp_path / "nope")
 
 
 def test_gan_train_resumes_exactly_after_ctrl_c(capsys, monkeypatch, tmp_path):
@@ -176,3 +188,22 @@ def test_fit_gan_stops_at_its_time_budget():
     res = fit_gan(g, d, images, labels, cfg, max_seconds=0.5)
     assert res.finished and 1 <= len(res.history) < 1000
     assert res.train_seconds < 5  # stopped at the first step past half a second
+
+
+def test_the_shipped_gan_is_in_the_package_and_answers_to_its_name(capsys, tmp_path,
+                                                                  monkeypatch):  # fmt: skip
+    from pixelab.apps._shipped import shipped_folder
+    from pixelab.apps.gan import SHIPPED_COMMAND, SHIPPED_NAME, load_gan
+
+    _, rec = load_gan("shipped")
+    assert rec["path"] == shipped_folder(SHIPPED_NAME) and rec["size"] == 28
+    assert rec["classes"][9] == "Ankle boot" and rec["config"].conditional
+    made = json.loads((rec["path"] / "metrics.json").read_text())
+    assert made["made_by"]["command"] == SHIPPED_COMMAND and made["n_train"] == 60_000
+    assert len(list((rec["path"] / "figures" / "epochs").glob("*.png"))) == made["epochs"]
+    weights = sum(p.stat().st_size for p in rec["path"].glob("*.safetensors"))
+    assert weights < 5_000_000
+    monkeypatch.chdir(tmp_path)  # the package folder is never written to
+    code, _, err = cli(capsys, "gan", "sample", "shipped", "--n", "4", "--class", "Sandal")
+    assert code == 0, err
+    assert (tmp_path / "runs" / "shipped-gan" / "samples-0.png").is_file()

@@ -26,12 +26,6 @@ SMALL = ["--data", "digits", "--size", "16", "--limit", "320", "--width", "8", "
          "32", "--epochs", "2"]  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path_factory, monkeypatch):
-    """Judges are trained once per test session into a private cache, never the user's."""
-    monkeypatch.setenv("PIXELAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
 def test_the_pixel_distribution_sums_to_one_and_the_prior_costs_nothing():
     levels = torch.arange(256).float().div(127.5).sub(1)
     for mean, log_scale in [(0.01, -2.0), (0.95, -4.5), (-1.0, -7.0), (0.3, 0.5)]:
@@ -178,3 +172,37 @@ def test_vae_bad_input_is_one_clear_line(capsys, tmp_path):
     assert code == 2 and "not a pixelab run folder" in err
     code, _, err = cli(capsys, "vae", "sample", str(tmp_path / "none"))
     assert code == 2 and "not a pixelab run folder" in err
+
+
+def test_a_grid_code_is_numbers_at_every_place_of_a_small_grid():
+    from pixelab.generate.vae import losses
+
+    for size, side in ((28, 7), (32, 8), (16, 4)):
+        model = build(VAEConfig(latent=4, width=4, grid=True), 1, size)
+        assert model.code_shape == (4, side, side) and model.code_numbers == 4 * side * side
+        z = torch.randn(2, *model.code_shape)
+        assert decode(model, z).shape == (2, size, size, 1)
+        x = torch.randint(0, 256, (2, 1, size, size), dtype=torch.uint8)
+        out = losses(model, x)
+        assert out["code"].shape == (2, 4, side, side) and out["rate"].shape == (2,)
+    mu, logvar = torch.randn(2, 4, 7, 7), torch.zeros(2, 4, 7, 7)
+    assert torch.allclose(kl_normal(mu, logvar), 0.5 * mu.pow(2).flatten(1).sum(1))
+    ae = build(VAEConfig(kind="ae", latent=4, width=4, grid=True), 1, 28)
+    images = np.random.default_rng(0).integers(0, 256, (3, 28, 28, 1), dtype=np.uint8)
+    assert evaluate(ae, images)["rate_bits"] == 16 * 4 * 7 * 7  # float16 per number
+
+
+def test_vae_train_grid_writes_its_run_without_a_latent_plane(capsys, tmp_path):
+    out = tmp_path / "grid"
+    code, stdout, err = cli(capsys, "vae", "train", *SMALL, "--latent", "2", "--grid",
+                            "--no-plain", "--out", str(out), "--json")  # fmt: skip
+    assert code == 0, err
+    m = json.loads(stdout)
+    (row,) = m["models"]
+    assert row["code"] == "2x4x4" and row["code_numbers"] == 32 and "samples_fid_judge" in row
+    assert not (out / "figures" / "latent_map.png").exists()  # no plane for a grid code
+    code, stdout, err = cli(capsys, "vae", "sample", str(out), "--n", "3")
+    assert code == 0, err
+    code, _, err = cli(capsys, "vae", "train", *SMALL, "--latent", "2,65", "--grid", "--out",
+                       str(tmp_path / "bad"))  # fmt: skip
+    assert code == 2 and "at most 64" in err and not (tmp_path / "bad").exists()

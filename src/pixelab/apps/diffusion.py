@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from pixelab.apps._shipped import SHIPPED as SHIPPED  # the name that stands for a shipped run
 from pixelab.data.tensors import signed_to_uint8, to_signed
 from pixelab.report import RunDir
 
@@ -115,6 +116,64 @@ QUALITY_SAMPLES = 500
 DEFAULT_GUIDANCE = 2.0
 
 
+class Space:
+    """Where a denoiser works and how what it makes becomes images: pixels in [-1, 1]
+    (clamped, as pixels have a range), or the grid codes of a VAE (latent diffusion), scaled
+    to a spread of about 1 as the noise has, never clamped, and decoded to pixels."""
+
+    def __init__(self, channels: int, side: int, autoencoder: Any = None, scale: float = 1.0):
+        self.channels, self.side, self.autoencoder, self.scale = channels, side, autoencoder, scale
+        self.clip = autoencoder is None
+
+    def shape(self, n: int) -> tuple[int, int, int, int]:
+        """The shape of ``n`` noise images (or code grids) the sampler starts from."""
+        return (n, self.channels, self.side, self.side)
+
+    def images(self, x: Any) -> np.ndarray:
+        """uint8 images (N, H, W, C) of what the sampler returned."""
+        if self.autoencoder is None:
+            return signed_to_uint8(x)
+        from pixelab.generate.vae import decode
+
+        return decode(self.autoencoder, x / self.scale)
+
+
+def latent_codes(
+    vae_run: str | os.PathLike[str], latent: int | None, data: Any, side: int, channels: int,
+    images: np.ndarray, *, device: str = "cpu",
+) -> tuple[Any, Any, dict[str, Any]]:  # fmt: skip
+    """The VAE of ``vae_run`` (its ``latent`` size, or the smallest) that latent diffusion
+    works in, the mean codes of ``images`` scaled to a spread of 1 (Stable Diffusion's
+    "scaling factor", here measured), and what the run records about it. Refuses a VAE with
+    flat codes, or one trained on other images than ``data``."""
+    import torch
+
+    from pixelab._core.errors import PixelabError
+    from pixelab.apps.cnn import _read_config
+    from pixelab.apps.vae import load_vae
+    from pixelab.generate.vae import encode
+
+    vae, rec = load_vae(vae_run, latent, device=device)
+    saved = _read_config(Path(vae_run), kind="vae")
+    if not vae.grid:
+        raise PixelabError(f"{vae_run}'s VAEs code an image as a flat list of numbers; latent "
+                           "diffusion denoises a grid of codes",
+                           hint="train one with: pixelab vae train --grid --latent 4 "
+                                f"--data {data}")  # fmt: skip
+    if str(saved["data"]) != str(data) or (rec["size"], rec["channels"]) != (side, channels):
+        raise PixelabError(f"{vae_run}'s VAE was trained on {saved['data']} at "
+                           f"{rec['size']}x{rec['size']}x{rec['channels']}, not on {data} at "
+                           f"{side}x{side}x{channels}",
+                           hint="train the VAE on the same data (and --size/--gray), or pass "
+                                "that data here")  # fmt: skip
+    codes = torch.from_numpy(encode(vae, images))
+    scale = round(float(1.0 / codes.std().clamp(min=1e-6)), 6)
+    record = {"vae_run": str(vae_run), "latent": vae.latent, "code_shape": list(vae.code_shape),
+              "scale": scale,
+              "vae": {**rec["vae"], "kind": vae.kind, "latent": vae.latent}}  # fmt: skip
+    return vae, codes * scale, record
+
+
 def diffusion_train(
     data: str,
     out: str | os.PathLike[str],
@@ -127,6 +186,8 @@ def diffusion_train(
     judge: str | os.PathLike[str] | None = None,
     judge_model: tuple[Any, dict[str, Any]] | None = None,
     quality_samples: int = QUALITY_SAMPLES,
+    vae: str | os.PathLike[str] | None = None,
+    vae_latent: int | None = None,
     device: str = "auto",
     resume: bool = False,
     overwrite: bool = False,
@@ -136,8 +197,10 @@ def diffusion_train(
     """Train a denoiser (``config``: a :class:`~pixelab.generate.diffusion.DiffusionConfig`)
     on ``data`` for its epochs or ``budget_min`` minutes of training, whichever ends first, and
     write a run folder: the same noise denoised after every epoch (figures/epochs/ and a GIF),
-    the loss curve, samples by class, and metrics.json with the judge's numbers. Ctrl-C keeps
-    the last finished epoch; ``resume=True`` continues it exactly."""
+    the loss curve, samples by class, and metrics.json with the judge's numbers. With ``vae``
+    (a ``vae train --grid`` run on the same data) it learns to denoise that VAE's codes, not
+    pixels (latent diffusion), and its samples are decoded. Ctrl-C keeps the last finished
+    epoch; ``resume=True`` continues it exactly."""
     import math
 
     from pixelab._core.checks import check_positive_int
@@ -158,6 +221,7 @@ def diffusion_train(
         config = DiffusionConfig.from_dict(saved["diffusion"])
         data, size, gray, limit = saved["data"], saved["size"], saved["gray"], saved["limit"]
         budget_min, judge = saved["budget_min"], saved.get("judge_arg")
+        vae, vae_latent = saved.get("vae_arg"), saved.get("vae_latent")
     cfg = (config or DiffusionConfig()).check()
     check_positive_int(quality_samples, name="--eval-samples", minimum=10)
     if budget_min is not None and not (budget_min > 0 and math.isfinite(budget_min)):
@@ -171,13 +235,19 @@ def diffusion_train(
                            f"multiple of 4 (8 or more); {data} has {side}",
                            hint="use --size 28 or 32")  # fmt: skip
     check_enough(len(train), cfg.batch_size, what="a diffusion model")
+    space, codes, latent = Space(channels, side), None, None
+    if vae is not None:  # refused before a judge is trained when the VAE does not fit
+        autoencoder, codes, latent = latent_codes(vae, vae_latent, data, side, channels,
+                                                  train.images, device=str(dev))  # fmt: skip
+        space = Space(*autoencoder.code_shape[:2], autoencoder, latent["scale"])
     if judge_model is None:
         judge_model = judge_run(data, size=side, channels=channels, classes=train.classes,
                                 judge=judge, cache=cache, progress=progress)  # fmt: skip
-    model = build(cfg, channels, side, len(train.classes))
+    model = build(cfg, space.channels, space.side, len(train.classes))
     run_config = {"data": str(data), "size": side, "gray": channels == 1, "limit": limit,
                   "budget_min": budget_min, "judge_arg": None if judge is None else str(judge),
                   "judge": judge_model[1], "diffusion": cfg.to_dict(), "classes": train.classes,
+                  "vae_arg": None if vae is None else str(vae), "vae_latent": vae_latent,
                   "train": train.summary(), "test": test.summary()}  # fmt: skip
     with RunDir.create(out, kind="diffusion", resume=resume, overwrite=overwrite) as rd:
         if not resume:
@@ -185,14 +255,16 @@ def diffusion_train(
         rd.keep_on_error = True
         try:
             return _train_and_report(rd, cfg, model, train, test, judge_model, dev, budget_min,
-                                     quality_samples, resume, progress)  # fmt: skip
+                                     quality_samples, resume, progress,
+                                     space=space, codes=codes, latent=latent)  # fmt: skip
         except KeyboardInterrupt:
             return _interrupted(out, "pixelab diffusion train")
 
 
 def _train_and_report(
     rd: RunDir, cfg: Any, model: Any, train: Any, test: Any, judge_model: Any, dev: Any,
-    budget_min: float | None, quality_samples: int, resume: bool, progress: Any,
+    budget_min: float | None, quality_samples: int, resume: bool, progress: Any, *,
+    space: Space, codes: Any = None, latent: dict[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     import time
 
@@ -211,14 +283,13 @@ def _train_and_report(
     judge_net.to(dev)
     n_classes = len(train.classes)
     schedule = NoiseSchedule(cfg.schedule, cfg.steps)
-    shape = (train.shape[2], train.shape[0], train.shape[1])
     n_grid = n_classes * max(1, 40 // n_classes) if cfg.conditional else 40
     y_grid = asked_classes(None, train.classes, cfg.conditional, n_grid)
 
     def draw(net: Any, n: int, y: Any, steps: int, seed: int) -> np.ndarray:
-        x, _ = sample_loop(guided_eps(net.eval(), DEFAULT_GUIDANCE, y), (n, *shape), schedule,
-                           steps=steps, seed=seed, device=str(dev))  # fmt: skip
-        return signed_to_uint8(x)
+        x, _ = sample_loop(guided_eps(net.eval(), DEFAULT_GUIDANCE, y), space.shape(n), schedule,
+                           steps=steps, seed=seed, device=str(dev), clip=space.clip)  # fmt: skip
+        return space.images(x)
 
     def on_epoch(epoch: int, net: Any) -> dict[str, Any]:
         grid = draw(net, n_grid, y_grid, MONITOR_STEPS, cfg.seed * 7919 + 1)
@@ -229,7 +300,8 @@ def _train_and_report(
     real = test if len(test) >= 200 else train
     real = real.subset(np.arange(min(len(real), 2000)))
     real_feats, real_pred = judge(judge_net, real.images)
-    result = fit_diffusion(model, train.images, train.labels, cfg, device=str(dev),
+    result = fit_diffusion(model, train.images if codes is None else codes, train.labels, cfg,
+                           device=str(dev),
                            checkpoint_dir=rd.path, resume=resume and has_checkpoint(rd.path),
                            on_epoch=on_epoch, progress=progress,
                            max_seconds=None if budget_min is None else budget_min * 60)  # fmt: skip
@@ -253,9 +325,11 @@ def _train_and_report(
     if cfg.conditional:
         quality["class_consistency"] = round(float((pred == y_eval.numpy()).mean()), 4)
     save_weights(rd.path / "denoiser.safetensors", model.state_dict())
+    if latent is not None:  # the run keeps its own copy of the VAE it works in
+        save_weights(rd.path / "autoencoder.safetensors", space.autoencoder.state_dict())
     write_json(rd.path / "diffusion.json", {"diffusion": cfg.to_dict(), "classes": train.classes,
                                             "size": train.shape[0], "channels": train.shape[2],
-                                            "judge": judge_info})  # fmt: skip
+                                            "judge": judge_info, "latent": latent})  # fmt: skip
     frames = sorted((rd.figures / "epochs").glob("epoch-*.png"))
     gif = save_gif([np.asarray(Image.open(f)) for f in frames], rd.figures / "training.gif")
     figs = [rd.save_figure(plot_diffusion_curves(result.history), "losses"),
@@ -269,7 +343,12 @@ def _train_and_report(
         "epochs": len(result.history), "train_seconds": round(result.train_seconds, 2),
         "budget_min": budget_min,
         "sample_images_per_second": round(quality_samples / max(sample_seconds, 1e-9), 2),
-        "n_train": len(train), "conditional": cfg.conditional, "history": result.history,
+        "n_train": len(train), "conditional": cfg.conditional,
+        "space": "pixels" if latent is None else "latent",
+        "denoised_numbers": int(np.prod(space.shape(1))), "latent": latent,
+        "train_step_ms": round(1000 * result.train_seconds
+                               / max(1, sum(r.get("steps", 0) for r in result.history)), 3),
+        "history": result.history,
         "figures": [str(Path(f).relative_to(rd.path)) for f in [*figs, gif]],
     }  # fmt: skip
     rd.write_metrics(metrics)
@@ -277,25 +356,26 @@ def _train_and_report(
     return metrics
 
 
-#: The name that stands for the denoiser pixelab ships (``pixelab diffusion sample shipped``).
-SHIPPED = "shipped"
 #: The command that made the shipped denoiser (``make diffusion-weights`` runs it, then ships).
 SHIPPED_COMMAND = "pixelab diffusion train --data fashion-mnist --epochs 4 --seed 0"
+#: The shipped denoiser's folder name under ``assets/``.
+SHIPPED_NAME = "diffusion-fashion-mnist"
 
 
 def shipped_run() -> Path:
     """The folder of the Fashion-MNIST denoiser that ships inside the package: a finished
     run (config, record, metrics) with its weights in half precision."""
-    return Path(__file__).resolve().parents[1] / "assets" / "diffusion-fashion-mnist"
+    from pixelab.apps._shipped import shipped_folder
+
+    return shipped_folder(SHIPPED_NAME)
 
 
 def resolve_run(run: str | os.PathLike[str]) -> Path:
     """``run`` as a folder: ``shipped`` (unless a folder of that name is here) is the denoiser
     that ships with pixelab."""
-    path = Path(run)
-    if str(run) == SHIPPED and not path.exists():
-        return shipped_run()
-    return path
+    from pixelab.apps._shipped import resolve_shipped
+
+    return resolve_shipped(run, SHIPPED_NAME)
 
 
 def ship_diffusion(run: str | os.PathLike[str], dest: str | os.PathLike[str] | None = None,
@@ -304,26 +384,16 @@ def ship_diffusion(run: str | os.PathLike[str], dest: str | os.PathLike[str] | N
     a small run: config, record and metrics (without the per-epoch history) and the averaged
     weights in float16 (half the bytes; sampling in float32 differs by ~1e-3 per pixel). The
     command that made it is written into its metrics."""
-    from pixelab._core.io import read_json, write_json
-    from pixelab.train.checkpoint import load_weights, save_weights
+    from pixelab.apps._shipped import ship_run
 
-    src = Path(run)
-    load_diffusion(src)  # refuses anything but a finished diffusion run
-    dest = Path(dest) if dest is not None else shipped_run()
-    dest.mkdir(parents=True, exist_ok=True)
-    metrics = read_json(src / "metrics.json")
-    kept = {k: metrics[k] for k in ("judge", "quality", "quality_note", "epochs",
-                                    "train_seconds", "n_train", "conditional")}  # fmt: skip
-    kept["made_by"] = {"command": command, "then": f"ship_diffusion({src.name!r})",
-                       "weights": "float16 copy of the averaged (EMA) weights"}  # fmt: skip
-    config = read_json(src / "config.json")
-    save_weights(dest / "denoiser.safetensors",
-                 {k: v.half() if v.is_floating_point() else v
-                  for k, v in load_weights(src / "denoiser.safetensors").items()})  # fmt: skip
-    write_json(dest / "diffusion.json", read_json(src / "diffusion.json"))
-    write_json(dest / "metrics.json", kept)
-    write_json(dest / "config.json", config)  # last: a folder without it is no run
-    return dest
+    _, rec = load_diffusion(run)  # refuses anything but a finished diffusion run
+    weights = ["denoiser.safetensors"] + (["autoencoder.safetensors"] if rec.get("latent") else [])
+    return ship_run(run, dest if dest is not None else shipped_run(),
+                    weights=weights, records=["diffusion.json"],
+                    keep=("judge", "quality", "quality_note", "epochs", "train_seconds",
+                          "n_train", "conditional"),
+                    made_by={"command": command, "then": f"ship_diffusion({Path(run).name!r})",
+                             "weights": "float16 copy of the averaged (EMA) weights"})  # fmt: skip
 
 
 def load_diffusion(
@@ -344,9 +414,18 @@ def load_diffusion(
                            hint=f"finish training first: pixelab diffusion train --out {path} --resume")  # fmt: skip
     rec = read_json(path / "diffusion.json")
     cfg = DiffusionConfig.from_dict(rec["diffusion"])
-    model = build(cfg, rec["channels"], rec["size"], len(rec["classes"]))
+    space = Space(rec["channels"], rec["size"])
+    if rec.get("latent"):  # latent diffusion: the denoiser works on the VAE's code grid
+        from pixelab.generate.vae import VAEConfig
+        from pixelab.generate.vae import build as build_vae
+
+        lat = rec["latent"]
+        autoencoder = build_vae(VAEConfig.from_dict(lat["vae"]), rec["channels"], rec["size"])
+        autoencoder.load_state_dict(load_weights(path / "autoencoder.safetensors"))
+        space = Space(*lat["code_shape"][:2], autoencoder.to(device).eval(), lat["scale"])
+    model = build(cfg, space.channels, space.side, len(rec["classes"]))
     model.load_state_dict(load_weights(path / "denoiser.safetensors"))  # float16 -> float32
-    return model.to(device).eval(), {**rec, "config": cfg, "path": path}
+    return model.to(device).eval(), {**rec, "config": cfg, "path": path, "space": space}
 
 
 def requested_classes(
@@ -416,20 +495,21 @@ def diffusion_sample(
         raise PixelabError("this diffusion model was trained without classes: there is no class "
                            "to guide towards", hint="leave out --guidance")  # fmt: skip
     eps_fn = guided_eps(model, DEFAULT_GUIDANCE if guidance is None else guidance, y)
-    schedule = NoiseSchedule(cfg.schedule, cfg.steps)
-    shape = (n, rec["channels"], rec["size"], rec["size"])
-    x, snaps = sample_loop(eps_fn, shape, schedule, steps=steps, sampler=sampler, seed=seed,
-                           device=dev, keep=min(steps, 10), progress=progress)  # fmt: skip
-    images = signed_to_uint8(x)
+    schedule, space = NoiseSchedule(cfg.schedule, cfg.steps), rec["space"]
+    x, snaps = sample_loop(eps_fn, space.shape(n), schedule, steps=steps, sampler=sampler,
+                           seed=seed, device=dev, keep=min(steps, 10), clip=space.clip,
+                           progress=progress)  # fmt: skip
+    images = space.images(x)
     out = Path(out)
     ncols = len(classes) if (cfg.conditional and matched is None and n >= len(classes)) else 8
     grid = save_png(mosaic(images, ncols=ncols, scale=2), out)
     show = min(n, 4)  # the reverse process of the first images: rows, noise to image
-    strip = np.concatenate([signed_to_uint8(s[:show]) for _, s in snaps])
+    strip = np.concatenate([space.images(s[:show]) for _, s in snaps])
     order = np.arange(len(strip)).reshape(len(snaps), show).T.flatten()
     strip_path = save_png(mosaic(strip[order], ncols=len(snaps), scale=2),
                           out.with_name(out.stem + "-reverse.png"))  # fmt: skip
-    frames = [mosaic(signed_to_uint8(s[:show]), ncols=show, scale=3) for _, s in snaps]
+    frames = [mosaic(strip[i * show : (i + 1) * show], ncols=show, scale=3)
+              for i in range(len(snaps))]  # fmt: skip
     gif = save_gif(frames, out.with_name(out.stem + "-reverse.gif"), ms=250)
     labels = None if y is None else [classes[int(k)] for k in y]
     return {"images": images, "classes": labels, "path": str(grid), "reverse": str(strip_path),
@@ -489,12 +569,12 @@ def diffusion_guidance(
     real_feats, _ = judge(judge_net, real.images)
     y = asked_classes(None, classes, True, n)
     schedule = NoiseSchedule(cfg.schedule, cfg.steps)
-    shape = (n, rec["channels"], rec["size"], rec["size"])
+    space = rec["space"]
     rows, firsts = [], []
     for i, w in enumerate(scales):
-        x, _ = sample_loop(guided_eps(model, w, y), shape, schedule, steps=steps, seed=seed,
-                           device=dev)  # fmt: skip
-        images = signed_to_uint8(x)
+        x, _ = sample_loop(guided_eps(model, w, y), space.shape(n), schedule, steps=steps,
+                           seed=seed, device=dev, clip=space.clip)  # fmt: skip
+        images = space.images(x)
         feats, pred = judge(judge_net, images)
         rows.append({"guidance": w,
                      "class_consistency": round(float((pred == y.numpy()).mean()), 4),

@@ -156,6 +156,10 @@ def _prepare(run: Any, image: np.ndarray, n: int, cls: str | None, prompt: str |
 
     dev = str(resolve_device(device))
     model, rec = load_diffusion(run, device=dev)
+    if rec.get("latent"):
+        raise PixelabError(f"{rec['path']} denoises a VAE's codes, not pixels: inpainting and "
+                           "img2img here keep or start from exact pixels",
+                           hint="use a run trained without --vae (e.g. shipped)")  # fmt: skip
     cfg, classes = rec["config"], rec["classes"]
     fitted, converted = fit_to_run(image, rec)
     y, matched = requested_classes(cls, prompt, classes, cfg.conditional, n)

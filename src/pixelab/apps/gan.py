@@ -242,16 +242,9 @@ def _train_and_report(
 ) -> dict[str, Any]:  # fmt: skip
     import torch
 
-    from pixelab.generate import (
-        class_diversity,
-        fit_gan,
-        frechet_distance,
-        kernel_distance,
-        sample,
-    )
+    from pixelab.generate import class_diversity, fit_gan, sample
     from pixelab.generate.gan import fixed_latents, interpolate
     from pixelab.generate.judge import judge
-    from pixelab.generate.metrics import class_coverage, nearest_training
     from pixelab.report.generate import (
         mosaic,
         plot_gan_curves,
@@ -264,8 +257,7 @@ def _train_and_report(
     from pixelab.train.checkpoint import has_checkpoint, remove_checkpoints, save_weights
 
     n_classes = len(train.classes)
-    real = test if len(test) >= 200 else train
-    real = real.subset(np.arange(min(len(real), QUALITY_SAMPLES)))
+    real = quality_reference(train, test)
     real_feats, real_pred = judge(judge_model, real.images)
     real_div = class_diversity(real_feats, real.labels)
     result = fit_gan(g, d, train.images, train.labels, cfg, device=str(dev), checkpoint_dir=rd.path,
@@ -274,32 +266,9 @@ def _train_and_report(
                      progress=progress)  # fmt: skip
     if not result.finished:
         return _interrupted(rd.path, "pixelab gan train")
-    # the quality numbers, on fresh samples of every class alike
-    t0 = time.perf_counter()
-    z = torch.randn(QUALITY_SAMPLES, cfg.latent,
-                    generator=torch.Generator().manual_seed(cfg.seed * 7919 + 3))  # fmt: skip
-    y = torch.as_tensor(_eval_classes(QUALITY_SAMPLES, n_classes)) if cfg.conditional else None
-    fakes = sample(g, z, y)
-    sample_seconds = time.perf_counter() - t0
-    feats, pred = judge(judge_model, fakes)
-    kid, kid_std = kernel_distance(real_feats, feats, subsets=50,
-                                   subset_size=min(500, len(real_feats)), seed=cfg.seed)  # fmt: skip
-    near = nearest_training(fakes[:200], train.images)
-    real_near = nearest_training(real.images[:200], train.images)
+    q = gan_quality(g, cfg, train, real, judge_model, real_feats=real_feats, real_pred=real_pred)
+    quality, fakes, near, sample_seconds = q["quality"], q["fakes"], q["near"], q["sample_seconds"]
     judge_name = judge_info["name"]
-    quality = {
-        "fid_judge": round(frechet_distance(real_feats, feats), 4),
-        "fid_real_vs_real": round(frechet_distance(real_feats[::2], real_feats[1::2]), 4),
-        "kid_judge": round(kid, 6), "kid_judge_std": round(kid_std, 6),
-        "diversity": round(class_diversity(feats, pred if y is None else y.numpy()), 4),
-        "real_diversity": round(real_div, 4),
-        "coverage": class_coverage(pred, n_classes),
-        "real_coverage": class_coverage(real_pred, n_classes),
-        "nearest_training_rms_median": round(float(np.median(near["rms"])), 2),
-        "real_nearest_training_rms_median": round(float(np.median(real_near["rms"])), 2),
-    }  # fmt: skip
-    if cfg.conditional:
-        quality["class_consistency"] = round(float((pred == y.numpy()).mean()), 4)
     # the model files
     save_weights(rd.path / "generator.safetensors", g.state_dict())
     save_weights(rd.path / "discriminator.safetensors", d.state_dict())
@@ -347,13 +316,93 @@ def _train_and_report(
     return metrics
 
 
+def quality_reference(train: Any, test: Any) -> Any:
+    """The real images generated ones are measured against: the test images (the training
+    images when there are fewer than 200), at most ``QUALITY_SAMPLES``."""
+    real = test if len(test) >= 200 else train
+    return real.subset(np.arange(min(len(real), QUALITY_SAMPLES)))
+
+
+def gan_quality(
+    g: Any, cfg: Any, train: Any, real: Any, judge_model: Any, *,
+    real_feats: np.ndarray | None = None, real_pred: np.ndarray | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The quality numbers of generator ``g`` on ``QUALITY_SAMPLES`` fresh samples (every
+    class alike), in ``judge_model``'s features against the ``real`` images, and how near
+    they lie to the ``train`` images. Returns ``quality``, the samples (``fakes``), their
+    nearest training images (``near``, for the first 200) and the ``sample_seconds``."""
+    import torch
+
+    from pixelab.generate import class_diversity, frechet_distance, kernel_distance, sample
+    from pixelab.generate.judge import judge
+    from pixelab.generate.metrics import class_coverage, nearest_training
+
+    n_classes = len(train.classes)
+    if real_feats is None or real_pred is None:
+        real_feats, real_pred = judge(judge_model, real.images)
+    real_div = class_diversity(real_feats, real.labels)
+    t0 = time.perf_counter()
+    z = torch.randn(QUALITY_SAMPLES, cfg.latent,
+                    generator=torch.Generator().manual_seed(cfg.seed * 7919 + 3))  # fmt: skip
+    y = torch.as_tensor(_eval_classes(QUALITY_SAMPLES, n_classes)) if cfg.conditional else None
+    fakes = sample(g, z, y)
+    sample_seconds = time.perf_counter() - t0
+    feats, pred = judge(judge_model, fakes)
+    kid, kid_std = kernel_distance(real_feats, feats, subsets=50,
+                                   subset_size=min(500, len(real_feats)), seed=cfg.seed)  # fmt: skip
+    near = nearest_training(fakes[:200], train.images)
+    real_near = nearest_training(real.images[:200], train.images)
+    quality = {
+        "fid_judge": round(frechet_distance(real_feats, feats), 4),
+        "fid_real_vs_real": round(frechet_distance(real_feats[::2], real_feats[1::2]), 4),
+        "kid_judge": round(kid, 6), "kid_judge_std": round(kid_std, 6),
+        "diversity": round(class_diversity(feats, pred if y is None else y.numpy()), 4),
+        "real_diversity": round(real_div, 4),
+        "coverage": class_coverage(pred, n_classes),
+        "real_coverage": class_coverage(real_pred, n_classes),
+        "nearest_training_rms_median": round(float(np.median(near["rms"])), 2),
+        "real_nearest_training_rms_median": round(float(np.median(real_near["rms"])), 2),
+    }  # fmt: skip
+    if cfg.conditional:
+        quality["class_consistency"] = round(float((pred == y.numpy()).mean()), 4)
+    return {"quality": quality, "fakes": fakes, "near": near, "sample_seconds": sample_seconds}
+
+
+#: The shipped GAN's folder under ``assets/`` and the command that made it (``make
+#: gan-weights`` runs it, then :func:`ship_gan`).
+SHIPPED_NAME = "gan-fashion-mnist"
+SHIPPED_COMMAND = "pixelab gan train --data fashion-mnist --epochs 5 --seed 0"
+
+
+def ship_gan(run: str | os.PathLike[str], dest: str | os.PathLike[str] | None = None,
+             *, command: str = SHIPPED_COMMAND) -> Path:  # fmt: skip
+    """Copy a finished GAN run into ``dest`` (default: the package's shipped folder) as a
+    small run: both networks in float16, the record, the metrics without the per-epoch
+    history, and the picture of the fixed noise after every epoch (the tour shows them)."""
+    from pixelab.apps._shipped import ship_run, shipped_folder
+
+    _, rec = load_gan(run)  # refuses anything but a finished GAN run
+    frames = sorted((rec["path"] / "figures" / "epochs").glob("epoch-*.png"))
+    return ship_run(run, dest if dest is not None else shipped_folder(SHIPPED_NAME),
+                    weights=["generator.safetensors", "discriminator.safetensors"],
+                    records=["gan.json"],
+                    keep=("judge", "quality", "quality_note", "collapse_warning", "epochs",
+                          "train_seconds", "n_train", "n_real_eval", "conditional"),
+                    made_by={"command": command, "then": f"ship_gan({Path(run).name!r})",
+                             "weights": "float16 copies of the averaged generator and of "
+                                        "the discriminator"},
+                    files=tuple(str(f.relative_to(rec["path"])) for f in frames))  # fmt: skip
+
+
 def load_gan(run: str | os.PathLike[str], *, device: str = "cpu") -> tuple[Any, dict[str, Any]]:
-    """The averaged generator of a finished GAN run and its record (classes, size, options)."""
+    """The averaged generator of a finished GAN run (or ``shipped``) and its record (classes,
+    size, options), whose ``path`` is the run folder."""
+    from pixelab.apps._shipped import resolve_shipped
     from pixelab.generate import GANConfig
     from pixelab.generate.gan import Generator
     from pixelab.train.checkpoint import load_weights
 
-    path = Path(run)
+    path = resolve_shipped(run, SHIPPED_NAME)
     _read_config(path, kind="gan")
     if not ((path / "gan.json").is_file() and (path / "metrics.json").is_file()):
         raise PixelabError(f"{path} has no trained generator yet",
@@ -362,8 +411,8 @@ def load_gan(run: str | os.PathLike[str], *, device: str = "cpu") -> tuple[Any, 
     cfg = GANConfig.from_dict(rec["gan"])
     g = Generator(cfg.latent, rec["channels"], rec["size"],
                   len(rec["classes"]) if cfg.conditional else 0, cfg.width)  # fmt: skip
-    g.load_state_dict(load_weights(path / "generator.safetensors"))
-    return g.to(device).eval(), {**rec, "config": cfg}
+    g.load_state_dict(load_weights(path / "generator.safetensors"))  # float16 -> float32
+    return g.to(device).eval(), {**rec, "config": cfg, "path": path}
 
 
 def gan_sample(
@@ -438,7 +487,7 @@ def gan_detect(
     check_positive_int(seed, name="--seed", minimum=0)
     dev = str(resolve_device(device))
     g, rec = load_gan(run, device=dev)
-    cfg, classes, run = rec["config"], rec["classes"], Path(run)
+    cfg, classes, run = rec["config"], rec["classes"], rec["path"]
     saved = _read_config(run, kind="gan")
     d = Discriminator(rec["channels"], rec["size"], len(classes) if cfg.conditional else 0,
                       cfg.width)  # fmt: skip

@@ -86,6 +86,8 @@ def vae_train(
     the prior, and metrics.json. ``config`` (a :class:`~pixelab.generate.vae.VAEConfig`) sets
     the shared options. Ctrl-C keeps every finished model and the current one's last epoch;
     ``resume=True`` continues exactly."""
+    import dataclasses
+
     from pixelab.data import load_train_test
     from pixelab.generate.gan import check_enough, upsamplings
     from pixelab.generate.vae import VAEConfig
@@ -102,6 +104,8 @@ def vae_train(
         latents, plain, judge = saved["latents"], saved["plain"], saved.get("judge_arg")
     cfg = (config or VAEConfig()).check()
     latents = parse_latents(latents)
+    for z in latents:  # every size must make sense (a grid code: at most 64 per place)
+        dataclasses.replace(cfg, latent=z).check()
     dev = resolve_device(device)
     # an autoencoder needs no classes: a folder of one class, or of loose images, will do
     train, test = load_train_test(data, size=size, gray=gray, limit=limit, seed=cfg.seed,
@@ -199,13 +203,15 @@ def _train_and_report(
         one = dataclasses.replace(cfg, kind=kind, latent=latent)
         model, history, seconds = _fit_one(rd, one, train, dev, progress)
         models[(kind, latent)] = model
-        row = {"name": f"{kind}-{latent}", "kind": kind, "latent": latent,
+        shape = "x".join(map(str, model.code_shape))  # "8", or "4x7x7" for a grid code
+        row = {"name": f"{kind}-{latent}", "kind": kind, "latent": latent, "code": shape,
+               "code_numbers": model.code_numbers,
                **evaluate(model, real.images, seed=cfg.seed), "epochs": len(history),
                "train_seconds": round(seconds, 2), "history": history}  # fmt: skip
         recon_rows.append((f"{'VAE' if kind == 'vae' else 'AE'} {latent}",
                            reconstruct(model, real.images[show])))  # fmt: skip
         if kind == "vae":
-            z = torch.randn(QUALITY_SAMPLES, latent,
+            z = torch.randn(QUALITY_SAMPLES, *model.code_shape,
                             generator=torch.Generator().manual_seed(cfg.seed * 7919 + 3))  # fmt: skip
             fakes = decode(model, z)
             sample_rows.append((f"VAE {latent}", fakes[:10]))
@@ -225,7 +231,7 @@ def _train_and_report(
     fig = F.image_grid([im for _, group in sample_rows for im in group], ncols=10,
                        row_labels=[r[0] for r in sample_rows], cell=1.0)  # fmt: skip
     figs.append(rd.save_figure(fig, "samples"))
-    if 2 in latents:
+    if 2 in latents and not cfg.grid:  # a plane of flat 2-number codes
         vae2, steps = models[("vae", 2)], 15
         codes = encode(vae2, real.images)
         # the plane where the test images' codes lie (2 % to 98 % in each axis): a trained
@@ -313,7 +319,7 @@ def vae_sample(
     if n > 10_000:
         raise PixelabError(f"--n {n} is more than one grid can show", hint="at most 10000")
     model, _ = load_vae(run, latent, device=str(resolve_device(device)))
-    z = torch.randn(n, model.latent, generator=torch.Generator().manual_seed(seed))
+    z = torch.randn(n, *model.code_shape, generator=torch.Generator().manual_seed(seed))
     images = decode(model, z)
     path = save_png(mosaic(images, ncols=8, scale=2), out)
     return {"images": images, "latent": model.latent, "path": str(path)}

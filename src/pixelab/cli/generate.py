@@ -96,7 +96,9 @@ def train(
 
 @gan_app.command("sample")
 def sample(
-    run: str = typer.Argument(..., help="A run folder written by pixelab gan train."),
+    run: str = typer.Argument(
+        ..., help="A run folder written by pixelab gan train, or shipped (pixelab's own)."
+    ),
     n: int = typer.Option(64, "--n", help="How many images."),
     cls: str = typer.Option(None, "--class", help="Only this class (a conditional GAN)."),
     seed: int = typer.Option(
@@ -106,18 +108,19 @@ def sample(
     out: str = typer.Option(None, "--out", help="PNG file (default RUN/samples-<seed>.png)."),
 ) -> None:
     """New images from a trained GAN, as one grid PNG."""
-    from pathlib import Path
+    from pixelab.apps._shipped import beside
+    from pixelab.apps.gan import SHIPPED_NAME, gan_sample
 
-    from pixelab.apps.gan import gan_sample
-
-    out = out or str(Path(run) / f"samples-{seed}.png")
+    out = out or str(beside(run, SHIPPED_NAME, "shipped-gan") / f"samples-{seed}.png")
     res = gan_sample(run, out, n=n, cls=cls, seed=seed, device=device)
     out_console.print(f"{len(res['images'])} images: {res['path']}")
 
 
 @gan_app.command("detect")
 def detect(
-    run: str = typer.Argument(..., help="A run folder written by pixelab gan train."),
+    run: str = typer.Argument(
+        ..., help="A run folder written by pixelab gan train, or shipped (pixelab's own)."
+    ),
     n: int = typer.Option(1000, "--n", help="Real and generated images per side and split."),
     epochs: int = typer.Option(3, "--epochs", help="Epochs of the small CNN detector."),
     seed: int = typer.Option(0, "--seed", help="Seed of the samples, the quiz and the CNN."),
@@ -166,6 +169,12 @@ def vae_train(
     plain: bool = typer.Option(
         True, "--plain/--no-plain", help="Also train a plain autoencoder per size, for contrast."
     ),
+    grid: bool = typer.Option(
+        False,
+        "--grid",
+        help="Codes on a grid a quarter of the image's side, --latent numbers per place "
+        "(what diffusion train --vae needs).",
+    ),
     epochs: int = typer.Option(5, "--epochs", help="Passes over the training images."),
     width: int = typer.Option(32, "--width", help="Channels of the first convolution."),
     lr: float = typer.Option(2e-3, "--lr", help="Learning rate (Adam)."),
@@ -206,7 +215,7 @@ def vae_train(
     if not resume:
         latents = parse_latents(latent)
         cfg = VAEConfig(latent=latents[0], width=width, epochs=epochs, batch_size=batch_size,
-                        lr=lr, beta=beta, seed=seed).check()  # fmt: skip
+                        lr=lr, beta=beta, grid=grid, seed=seed).check()  # fmt: skip
     out = out or default_out("vae")
     with progress_bar(quiet=json) as progress:
         m = train_job(data, out, latents=latents or latent, config=cfg, plain=plain, size=size,
@@ -222,7 +231,7 @@ def vae_train(
         return
     rows = []
     for r in m["models"]:
-        rows.append([f"{'VAE' if r['kind'] == 'vae' else 'AE'} {r['latent']}",
+        rows.append([f"{'VAE' if r['kind'] == 'vae' else 'AE'} {r['code']}",
                      f"{r['rate_bits']:.0f}", f"{r['distortion_bits']:.0f}",
                      f"{r['bits_per_image']:.0f}", f"{r['raw_bits'] / r['bits_per_image']:.1f}x",
                      f"{r['psnr']:.1f}",
@@ -337,6 +346,15 @@ def diffusion_train(
     eval_samples: int = typer.Option(
         500, "--eval-samples", help="Samples the final quality numbers are measured on."
     ),
+    vae: str = typer.Option(
+        None,
+        "--vae",
+        help="Latent diffusion: a vae train --grid run on the same data; the denoiser learns "
+        "its codes, not pixels.",
+    ),
+    vae_latent: int = typer.Option(
+        None, "--vae-latent", help="Which of its VAEs (default: the smallest latent size)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the weights, data order and noise."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     out: str = typer.Option(None, "--out", help="Run folder (default runs/diffusion-<time>)."),
@@ -363,8 +381,8 @@ def diffusion_train(
     out = out or default_out("diffusion")
     with progress_bar(quiet=json) as progress:
         m = job(data, out, config=cfg, size=size, gray=gray, limit=limit, budget_min=budget_min,
-                judge=judge, quality_samples=eval_samples, device=device, resume=resume,
-                overwrite=overwrite, progress=progress)  # fmt: skip
+                judge=judge, quality_samples=eval_samples, vae=vae, vae_latent=vae_latent,
+                device=device, resume=resume, overwrite=overwrite, progress=progress)  # fmt: skip
     if m.get("interrupted"):
         err_console.print(f"interrupted after {m['epochs_done']} epoch(s); continue with: "
                           f"{m['resume']}", highlight=False, soft_wrap=True)  # fmt: skip
@@ -378,7 +396,8 @@ def diffusion_train(
             ["class coverage", f"{q['coverage']['entropy']:.2f}", f"{q['real_coverage']['entropy']:.2f}"]]  # fmt: skip
     if "class_consistency" in q:
         rows.append(["looks like the class asked for", f"{q['class_consistency']:.2f}", "-"])
-    table(f"{m['epochs']} epochs in {m['train_seconds']:.0f} s; {q['samples']} samples "
+    where = f" on {m['latent']['code_shape']} VAE codes" if m.get("latent") else ""
+    table(f"{m['epochs']} epochs{where} in {m['train_seconds']:.0f} s; {q['samples']} samples "
           f"({q['sampler']}) measured by {m['judge']['name']}",
           ["", "generated", "real images"], rows)  # fmt: skip
     out_console.print(m["quality_note"], highlight=False)
@@ -411,14 +430,11 @@ def diffusion_sample(
 ) -> None:
     """New images from a trained denoiser, and the reverse process (noise to image) of the
     first ones as a strip and a GIF."""
-    from pathlib import Path
-
+    from pixelab.apps._shipped import beside
+    from pixelab.apps.diffusion import SHIPPED_NAME
     from pixelab.apps.diffusion import diffusion_sample as job
-    from pixelab.apps.diffusion import resolve_run, shipped_run
 
-    folder = resolve_run(run)  # the shipped denoiser's folder is read-only: write beside
-    out = out or str((folder if folder != shipped_run() else Path("runs") / "shipped")
-                     / f"samples-{seed}.png")  # fmt: skip
+    out = out or str(beside(run, SHIPPED_NAME, "shipped") / f"samples-{seed}.png")
     with progress_bar() as progress:
         res = job(run, out, n=n, cls=cls, prompt=prompt, steps=steps, guidance=guidance,
                   sampler=sampler, seed=seed, device=device, progress=progress)  # fmt: skip

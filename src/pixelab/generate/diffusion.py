@@ -192,6 +192,7 @@ def sample_loop(
     known: torch.Tensor | None = None,
     mask: torch.Tensor | None = None,
     resample: int = 1,
+    clip: bool = True,
     progress: Any = None,
 ) -> tuple[torch.Tensor, list[tuple[int, torch.Tensor]]]:
     """From pure noise (or ``x_T``) to images in [-1, 1] with ``steps`` network calls:
@@ -204,6 +205,9 @@ def sample_loop(
     kept, noised to each step's level, and the rest is denoised to fit them; every step is
     redone ``resample`` times, stepping back up with fresh noise, so the filled part has time
     to agree with the kept part. The kept pixels come back exactly.
+
+    ``clip`` keeps the predicted clean image (and the result) within [-1, 1], the range of
+    pixels; latent codes have no such range (``clip=False``, as in Stable Diffusion).
 
     Returns the images and, with ``keep`` > 0, about that many (t, x) snapshots on the way,
     for strips and GIFs. All noise comes from ``seed``."""
@@ -228,7 +232,7 @@ def sample_loop(
         init = init.to(device)
         ts = ts[len(ts) - round(len(ts) * strength) :]
         if not ts:
-            return init.clamp(-1, 1), [(0, init.cpu())] if keep else []
+            return (init.clamp(-1, 1) if clip else init), [(0, init.cpu())] if keep else []
         x = schedule.add_noise(init, fresh(), torch.full((shape[0],), ts[0], device=device))
     else:
         x = fresh() if x_T is None else x_T.detach().clone().to(device)
@@ -244,9 +248,9 @@ def sample_loop(
             need_noise = (sampler == "ddpm" and t_prev >= 0) or (sampler == "ddim" and eta > 0)
             noise = fresh() if need_noise else None
             if sampler == "ddim":
-                x_prev = ddim_step(x, eps, t, t_prev, schedule, eta=eta, noise=noise)
+                x_prev = ddim_step(x, eps, t, t_prev, schedule, eta=eta, noise=noise, clip=clip)
             else:
-                x_prev = ddpm_step(x, eps, t, t_prev, schedule, noise=noise)
+                x_prev = ddpm_step(x, eps, t, t_prev, schedule, noise=noise, clip=clip)
             if known is not None:
                 seen = known if t_prev < 0 else schedule.add_noise(
                     known, fresh(), torch.full((shape[0],), t_prev, device=device))  # fmt: skip
@@ -255,7 +259,7 @@ def sample_loop(
         if keep and ((i + 1) % every == 0 or t_prev < 0):
             snaps.append((max(t_prev, 0), x.cpu()))
         report(progress, "denoising", i + 1, len(ts))
-    x = x.clamp(-1, 1)
+    x = x.clamp(-1, 1) if clip else x
     if known is not None:  # exactly the given pixels where they are known
         x = torch.where(mask.expand_as(x) > 0.5, known.expand_as(x), x)
     return x, snaps
@@ -350,8 +354,9 @@ def fit_diffusion(
     max_seconds: float | None = None,
     progress: Any = None,
 ) -> DiffusionResult:
-    """Train ``model`` to predict the noise added to uint8 ``images`` (N, H, W, C) at random
-    steps (mean squared error), showing a share of them as "no class". A moving average of
+    """Train ``model`` to predict the noise added to uint8 ``images`` (N, H, W, C), or to
+    float codes (N, C, H, W) already scaled for it (latent diffusion), at random steps (mean
+    squared error), showing a share of them as "no class". A moving average of
     the weights is kept and is what ``on_epoch(epoch, averaged model)`` sees and the model
     holds at the end. Every epoch is checkpointed atomically; ``resume`` continues exactly;
     Ctrl-C returns ``finished=False`` after the last epoch saved; ``max_seconds`` ends
@@ -373,7 +378,8 @@ def fit_diffusion(
     dev = torch.device(device)
     model.to(dev)
     abar = schedule.alphas_cumprod.to(dev)
-    x_all = to_tensor_uint8(images)
+    codes = isinstance(images, torch.Tensor) and images.is_floating_point()
+    x_all = images if codes else to_tensor_uint8(images)
     y_all = torch.from_numpy(np.asarray(labels, np.int64))
     cond = model.label is not None
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -399,7 +405,7 @@ def fit_diffusion(
                     out_of_time, done_steps = True, step
                     break
                 idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-                x0 = to_signed(x_all[idx].to(dev))
+                x0 = x_all[idx].to(dev) if codes else to_signed(x_all[idx].to(dev))
                 t = torch.randint(0, cfg.steps, (len(idx),), generator=gen).to(dev)
                 noise = torch.randn(x0.shape, generator=gen).to(dev)
                 a = abar[t].view(-1, 1, 1, 1)
@@ -423,7 +429,7 @@ def fit_diffusion(
             if done_steps == 0:
                 break
             row: dict[str, Any] = {"epoch": epoch + 1, "loss": round(total / done_steps, 5),
-                                   "seconds": round(elapsed, 3)}  # fmt: skip
+                                   "steps": done_steps, "seconds": round(elapsed, 3)}  # fmt: skip
             if on_epoch is not None:
                 row.update(on_epoch(epoch, kept) or {})
             history.append(row)
@@ -441,3 +447,34 @@ def fit_diffusion(
         model.load_state_dict(average.module.state_dict())
     model.eval()
     return DiffusionResult(history, elapsed, finished=True)
+
+
+def time_training_step(
+    model: Any, shape: tuple[int, ...], *, repeats: int = 3, warmup: int = 1, seed: int = 0
+) -> float:
+    """Median seconds of one training step (forward, backward, Adam) of a copy of ``model`` on
+    random inputs of ``shape`` (a batch of noisy images, or of code grids): what a step costs,
+    whatever the weights (the model itself is left untouched)."""
+    import copy
+    import time
+
+    check_positive_int(repeats, name="repeats")
+    net = copy.deepcopy(model).train()
+    dev = next(net.parameters()).device
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(shape, generator=gen).to(dev)
+    y = torch.randint(0, max(1, net.n_classes), (shape[0],), generator=gen).to(dev)
+    y = y if net.label is not None else None
+    times = []
+    for i in range(warmup + repeats):
+        t = torch.randint(0, 1000, (shape[0],), generator=gen).to(dev)
+        noise = torch.randn(shape, generator=gen).to(dev)
+        t0 = time.perf_counter()
+        loss = torch.nn.functional.mse_loss(net(x + noise, t, y), noise)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return float(sorted(times)[len(times) // 2])

@@ -64,14 +64,14 @@ class Attention(nn.Module):
 
 class UNet(nn.Module):
     """Noisy images (N, C, H, W) in [-1, 1], steps (N,) and classes (N,) or None -> the
-    predicted noise (N, C, H, W). ``width`` channels at full size, twice that below; the side
-    must be a multiple of 4."""
+    predicted noise (N, C, H, W). ``width`` channels at full size, twice that below; any side
+    of 4 or more (an odd one, like a 7x7 code grid, is matched on the way up)."""
 
     def __init__(self, channels: int, size: int, n_classes: int = 0, width: int = 32):
         super().__init__()
-        if size % 4 or size < 8:
-            raise PixelabError(f"the U-Net takes square images with a side that is a multiple "
-                               f"of 4 (8 or more), got {size}", hint="use --size 28 or 32")  # fmt: skip
+        if size < 4:
+            raise PixelabError(f"the U-Net takes square images (or code grids) with a side of "
+                               f"4 or more, got {size}", hint="use --size 28 or 32")  # fmt: skip
         self.channels, self.size, self.n_classes, self.width = channels, size, n_classes, width
         emb = 4 * width
         self.time = nn.Sequential(nn.Linear(width, emb), nn.SiLU(), nn.Linear(emb, emb))

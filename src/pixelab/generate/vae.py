@@ -30,35 +30,50 @@ KINDS = ("vae", "ae")
 LN2 = math.log(2.0)
 
 
+def _halvings(size: int, grid: bool) -> tuple[int, int]:
+    """(number of 2x down/upsamplings, code grid side): a grid code always halves twice (28 ->
+    7, 32 -> 8, as Stable Diffusion's autoencoder shrinks by 8), a flat one as a GAN does."""
+    k, side = upsamplings(size, what="an autoencoder")
+    return (2, size // 4) if grid else (k, side)
+
+
 class Encoder(nn.Module):
     """Image in [-1, 1] -> ``out`` numbers: strided convolutions halve the side and double the
-    channels, then one dense layer."""
+    channels, then one dense layer; with ``grid``, a 1x1 convolution instead, so the code is
+    ``out`` numbers at every place of a small grid (what latent diffusion denoises)."""
 
-    def __init__(self, channels: int, size: int, out: int, width: int):
+    def __init__(self, channels: int, size: int, out: int, width: int, grid: bool = False):
         super().__init__()
-        k, side = upsamplings(size, what="an autoencoder")
+        k, side = _halvings(size, grid)
         layers: list[nn.Module] = []
         c_in, c = channels, width
         for _ in range(k):
             layers += [nn.Conv2d(c_in, c, 4, stride=2, padding=1), nn.BatchNorm2d(c),
                        nn.LeakyReLU(0.2, inplace=True)]  # fmt: skip
             c_in, c = c, c * 2
-        self.body = nn.Sequential(*layers, nn.Flatten())
-        self.head = nn.Linear(c_in * side * side, out)
+        if grid:
+            self.body = nn.Sequential(*layers)
+            self.head: nn.Module = nn.Conv2d(c_in, out, 1)
+        else:
+            self.body = nn.Sequential(*layers, nn.Flatten())
+            self.head = nn.Linear(c_in * side * side, out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.body(x))
 
 
 class Decoder(nn.Module):
-    """Code -> the mean of every pixel (in [-1, 1] units): a dense layer to a small grid, then
-    upsample + conv blocks, the mirror of :class:`Encoder`."""
+    """Code -> the mean of every pixel (in [-1, 1] units): a dense layer (a 3x3 convolution
+    for a grid code) to a small grid, then upsample + conv blocks, the mirror of
+    :class:`Encoder`."""
 
-    def __init__(self, latent: int, channels: int, size: int, width: int):
+    def __init__(self, latent: int, channels: int, size: int, width: int, grid: bool = False):
         super().__init__()
-        k, side = upsamplings(size, what="an autoencoder")
+        k, side = _halvings(size, grid)
         self.side, c = side, width * 2 ** (k - 1)
-        self.project = nn.Sequential(nn.Linear(latent, c * side * side), nn.ReLU(inplace=True))
+        first: nn.Module = (nn.Conv2d(latent, c, 3, padding=1) if grid
+                            else nn.Linear(latent, c * side * side))  # fmt: skip
+        self.project = nn.Sequential(first, nn.ReLU(inplace=True))
         blocks: list[nn.Module] = []
         for _ in range(k):
             blocks += [nn.Upsample(scale_factor=2, mode="nearest"),
@@ -75,17 +90,32 @@ class Decoder(nn.Module):
 class Autoencoder(nn.Module):
     """An encoder, a decoder, and the learned log-spread of the pixel distribution (one per
     channel). ``kind`` "vae" encodes a mean and a log-variance per latent number; "ae" the
-    code itself."""
+    code itself. With ``grid`` the code is ``latent`` numbers at every place of a grid a
+    quarter of the image's side (:attr:`code_shape`)."""
 
-    def __init__(self, kind: str, latent: int, channels: int, size: int, width: int = 32):
+    def __init__(self, kind: str, latent: int, channels: int, size: int, width: int = 32,
+                 grid: bool = False):  # fmt: skip
         super().__init__()
         if kind not in KINDS:
             raise PixelabError(f"unknown autoencoder kind {kind!r}",
                                hint=f"choose from: {', '.join(KINDS)}")  # fmt: skip
         self.kind, self.latent, self.channels, self.size = kind, latent, channels, size
-        self.encoder = Encoder(channels, size, latent * (2 if kind == "vae" else 1), width)
-        self.decoder = Decoder(latent, channels, size, width)
+        self.grid = grid
+        out = latent * (2 if kind == "vae" else 1)
+        self.encoder = Encoder(channels, size, out, width, grid)
+        self.decoder = Decoder(latent, channels, size, width, grid)
         self.log_scale = nn.Parameter(torch.full((channels,), -2.0))
+
+    @property
+    def code_shape(self) -> tuple[int, ...]:
+        """The shape of one image's code: (latent,), or (latent, side, side) for a grid."""
+        side = self.decoder.side
+        return (self.latent, side, side) if self.grid else (self.latent,)
+
+    @property
+    def code_numbers(self) -> int:
+        """How many numbers one image's code holds."""
+        return int(np.prod(self.code_shape))
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(mean code, log-variance or None for a plain autoencoder) of images in [-1, 1]."""
@@ -126,7 +156,7 @@ def discretized_logistic_nll(
 
 def kl_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, 1)) in nats, summed over the code: per image."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).flatten(1).sum(1)
 
 
 def losses(model: Autoencoder, x: torch.Tensor, *, sample: bool = True) -> dict[str, torch.Tensor]:
@@ -158,6 +188,7 @@ class VAEConfig(Config):
     batch_size: int = 128
     lr: float = 2e-3
     beta: float = 1.0
+    grid: bool = False  # codes on a grid (latent numbers per place), for latent diffusion
     seed: int = 0
 
     def check(self) -> VAEConfig:
@@ -170,6 +201,10 @@ class VAEConfig(Config):
         if self.latent > 1024:
             raise PixelabError(f"--latent {self.latent} is larger than an image should need",
                                hint="at most 1024")  # fmt: skip
+        if self.grid and self.latent > 64:
+            raise PixelabError(f"--latent {self.latent} with --grid is numbers per place of the "
+                               "code's grid: more than an image should need",
+                               hint="at most 64 (4 is usual)")  # fmt: skip
         check_positive_int(self.width, name="--width")
         check_positive_int(self.epochs, name="--epochs")
         check_positive_int(self.batch_size, name="--batch-size")
@@ -185,7 +220,7 @@ def build(cfg: VAEConfig, channels: int, size: int) -> Autoencoder:
     """The autoencoder for ``cfg``, initialised from its seed."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        return Autoencoder(cfg.kind, cfg.latent, channels, size, cfg.width)
+        return Autoencoder(cfg.kind, cfg.latent, channels, size, cfg.width, cfg.grid)
 
 
 @dataclasses.dataclass
@@ -297,7 +332,7 @@ def evaluate(
             recon = ((mean.clamp(-1, 1) + 1) * 127.5).round()
             sq += float((recon - x.float()).pow(2).mean((1, 2, 3)).sum())
     n = len(images)
-    rate_bits = 16.0 * model.latent if model.kind == "ae" else rate / n / LN2
+    rate_bits = 16.0 * model.code_numbers if model.kind == "ae" else rate / n / LN2
     dist_bits = dist / n / LN2
     rms = math.sqrt(sq / n)
     return {"rate_bits": round(rate_bits, 2), "distortion_bits": round(dist_bits, 2),
@@ -318,7 +353,7 @@ def reconstruct(model: Autoencoder, images: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def encode(model: Autoencoder, images: np.ndarray, *, batch: int = 500) -> np.ndarray:
-    """The mean codes (N, latent) of uint8 ``images`` (N, H, W, C)."""
+    """The mean codes (N, *code_shape) of uint8 ``images`` (N, H, W, C)."""
     model.eval()
     dev = next(model.parameters()).device
     x_all = to_tensor_uint8(images)
@@ -329,7 +364,8 @@ def encode(model: Autoencoder, images: np.ndarray, *, batch: int = 500) -> np.nd
 
 @torch.no_grad()
 def decode(model: Autoencoder, z: torch.Tensor, *, batch: int = 500) -> np.ndarray:
-    """Images (uint8, N, H, W, C) decoded from codes ``z`` (N, latent): the pixel means."""
+    """Images (uint8, N, H, W, C) decoded from codes ``z`` (N, *code_shape): the pixel
+    means."""
     model.eval()
     dev = next(model.parameters()).device
     return np.concatenate([signed_to_uint8(model.decode(z[i : i + batch].to(dev)))

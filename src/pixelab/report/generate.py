@@ -132,7 +132,9 @@ def plot_bits(rows: list[dict[str, Any]], *, raw_bits: int, png_bits: float):
     ax.bar(x, dist, bottom=rate, color="#DD8452", label="the rest of the image (distortion)")
     ax.axhline(raw_bits, color="k", ls="--", lw=1, label=f"raw pixels ({raw_bits} bits)")
     ax.axhline(png_bits, color="0.4", ls=":", lw=1.2, label=f"PNG file ({png_bits:.0f} bits)")
-    ax.set_xticks(x, [f"{'VAE' if r['kind'] == 'vae' else 'AE'} {r['latent']}" for r in rows])
+    ax.set_xticks(
+        x, [f"{'VAE' if r['kind'] == 'vae' else 'AE'} {r.get('code', r['latent'])}" for r in rows]
+    )
     ax.set_ylabel("bits per image")
     ax.set_title("what it costs to store one image, by latent size", fontsize=10)
     ax.legend(fontsize=7, loc="upper right")

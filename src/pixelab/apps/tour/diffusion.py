@@ -52,7 +52,7 @@ def chapter(ctx: TourContext) -> dict[str, Any]:
               "The share of the image left at each step, and the signal-to-noise ratio, for "
               "both schedules.")  # fmt: skip
     return {"half_signal_step": half, "x_T": m["x_T"], "run": str(run),
-            **_shipped_denoiser(ctx, ch)}  # fmt: skip
+            **_shipped_denoiser(ctx, ch), "why_compress": _why_compress(ctx, ch)}  # fmt: skip
 
 
 #: What the tour asks the shipped denoiser for in words (each is matched to a class).
@@ -120,7 +120,7 @@ def _shipped_denoiser(ctx: TourContext, ch: Any) -> dict[str, Any]:
         f"only ten class names, so a prompt is matched to one of them ({pairs}). A prompt "
         "naming no class, or two, is refused with the list of classes."
     )
-    n = 50 if ctx.quick else 200
+    n = 30 if ctx.quick else 200
     g = diffusion_guidance(SHIPPED, out / "guidance", scales=[0.0, 1.0, 2.0, 4.0], n=n,
                            steps=steps, seed=ctx.seed, device="cpu", judge_model=judge_model,
                            overwrite=True)  # fmt: skip
@@ -202,3 +202,66 @@ def _shipped_denoiser(ctx: TourContext, ch: Any) -> dict[str, Any]:
             "guidance": g["scales"], "inpaint": {k: inp[k] for k in ("kept_pixels_max_change",
                                                                   "judged", "judged_original")},
             "img2img": per}  # fmt: skip
+
+
+def _why_compress(ctx: TourContext, ch: Any) -> dict[str, Any]:
+    """Why Stable Diffusion works in a VAE's latent space, timed here: one training step and
+    sampling, for the shipped pixel denoiser and for the same U-Net on a grid VAE's 4x7x7
+    codes (speed does not depend on the weights, so fresh ones are timed)."""
+    import time
+
+    import torch
+
+    from pixelab.apps.diffusion import SHIPPED, Space, load_diffusion
+    from pixelab.generate.diffusion import (
+        NoiseSchedule,
+        build,
+        guided_eps,
+        sample_loop,
+        time_training_step,
+    )
+    from pixelab.generate.vae import VAEConfig
+    from pixelab.generate.vae import build as build_vae
+
+    pixel_net, rec = load_diffusion(SHIPPED)
+    cfg = rec["config"]
+    vae = build_vae(VAEConfig(latent=4, grid=True, seed=ctx.seed), 1, 28).eval()
+    spaces = {"pixels": (pixel_net, rec["space"]),
+              "latent": (build(cfg, 4, 7, len(rec["classes"])).eval(),
+                         Space(4, 7, vae))}  # fmt: skip
+    schedule, n, steps = NoiseSchedule(cfg.schedule, cfg.steps), 10, 25
+    rows = {}
+    for name, (net, space) in spaces.items():
+        step = time_training_step(net, space.shape(32), repeats=2 if ctx.quick else 5)
+        y = torch.arange(n) % len(rec["classes"])
+        t0 = time.perf_counter()
+        x, _ = sample_loop(guided_eps(net, 2.0, y), space.shape(n), schedule, steps=steps,
+                           seed=ctx.seed, clip=space.clip)  # fmt: skip
+        space.images(x)
+        seconds = time.perf_counter() - t0
+        rows[name] = {"numbers": int(space.shape(1)[1] * space.side**2),
+                      "step_ms": round(1000 * step, 1),
+                      "images_per_second": round(n / seconds, 2)}  # fmt: skip
+    px, lat = rows["pixels"], rows["latent"]
+    ch.text(
+        "Why compress first? Stable Diffusion does not denoise pixels: a VAE first squeezes "
+        "each image into a small grid of codes, the denoiser learns to remove noise from "
+        "those, and only the finished code is decoded to pixels. Here a Fashion-MNIST image is "
+        f"{px['numbers']} pixels; a grid VAE (`pixelab vae train --grid --latent 4`) codes it "
+        f"as 4 numbers at each of 7x7 places, {lat['numbers']}. Timed now on this machine, the "
+        f"same U-Net takes {px['step_ms']:.0f} ms per training step (32 images) on pixels "
+        f"and {lat['step_ms']:.0f} ms on codes ({px['step_ms'] / lat['step_ms']:.1f}x fewer), "
+        f"and samples {lat['images_per_second'] / px['images_per_second']:.1f}x as many "
+        "images per second, decoding included. So in the same minutes of training it sees "
+        "many more images, at the price of whatever the VAE loses. "
+        "`pixelab diffusion train --data fashion-mnist --vae RUN` trains one; BENCHMARKS.md "
+        "compares the images both kinds make after the same training time "
+        "(`benchmarks/bench_latent.py`)."
+    )
+    ch.table(["denoises", "numbers per image", "ms per training step (32 images)",
+              "images per second (DDIM 25 steps)"],
+             [["pixels (the shipped denoiser)", px["numbers"], px["step_ms"],
+               px["images_per_second"]],
+              ["a VAE's 4x7x7 codes", lat["numbers"], lat["step_ms"],
+               lat["images_per_second"]]])  # fmt: skip
+    return rows

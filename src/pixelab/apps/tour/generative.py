@@ -32,11 +32,13 @@ def chapter(ctx: TourContext) -> dict[str, Any]:
     accuracy = float((predict_logits(judge, test.images).argmax(1) == test.labels).mean())
     info = {"run": "the tour's CNN", "model": "small_cnn", "accuracy": round(accuracy, 4),
             "name": "the tour's CNN"}  # fmt: skip
-    epochs = 8 if ctx.quick else 5
-    m = gan_train("fashion-mnist", ctx.run.path / "gan", config=GANConfig(epochs=epochs, seed=ctx.seed),
-                  limit=2000 if ctx.quick else 20_000, judge_model=(judge, info),
-                  overwrite=True, progress=ctx.progress)  # fmt: skip
-    gan = ctx.run.path / "gan"
+    if ctx.quick:  # the GAN pixelab trained and ships, measured here by the tour's judge
+        m, gan = _shipped_gan(ctx, judge)
+    else:
+        m = gan_train("fashion-mnist", ctx.run.path / "gan",
+                      config=GANConfig(epochs=5, seed=ctx.seed), limit=20_000,
+                      judge_model=(judge, info), overwrite=True, progress=ctx.progress)  # fmt: skip
+        gan = ctx.run.path / "gan"
     frames = sorted((gan / "figures" / "epochs").glob("epoch-*.png"))
     picks = sorted({0, len(frames) // 2, len(frames) - 1})
     from pixelab.report import figures as F
@@ -48,8 +50,14 @@ def chapter(ctx: TourContext) -> dict[str, Any]:
                "per class (`pixelab gan train --data fashion-mnist`; the run's "
                "figures/training.gif shows every epoch).")  # fmt: skip
     q = m["quality"]
+    made = (f"pixelab trained this GAN itself ({m['made_by']['command']}: {m['n_train']} "
+            f"images, {m['epochs']} epochs, {m['train_seconds'] / 60:.0f} minutes on a "
+            "2-core CPU) and ships its weights, so the quick tour need not wait; "
+            "`make gan-weights` remakes them and the full tour trains a GAN here. "
+            if "made_by" in m else
+            f"{m['n_train']} images, {m['epochs']} epochs, {m['train_seconds']:.0f} seconds. ")  # fmt: skip
     ch.text(
-        f"{m['n_train']} images, {m['epochs']} epochs, {m['train_seconds']:.0f} seconds. Pictures "
+        made + "Pictures "
         "can flatter, so the tour's CNN judges 2,000 new samples: it takes "
         f"{q['class_consistency']:.0%} of them for the class they were asked to be. The "
         "Fréchet distance compares the spread of its features on the samples with that on real "
@@ -70,7 +78,8 @@ def chapter(ctx: TourContext) -> dict[str, Any]:
     import shutil
 
     nearest = ctx.run.figures / "generative_nearest.png"
-    shutil.copyfile(gan / "figures" / "nearest.png", nearest)
+    if not ctx.quick:  # the shipped run's picture is drawn by _shipped_gan
+        shutil.copyfile(gan / "figures" / "nearest.png", nearest)
     ch.figure(nearest,
               "Generated images over their nearest training images: a GAN that memorised its data "
               "would show twins (distance near 0); real test images are this far from their "
@@ -85,7 +94,28 @@ def chapter(ctx: TourContext) -> dict[str, Any]:
     detect = _which_is_real(ctx, ch, gan)
     vae = _autoencoders(ctx, judge, info, gan_fid=q["fid_judge"])
     return {"epochs": m["epochs"], "train_seconds": m["train_seconds"], "quality": q,
-            "collapse_warning": warning, "run": str(gan), "detect": detect, "vae": vae}  # fmt: skip
+            "collapse_warning": warning, "run": str(gan), "shipped": "made_by" in m,
+            "detect": detect, "vae": vae}  # fmt: skip
+
+
+def _shipped_gan(ctx: TourContext, judge: Any) -> tuple[dict[str, Any], Any]:
+    """The shipped GAN's record, its quality numbers measured afresh in the tour judge's
+    features, and its picture of nearest training images (all 60,000, which it was trained
+    on); returns the metrics and the shipped run's folder (its epoch pictures)."""
+    from pixelab._core.io import read_json
+    from pixelab.apps.gan import gan_quality, load_gan, quality_reference
+    from pixelab.data import load_train_test
+    from pixelab.report.generate import plot_nearest
+
+    g, rec = load_gan("shipped")
+    made = read_json(rec["path"] / "metrics.json")
+    train, _ = load_train_test("fashion-mnist", seed=rec["config"].seed)  # what it learnt from
+    q = gan_quality(g, rec["config"], train, quality_reference(*ctx.fashion()), judge)
+    near, fakes = q["near"], q["fakes"]
+    fig = plot_nearest(fakes[:10], train.images[near["index"][:10]], near["rms"][:10],
+                       real_rms=q["quality"]["real_nearest_training_rms_median"])  # fmt: skip
+    ctx.run.save_figure(fig, "generative_nearest")
+    return {**made, "quality": q["quality"]}, rec["path"]
 
 
 def _which_is_real(ctx: TourContext, ch: Any, gan: Any) -> dict[str, Any]:
@@ -94,8 +124,8 @@ def _which_is_real(ctx: TourContext, ch: Any, gan: Any) -> dict[str, Any]:
 
     from pixelab.apps.gan import gan_detect
 
-    m = gan_detect(gan, ctx.run.path / "gan-detect", n=1000, epochs=3, seed=ctx.seed,
-                   overwrite=True, progress=ctx.progress)  # fmt: skip
+    m = gan_detect(gan, ctx.run.path / "gan-detect", n=500 if ctx.quick else 1000, epochs=3,
+                   seed=ctx.seed, overwrite=True, progress=ctx.progress)  # fmt: skip
     quiz = ctx.run.figures / "generative_quiz.png"
     shutil.copyfile(ctx.run.path / "gan-detect" / "figures" / "quiz.png", quiz)
     ch.figure(quiz,
@@ -137,7 +167,8 @@ def _autoencoders(ctx: TourContext, judge: Any, info: dict[str, Any], *, gan_fid
     )
     latents = [2, 8, 32]
     m = vae_train("fashion-mnist", ctx.run.path / "vae", latents=latents,
-                  config=VAEConfig(epochs=5, batch_size=64 if ctx.quick else 128, seed=ctx.seed),
+                  config=VAEConfig(epochs=3 if ctx.quick else 5, batch_size=64 if ctx.quick else 128,
+                                   seed=ctx.seed),
                   plain=not ctx.quick, limit=2000 if ctx.quick else 20_000,
                   judge_model=(judge, info), overwrite=True, progress=ctx.progress)  # fmt: skip
     run = ctx.run.path / "vae"
