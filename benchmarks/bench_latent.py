@@ -8,7 +8,7 @@ its sampling speed and the judge's numbers for its samples, all on this machine,
         --out runs/diffusion-latent
     .venv/bin/pixelab diffusion train --data fashion-mnist --budget-min 7 --out runs/diffusion-pixel
     .venv/bin/python benchmarks/bench_latent.py runs/diffusion-pixel runs/diffusion-latent shipped \
-        [--n 500 --speed-n 100 --repeats 3 --out .bench/latent.json]
+        --n 300 --speed-n 40 [--repeats 3 --out .bench/latent.json]
 
 Per run: ``step_ms``, the median of 15 timed training steps (a batch of 128: forward, backward,
 Adam) of a fresh copy of its U-Net on its own inputs (pixels, or the VAE's scaled codes);

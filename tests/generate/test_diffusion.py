@@ -259,6 +259,7 @@ def test_latent_diffusion_denoises_a_vaes_codes_and_decodes_them(capsys, monkeyp
     m = json.loads(stdout)
     assert m["space"] == "latent" and m["denoised_numbers"] == 2 * 4 * 4  # not 16 * 16 pixels
     assert m["latent"]["code_shape"] == [2, 4, 4] and m["latent"]["scale"] > 0
+    assert m["latent"]["range"] > 1  # the scaled codes' range: the sampler keeps x0 within it
     assert m["history"][1]["loss"] < m["history"][0]["loss"] and m["train_step_ms"] > 0
     assert (
         0 <= m["quality"]["class_consistency"] <= 1 and (out / "autoencoder.safetensors").exists()
@@ -299,3 +300,22 @@ def test_latent_diffusion_denoises_a_vaes_codes_and_decodes_them(capsys, monkeyp
         bad = tmp_path / "bad"
         code, _, err = cli(capsys, "diffusion", "train", *TINY, *args, "--out", str(bad))
         assert code == 2 and msg in err and not bad.exists(), (args, err)
+
+
+def test_a_numeric_clip_keeps_x0_within_a_codes_range_and_none_lets_it_explode():
+    from pixelab.generate.diffusion import predict_x0
+
+    schedule = NoiseSchedule("cosine", 1000)
+    abar = schedule.alphas_cumprod[999]
+    x_t, eps = torch.randn(4, 2, 3, 3), torch.randn(4, 2, 3, 3) * 0.9  # a slightly wrong guess
+    free, _ = predict_x0(x_t, eps, abar, clip=False)
+    kept, eps2 = predict_x0(x_t, eps, abar, clip=3.0)
+    assert free.abs().max() > 100  # near t = T the error is magnified thousands of times
+    assert kept.abs().max() <= 3.0 and torch.allclose(
+        abar.sqrt() * kept + (1 - abar).sqrt() * eps2, x_t, atol=1e-4
+    )  # epsilon recomputed: the pair still explains x_t
+    x, _ = sample_loop(lambda x, t: torch.zeros_like(x), (2, 2, 3, 3), schedule, steps=5,
+                       clip=2.5)  # fmt: skip
+    assert x.abs().max() <= 2.5
+    with pytest.raises(PixelabError, match="clipping range"):
+        predict_x0(x_t, eps, abar, clip=-1.0)

@@ -117,13 +117,16 @@ DEFAULT_GUIDANCE = 2.0
 
 
 class Space:
-    """Where a denoiser works and how what it makes becomes images: pixels in [-1, 1]
-    (clamped, as pixels have a range), or the grid codes of a VAE (latent diffusion), scaled
-    to a spread of about 1 as the noise has, never clamped, and decoded to pixels."""
+    """Where a denoiser works and how what it makes becomes images: pixels in [-1, 1], or the
+    grid codes of a VAE (latent diffusion), scaled to a spread of about 1 as the noise has,
+    kept within the range the training codes span (``bound``), and decoded to pixels."""
 
-    def __init__(self, channels: int, side: int, autoencoder: Any = None, scale: float = 1.0):
+    def __init__(self, channels: int, side: int, autoencoder: Any = None, scale: float = 1.0,
+                 bound: float | None = None):  # fmt: skip
         self.channels, self.side, self.autoencoder, self.scale = channels, side, autoencoder, scale
-        self.clip = autoencoder is None
+        if autoencoder is not None and bound is None:
+            raise ValueError("a latent space needs the range of its codes (bound)")
+        self.clip: bool | float = True if autoencoder is None else float(bound)
 
     def shape(self, n: int) -> tuple[int, int, int, int]:
         """The shape of ``n`` noise images (or code grids) the sampler starts from."""
@@ -168,8 +171,10 @@ def latent_codes(
                                 "that data here")  # fmt: skip
     codes = torch.from_numpy(encode(vae, images))
     scale = round(float(1.0 / codes.std().clamp(min=1e-6)), 6)
+    # the codes' range plays the part of the pixels' [-1, 1]: the sampler keeps x0 within it
+    bound = round(float((codes * scale).abs().max()), 4)
     record = {"vae_run": str(vae_run), "latent": vae.latent, "code_shape": list(vae.code_shape),
-              "scale": scale,
+              "scale": scale, "range": bound,
               "vae": {**rec["vae"], "kind": vae.kind, "latent": vae.latent}}  # fmt: skip
     return vae, codes * scale, record
 
@@ -239,7 +244,7 @@ def diffusion_train(
     if vae is not None:  # refused before a judge is trained when the VAE does not fit
         autoencoder, codes, latent = latent_codes(vae, vae_latent, data, side, channels,
                                                   train.images, device=str(dev))  # fmt: skip
-        space = Space(*autoencoder.code_shape[:2], autoencoder, latent["scale"])
+        space = Space(*autoencoder.code_shape[:2], autoencoder, latent["scale"], latent["range"])
     if judge_model is None:
         judge_model = judge_run(data, size=side, channels=channels, classes=train.classes,
                                 judge=judge, cache=cache, progress=progress)  # fmt: skip
@@ -422,7 +427,9 @@ def load_diffusion(
         lat = rec["latent"]
         autoencoder = build_vae(VAEConfig.from_dict(lat["vae"]), rec["channels"], rec["size"])
         autoencoder.load_state_dict(load_weights(path / "autoencoder.safetensors"))
-        space = Space(*lat["code_shape"][:2], autoencoder.to(device).eval(), lat["scale"])
+        space = Space(
+            *lat["code_shape"][:2], autoencoder.to(device).eval(), lat["scale"], lat.get("range")
+        )
     model = build(cfg, space.channels, space.side, len(rec["classes"]))
     model.load_state_dict(load_weights(path / "denoiser.safetensors"))  # float16 -> float32
     return model.to(device).eval(), {**rec, "config": cfg, "path": path, "space": space}

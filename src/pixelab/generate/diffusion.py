@@ -94,16 +94,31 @@ def timesteps(steps: int, n: int, *, spacing: str = "trailing") -> list[int]:
     return [round(steps - i * ratio) - 1 for i in range(n)]
 
 
+def clip_bound(clip: bool | float) -> float | None:
+    """The range x0 is clamped to, [-bound, bound]: 1 (pixels) for ``True``, none for
+    ``False``, else the number given (a latent code's measured range)."""
+    if clip is True:
+        return 1.0
+    if clip is False:
+        return None
+    if not (clip > 0 and math.isfinite(clip)):
+        raise PixelabError(f"a clipping range must be a positive number, got {clip}")
+    return float(clip)
+
+
 def predict_x0(
-    x_t: torch.Tensor, eps: torch.Tensor, abar_t: torch.Tensor, *, clip: bool = True
+    x_t: torch.Tensor, eps: torch.Tensor, abar_t: torch.Tensor, *, clip: bool | float = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(x0, epsilon) from a noise prediction at a step whose signal share is ``abar_t``. With
-    ``clip`` x0 is clamped to the image range [-1, 1] and epsilon recomputed from the clamped
-    x0, so that the two stay consistent (what makes strong guidance help, not break)."""
+    ``clip`` x0 is clamped to the image range [-1, 1] (or to [-clip, clip] for a number: a
+    latent code's range) and epsilon recomputed from the clamped x0, so that the two stay
+    consistent (what makes strong guidance help, not break). Near t = T, abar is tiny and x0
+    is the noise prediction's error magnified thousands of times: without a range it explodes."""
     x0 = (x_t - (1 - abar_t).sqrt() * eps) / abar_t.sqrt()
-    if not clip:
+    bound = clip_bound(clip)
+    if bound is None:
         return x0, eps
-    x0 = x0.clamp(-1, 1)
+    x0 = x0.clamp(-bound, bound)
     return x0, (x_t - abar_t.sqrt() * x0) / (1 - abar_t).sqrt()
 
 
@@ -122,7 +137,7 @@ def ddim_step(
     *,
     eta: float = 0.0,
     noise: torch.Tensor | None = None,
-    clip: bool = True,
+    clip: bool | float = True,
 ) -> torch.Tensor:
     """One DDIM step (Song et al. 2021) from step ``t`` to ``t_prev`` (-1: the clean image).
     ``eta`` 0 is deterministic; 1 adds as much fresh noise as DDPM does."""
@@ -146,7 +161,7 @@ def ddpm_step(
     schedule: NoiseSchedule,
     *,
     noise: torch.Tensor | None = None,
-    clip: bool = True,
+    clip: bool | float = True,
 ) -> torch.Tensor:
     """One ancestral DDPM step (Ho et al. 2020) from ``t`` to ``t_prev``: the mean of the
     posterior q(x_prev | x_t, x0) at the predicted x0, plus its own noise (none at the end)."""
@@ -173,6 +188,11 @@ def renoise(x_prev: torch.Tensor, t_prev: int, t: int, schedule: NoiseSchedule,
     return keep.sqrt() * x_prev + (1 - keep).sqrt() * noise
 
 
+def _clamp(x: torch.Tensor, clip: bool | float) -> torch.Tensor:
+    bound = clip_bound(clip)
+    return x if bound is None else x.clamp(-bound, bound)
+
+
 @torch.no_grad()
 def sample_loop(
     eps_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
@@ -192,7 +212,7 @@ def sample_loop(
     known: torch.Tensor | None = None,
     mask: torch.Tensor | None = None,
     resample: int = 1,
-    clip: bool = True,
+    clip: bool | float = True,
     progress: Any = None,
 ) -> tuple[torch.Tensor, list[tuple[int, torch.Tensor]]]:
     """From pure noise (or ``x_T``) to images in [-1, 1] with ``steps`` network calls:
@@ -207,7 +227,7 @@ def sample_loop(
     to agree with the kept part. The kept pixels come back exactly.
 
     ``clip`` keeps the predicted clean image (and the result) within [-1, 1], the range of
-    pixels; latent codes have no such range (``clip=False``, as in Stable Diffusion).
+    pixels, or within [-clip, clip] for a number (latent codes: their measured range).
 
     Returns the images and, with ``keep`` > 0, about that many (t, x) snapshots on the way,
     for strips and GIFs. All noise comes from ``seed``."""
@@ -232,7 +252,7 @@ def sample_loop(
         init = init.to(device)
         ts = ts[len(ts) - round(len(ts) * strength) :]
         if not ts:
-            return (init.clamp(-1, 1) if clip else init), [(0, init.cpu())] if keep else []
+            return _clamp(init, clip), [(0, init.cpu())] if keep else []
         x = schedule.add_noise(init, fresh(), torch.full((shape[0],), ts[0], device=device))
     else:
         x = fresh() if x_T is None else x_T.detach().clone().to(device)
@@ -259,7 +279,7 @@ def sample_loop(
         if keep and ((i + 1) % every == 0 or t_prev < 0):
             snaps.append((max(t_prev, 0), x.cpu()))
         report(progress, "denoising", i + 1, len(ts))
-    x = x.clamp(-1, 1) if clip else x
+    x = _clamp(x, clip)
     if known is not None:  # exactly the given pixels where they are known
         x = torch.where(mask.expand_as(x) > 0.5, known.expand_as(x), x)
     return x, snaps

@@ -228,7 +228,7 @@ def _why_compress(ctx: TourContext, ch: Any) -> dict[str, Any]:
     vae = build_vae(VAEConfig(latent=4, grid=True, seed=ctx.seed), 1, 28).eval()
     spaces = {"pixels": (pixel_net, rec["space"]),
               "latent": (build(cfg, 4, 7, len(rec["classes"])).eval(),
-                         Space(4, 7, vae))}  # fmt: skip
+                         Space(4, 7, vae, bound=4.0))}  # any range: only timed  # fmt: skip
     schedule, n, steps = NoiseSchedule(cfg.schedule, cfg.steps), 10, 25
     rows = {}
     for name, (net, space) in spaces.items():
