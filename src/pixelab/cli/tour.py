@@ -9,7 +9,7 @@ from pixelab.cli._ui import out_console, print_json, progress_bar
 
 def tour(
     quick: bool = typer.Option(
-        False, "--quick", help="A smaller, faster tour (about 4 minutes on 2 cores)."
+        False, "--quick", help="A smaller, faster tour (about 3 minutes on 2 cores)."
     ),
     out: str = typer.Option(
         "runs/tour", "--out", help="Folder for report.html, figures and metrics."
