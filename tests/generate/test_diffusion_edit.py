@@ -265,17 +265,19 @@ def test_a_shipped_copy_samples_like_its_run_and_judges_itself_when_its_judge_is
 
 def test_the_shipped_denoiser_is_in_the_package_and_answers_to_its_name(capsys, tmp_path,
                                                                        monkeypatch):  # fmt: skip
-    from pixelab.apps.diffusion import SHIPPED_COMMAND, load_diffusion, resolve_run, shipped_run
+    from pixelab.apps._shipped import resolve_shipped, shipped_folder
+    from pixelab.apps.diffusion import SHIPPED_COMMAND, SHIPPED_NAME, load_diffusion
 
-    assert resolve_run("shipped") == shipped_run()
+    folder = shipped_folder(SHIPPED_NAME)
+    assert resolve_shipped("shipped", SHIPPED_NAME) == folder
     _, rec = load_diffusion("shipped")
     assert rec["classes"] == FASHION and rec["size"] == 28 and rec["config"].conditional
-    made = json.loads((shipped_run() / "metrics.json").read_text())
+    made = json.loads((folder / "metrics.json").read_text())
     assert made["made_by"]["command"] == SHIPPED_COMMAND
-    assert (shipped_run() / "denoiser.safetensors").stat().st_size < 3_000_000
+    assert (folder / "denoiser.safetensors").stat().st_size < 3_000_000
     # assets/ is data, not code (no import-linter contract can name it): only what
     # pyproject's package-data ships, so an installed pixelab has all of it
-    files = [p.relative_to(shipped_run().parent) for p in shipped_run().parent.rglob("*")
+    files = [p.relative_to(folder.parent) for p in folder.parent.rglob("*")
              if p.is_file()]  # fmt: skip
     assert files and all((p.suffix in (".json", ".safetensors") and len(p.parts) == 2)
                          or p.match("*/figures/epochs/*.png") for p in files), files  # fmt: skip

@@ -367,33 +367,17 @@ SHIPPED_COMMAND = "pixelab diffusion train --data fashion-mnist --epochs 4 --see
 SHIPPED_NAME = "diffusion-fashion-mnist"
 
 
-def shipped_run() -> Path:
-    """The folder of the Fashion-MNIST denoiser that ships inside the package: a finished
-    run (config, record, metrics) with its weights in half precision."""
-    from pixelab.apps._shipped import shipped_folder
-
-    return shipped_folder(SHIPPED_NAME)
-
-
-def resolve_run(run: str | os.PathLike[str]) -> Path:
-    """``run`` as a folder: ``shipped`` (unless a folder of that name is here) is the denoiser
-    that ships with pixelab."""
-    from pixelab.apps._shipped import resolve_shipped
-
-    return resolve_shipped(run, SHIPPED_NAME)
-
-
 def ship_diffusion(run: str | os.PathLike[str], dest: str | os.PathLike[str] | None = None,
                    *, command: str = SHIPPED_COMMAND) -> Path:  # fmt: skip
     """Copy a finished diffusion run into ``dest`` (default: the package's shipped folder) as
     a small run: config, record and metrics (without the per-epoch history) and the averaged
     weights in float16 (half the bytes; sampling in float32 differs by ~1e-3 per pixel). The
     command that made it is written into its metrics."""
-    from pixelab.apps._shipped import ship_run
+    from pixelab.apps._shipped import ship_run, shipped_folder
 
     _, rec = load_diffusion(run)  # refuses anything but a finished diffusion run
     weights = ["denoiser.safetensors"] + (["autoencoder.safetensors"] if rec.get("latent") else [])
-    return ship_run(run, dest if dest is not None else shipped_run(),
+    return ship_run(run, dest if dest is not None else shipped_folder(SHIPPED_NAME),
                     weights=weights, records=["diffusion.json"],
                     keep=("judge", "quality", "quality_note", "epochs", "train_seconds",
                           "n_train", "conditional"),
@@ -408,11 +392,12 @@ def load_diffusion(
     whose ``path`` is the run folder."""
     from pixelab._core.errors import PixelabError
     from pixelab._core.io import read_json
+    from pixelab.apps._shipped import resolve_shipped
     from pixelab.apps.cnn import _read_config
     from pixelab.generate.diffusion import DiffusionConfig, build
     from pixelab.train.checkpoint import load_weights
 
-    path = resolve_run(run)
+    path = resolve_shipped(run, SHIPPED_NAME)
     _read_config(path, kind="diffusion")
     if not ((path / "diffusion.json").is_file() and (path / "metrics.json").is_file()):
         raise PixelabError(f"{path} has no trained denoiser yet",

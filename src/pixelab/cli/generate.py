@@ -105,7 +105,11 @@ def sample(
         0, "--seed", help="Seed of the noise: the same seed, the same images."
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    out: str = typer.Option(None, "--out", help="PNG file (default RUN/samples-<seed>.png)."),
+    out: str = typer.Option(
+        None,
+        "--out",
+        help="PNG file (default RUN/samples-<seed>.png; runs/shipped-gan/ for shipped).",
+    ),
 ) -> None:
     """New images from a trained GAN, as one grid PNG."""
     from pixelab.apps._shipped import beside
@@ -426,7 +430,11 @@ def diffusion_sample(
         0, "--seed", help="Seed of the noise: the same seed, the same images."
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    out: str = typer.Option(None, "--out", help="PNG file (default RUN/samples-<seed>.png)."),
+    out: str = typer.Option(
+        None,
+        "--out",
+        help="PNG file (default RUN/samples-<seed>.png; runs/shipped/ for shipped).",
+    ),
 ) -> None:
     """New images from a trained denoiser, and the reverse process (noise to image) of the
     first ones as a strip and a GIF."""
