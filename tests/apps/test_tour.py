@@ -53,6 +53,21 @@ def test_quick_tour_end_to_end(tmp_path, monkeypatch):
     assert w["latent"]["step_ms"] < w["pixels"]["step_ms"]
     assert w["latent"]["images_per_second"] > w["pixels"]["images_per_second"]
     assert "Why compress first?" in html
+    # prompts of several words to the shipped denoiser of attribute scenes
+    sw = d["several_words"]
+    assert sw["prompts"]["a small red star at the top left"] == {
+        "shape": "star", "colour": "red", "size": "small", "position": "top left"}  # fmt: skip
+    assert sw["unused"] == ["wearing", "hat"] and "make shapes-weights" in html
+    made = sw["honoured_when_made"]  # measured at 0.74 colour and 0.01 all four (chance 0.0015)
+    assert sw["honoured_here"]["colour"] > 0.5 and made["colour"] > 0.5 and made["all"] > 0.005
+    assert (tmp_path / "figures" / "diffusion_several_words.png").is_file()
+    # image to image: a style transfer whose style loss fell
+    st = m["chapters"]["image2image"]
+    assert (
+        st["runs"][0]["final"]["style"] < 0.5
+        and (tmp_path / "figures" / "style_style.png").is_file()
+    )
+    assert "Image to image: style transfer" in html
     for key, _ in CHAPTERS:
         assert key in m["chapters"] and key in m["seconds"]
     for title in ("Why vision is hard", "curse of dimensionality", "manifold hypothesis",

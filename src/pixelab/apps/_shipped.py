@@ -18,20 +18,21 @@ def shipped_folder(name: str) -> Path:
     return Path(__file__).resolve().parents[1] / "assets" / name
 
 
-def resolve_shipped(run: str | os.PathLike[str], name: str) -> Path:
+def resolve_shipped(run: str | os.PathLike[str], name: str | dict[str, str]) -> Path:
     """``run`` as a folder: ``shipped`` (unless a folder of that name is here) is the shipped
-    run ``name``."""
+    run ``name``; with a dict, each word in it names its own shipped run."""
+    words = {SHIPPED: name} if isinstance(name, str) else name
     path = Path(run)
-    if str(run) == SHIPPED and not path.exists():
-        return shipped_folder(name)
+    if str(run) in words and not path.exists():
+        return shipped_folder(words[str(run)])
     return path
 
 
-def beside(run: str | os.PathLike[str], name: str, elsewhere: str) -> Path:
+def beside(run: str | os.PathLike[str], name: str | dict[str, str], elsewhere: str) -> Path:
     """Where a verb writes next to ``run``: the run folder itself, or ``runs/<elsewhere>`` for
     a shipped run (the package folder is read-only)."""
     folder = resolve_shipped(run, name)
-    return Path("runs") / elsewhere if folder == shipped_folder(name) else folder
+    return Path("runs") / elsewhere if folder.parent == shipped_folder("x").parent else folder
 
 
 def ship_run(

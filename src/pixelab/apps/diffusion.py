@@ -141,6 +141,100 @@ class Space:
         return decode(self.autoencoder, x / self.scale)
 
 
+def conditions(train: Any, conditional: bool) -> tuple[dict[str, list[str]] | None, np.ndarray]:
+    """What a denoiser of ``train`` is conditioned on: its attributes' values (None when the
+    data has no attributes, or the model no classes) and the labels, (N,) classes or (N, 1 +
+    attributes) with the class first (the data's first attribute is its class)."""
+    if not conditional or train.attributes is None:
+        return None, train.labels
+    values = dict(train.attribute_values)
+    first, *rest = values
+    if not np.array_equal(train.attributes[first], train.labels):
+        raise ValueError(f"the first attribute ({first}) must be the class")
+    return values, np.stack([train.labels, *(train.attributes[a] for a in rest)], axis=1)
+
+
+def _extra_sizes(values: dict[str, list[str]] | None) -> tuple[int, ...]:
+    """The value counts of the attributes after the class (what the U-Net embeds)."""
+    return () if not values else tuple(len(v) for v in list(values.values())[1:])
+
+
+def random_conditions(values: dict[str, list[str]], n: int, *, seed: int) -> Any:
+    """``n`` full prompts as labels (n, attributes): every attribute drawn uniformly."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    return torch.from_numpy(np.stack([rng.integers(0, len(v), n) for v in values.values()], 1))
+
+
+def describe_condition(row: Any, values: dict[str, list[str]]) -> str:
+    """A prompt in words for one row of labels: "small red star, top left"."""
+    v = {a: (vals[int(k)] if int(k) < len(vals) else None)
+         for (a, vals), k in zip(values.items(), row, strict=True)}  # fmt: skip
+    words = " ".join(x for x in (v.get("size"), v.get("colour"), v.get("shape")) if x)
+    return words + (f", {v['position']}" if v.get("position") else "")
+
+
+def attribute_honour(
+    images: np.ndarray, y: Any, values: dict[str, list[str]], judge_net: Any, *,
+    seen: np.ndarray | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """How often generated ``images`` show what their labels ``y`` (n, attributes) asked:
+    the shape as the judge reads it, colour, size and position read off the pixels
+    (:func:`~pixelab.data.shapes.read_attributes`, exact on the real data); per attribute, all
+    at once, and (with the training labels ``seen``) on combinations never shown in training."""
+    from pixelab.data.shapes import read_attributes
+    from pixelab.generate.judge import judge
+
+    y = np.asarray(y)
+    read = read_attributes(images)
+    if judge_net is not None:  # without a judge the class is not measured
+        read[next(iter(values))] = judge(judge_net, images)[1]
+    names = [a for a in values if a in read]
+    hit = np.stack([read[a] == y[:, list(values).index(a)] for a in names], 1)
+    shares = {a: round(float(hit[:, j].mean()), 4) for j, a in enumerate(names)}
+    out: dict[str, Any] = {"honoured": {**shares, "all": round(float(hit.all(1).mean()), 4)}}
+    out["chance_all"] = round(float(np.prod([1 / len(v) for v in values.values()])), 6)
+    out["samples"] = len(y)
+    if seen is not None:
+        known = {tuple(r) for r in np.asarray(seen).tolist()}
+        new = np.array([tuple(r) not in known for r in y.tolist()])
+        out["unseen_combinations"] = int(new.sum())
+        if new.any():
+            out["all_on_unseen"] = round(float(hit[new].all(1).mean()), 4)
+    out["note"] = ("share of samples showing the attribute asked for: the shape judged by the "
+                   "judge network, colour/size/position read off the pixels")  # fmt: skip
+    return out
+
+
+def _prompt_honour(images: np.ndarray, y: Any, rec: dict[str, Any]) -> dict[str, float]:
+    """Per attribute a prompt named, the share of ``images`` that show it (the shape only
+    when the run's judge is at hand)."""
+    from pixelab.apps.diffusion_edit import run_judge
+
+    values = rec["attributes"]
+    asked = np.asarray(y)[0]
+    named = {a: j for j, a in enumerate(values) if asked[j] < len(values[a])}
+    judged = run_judge(rec)
+    if judged is None:
+        named.pop(next(iter(values)), None)
+    if not named:
+        return {}
+    row = np.asarray(y)
+    full = np.where(row < [len(v) for v in values.values()], row, 0)
+    scores = attribute_honour(images, full, values, judged[0] if judged else None)
+    return {a: scores["honoured"][a] for a in named}
+
+
+def prompt_grid(images: np.ndarray, y: Any, values: dict[str, list[str]]) -> Any:
+    """A figure of generated images, each titled by the prompt that made it."""
+    from pixelab.report import figures as F
+
+    titles = [describe_condition(r, values) for r in np.asarray(y)]
+    return F.image_grid(list(images), ncols=min(6, len(images)), titles=titles, cell=1.6,
+                        suptitle="each image with the attributes it was asked for")  # fmt: skip
+
+
 def latent_codes(
     vae_run: str | os.PathLike[str], latent: int | None, data: Any, side: int, channels: int,
     images: np.ndarray, *, device: str = "cpu",
@@ -248,20 +342,22 @@ def diffusion_train(
     if judge_model is None:
         judge_model = judge_run(data, size=side, channels=channels, classes=train.classes,
                                 judge=judge, cache=cache, progress=progress)  # fmt: skip
-    model = build(cfg, space.channels, space.side, len(train.classes))
+    values, labels = conditions(train, cfg.conditional)
+    model = build(cfg, space.channels, space.side, len(train.classes), _extra_sizes(values))
     run_config = {"data": str(data), "size": side, "gray": channels == 1, "limit": limit,
                   "budget_min": budget_min, "judge_arg": None if judge is None else str(judge),
                   "judge": judge_model[1], "diffusion": cfg.to_dict(), "classes": train.classes,
                   "vae_arg": None if vae is None else str(vae), "vae_latent": vae_latent,
-                  "train": train.summary(), "test": test.summary()}  # fmt: skip
+                  "attributes": values, "train": train.summary(),
+                  "test": test.summary()}  # fmt: skip
     with RunDir.create(out, kind="diffusion", resume=resume, overwrite=overwrite) as rd:
         if not resume:
             rd.write_config(run_config, kind="diffusion")
         rd.keep_on_error = True
         try:
             return _train_and_report(rd, cfg, model, train, test, judge_model, dev, budget_min,
-                                     quality_samples, resume, progress,
-                                     space=space, codes=codes, latent=latent)  # fmt: skip
+                                     quality_samples, resume, progress, space=space, codes=codes,
+                                     latent=latent, values=values, labels=labels)  # fmt: skip
         except KeyboardInterrupt:
             return _interrupted(out, "pixelab diffusion train")
 
@@ -270,6 +366,7 @@ def _train_and_report(
     rd: RunDir, cfg: Any, model: Any, train: Any, test: Any, judge_model: Any, dev: Any,
     budget_min: float | None, quality_samples: int, resume: bool, progress: Any, *,
     space: Space, codes: Any = None, latent: dict[str, Any] | None = None,
+    values: dict[str, list[str]] | None = None, labels: Any = None,
 ) -> dict[str, Any]:  # fmt: skip
     import time
 
@@ -305,7 +402,7 @@ def _train_and_report(
     real = test if len(test) >= 200 else train
     real = real.subset(np.arange(min(len(real), 2000)))
     real_feats, real_pred = judge(judge_net, real.images)
-    result = fit_diffusion(model, train.images if codes is None else codes, train.labels, cfg,
+    result = fit_diffusion(model, train.images if codes is None else codes, labels, cfg,
                            device=str(dev),
                            checkpoint_dir=rd.path, resume=resume and has_checkpoint(rd.path),
                            on_epoch=on_epoch, progress=progress,
@@ -329,12 +426,20 @@ def _train_and_report(
     }  # fmt: skip
     if cfg.conditional:
         quality["class_consistency"] = round(float((pred == y_eval.numpy()).mean()), 4)
+    prompt_figure = None
+    if values is not None:  # how often each attribute of a full prompt is honoured
+        y_attr = random_conditions(values, quality_samples, seed=cfg.seed * 7919 + 5)
+        made = draw(model, quality_samples, y_attr, QUALITY_STEPS, cfg.seed * 7919 + 5)
+        quality["attributes"] = attribute_honour(made, y_attr, values, judge_net,
+                                                 seen=labels)  # fmt: skip
+        prompt_figure = rd.save_figure(prompt_grid(made[:24], y_attr[:24], values), "prompts")
     save_weights(rd.path / "denoiser.safetensors", model.state_dict())
     if latent is not None:  # the run keeps its own copy of the VAE it works in
         save_weights(rd.path / "autoencoder.safetensors", space.autoencoder.state_dict())
     write_json(rd.path / "diffusion.json", {"diffusion": cfg.to_dict(), "classes": train.classes,
                                             "size": train.shape[0], "channels": train.shape[2],
-                                            "judge": judge_info, "latent": latent})  # fmt: skip
+                                            "judge": judge_info, "latent": latent,
+                                            "attributes": values})  # fmt: skip
     frames = sorted((rd.figures / "epochs").glob("epoch-*.png"))
     gif = save_gif([np.asarray(Image.open(f)) for f in frames], rd.figures / "training.gif")
     figs = [rd.save_figure(plot_diffusion_curves(result.history), "losses"),
@@ -354,7 +459,8 @@ def _train_and_report(
         "train_step_ms": round(1000 * result.train_seconds
                                / max(1, sum(r.get("steps", 0) for r in result.history)), 3),
         "history": result.history,
-        "figures": [str(Path(f).relative_to(rd.path)) for f in [*figs, gif]],
+        "figures": [str(Path(f).relative_to(rd.path))
+                    for f in [*figs, gif, *([prompt_figure] if prompt_figure else [])]],
     }  # fmt: skip
     rd.write_metrics(metrics)
     remove_checkpoints(rd.path)
@@ -365,6 +471,11 @@ def _train_and_report(
 SHIPPED_COMMAND = "pixelab diffusion train --data fashion-mnist --epochs 4 --seed 0"
 #: The shipped denoiser's folder name under ``assets/``.
 SHIPPED_NAME = "diffusion-fashion-mnist"
+#: The command that made the shipped denoiser of attribute scenes (``make shapes-weights``).
+SHAPES_COMMAND = ("pixelab diffusion train --data shapes-attributes --epochs 200 "
+                  "--budget-min 40 --batch-size 64 --seed 0")  # fmt: skip
+#: Every shipped denoiser by the word that names it on the command line.
+SHIPPED_RUNS = {SHIPPED: SHIPPED_NAME, "shipped-shapes": "diffusion-shapes-attributes"}
 
 
 def ship_diffusion(run: str | os.PathLike[str], dest: str | os.PathLike[str] | None = None,
@@ -385,11 +496,19 @@ def ship_diffusion(run: str | os.PathLike[str], dest: str | os.PathLike[str] | N
                              "weights": "float16 copy of the averaged (EMA) weights"})  # fmt: skip
 
 
+def ship_shapes(run: str | os.PathLike[str], dest: str | os.PathLike[str] | None = None) -> Path:
+    """Ship a finished diffusion run on attribute scenes as ``shipped-shapes``."""
+    from pixelab.apps._shipped import shipped_folder
+
+    dest = dest if dest is not None else shipped_folder(SHIPPED_RUNS["shipped-shapes"])
+    return ship_diffusion(run, dest, command=SHAPES_COMMAND)
+
+
 def load_diffusion(
     run: str | os.PathLike[str], *, device: str = "cpu"
 ) -> tuple[Any, dict[str, Any]]:
-    """The (averaged) denoiser of a finished diffusion run (or ``shipped``) and its record,
-    whose ``path`` is the run folder."""
+    """The (averaged) denoiser of a finished diffusion run (or ``shipped``, ``shipped-shapes``)
+    and its record, whose ``path`` is the run folder."""
     from pixelab._core.errors import PixelabError
     from pixelab._core.io import read_json
     from pixelab.apps._shipped import resolve_shipped
@@ -397,7 +516,7 @@ def load_diffusion(
     from pixelab.generate.diffusion import DiffusionConfig, build
     from pixelab.train.checkpoint import load_weights
 
-    path = resolve_shipped(run, SHIPPED_NAME)
+    path = resolve_shipped(run, SHIPPED_RUNS)
     _read_config(path, kind="diffusion")
     if not ((path / "diffusion.json").is_file() and (path / "metrics.json").is_file()):
         raise PixelabError(f"{path} has no trained denoiser yet",
@@ -415,21 +534,25 @@ def load_diffusion(
         space = Space(
             *lat["code_shape"][:2], autoencoder.to(device).eval(), lat["scale"], lat.get("range")
         )
-    model = build(cfg, space.channels, space.side, len(rec["classes"]))
+    model = build(cfg, space.channels, space.side, len(rec["classes"]),
+                  _extra_sizes(rec.get("attributes")))  # fmt: skip
     model.load_state_dict(load_weights(path / "denoiser.safetensors"))  # float16 -> float32
     return model.to(device).eval(), {**rec, "config": cfg, "path": path, "space": space}
 
 
 def requested_classes(
-    cls: str | None, prompt: str | None, classes: list[str], conditional: bool, n: int
-) -> tuple[Any, dict[str, Any] | None]:
+    cls: str | None, prompt: str | None, classes: list[str], conditional: bool, n: int,
+    attributes: dict[str, list[str]] | None = None,
+) -> tuple[Any, dict[str, Any] | None]:  # fmt: skip
     """The class of ``n`` images asked by ``--class`` or ``--prompt`` (None: none asked), and
-    what was understood: the class, how the prompt matched it and the words left unused."""
+    what was understood: the class, how the prompt matched it and the words left unused. A
+    run conditioned on ``attributes`` reads every attribute the prompt names (the labels are
+    then (n, 1 + attributes), "unknown" where the prompt is silent)."""
     import torch
 
     from pixelab._core.errors import PixelabError
     from pixelab.apps.gan import asked_classes
-    from pixelab.generate.prompt import match_prompt
+    from pixelab.generate.prompt import match_attributes, match_prompt
 
     if cls is not None and prompt is not None:
         raise PixelabError("give --class or --prompt, not both")
@@ -437,6 +560,15 @@ def requested_classes(
         if not conditional:
             raise PixelabError("this diffusion model was trained without classes: a prompt "
                                "cannot steer it", hint="train with classes (the default)")  # fmt: skip
+        if attributes is not None:
+            a = match_attributes(prompt, attributes)
+            unknown = [len(v) for v in attributes.values()]
+            row = [unknown[j] if k is None else k for j, k in enumerate(a.values.values())]
+            return torch.tensor([row] * n, dtype=torch.long), {
+                "prompt": prompt, "name": a.names.get(next(iter(attributes))),
+                "values": a.names, "how": a.how, "unused": list(a.unused),
+                "left_to_model": [k for k, v in a.values.items() if v is None],
+                "understood": a.describe()}  # fmt: skip
         m = match_prompt(prompt, classes)
         return torch.full((n,), m.index, dtype=torch.long), {
             "prompt": prompt, "name": m.name, "how": m.how, "similarity": m.similarity,
@@ -480,7 +612,8 @@ def diffusion_sample(
     dev = str(resolve_device(device))
     model, rec = load_diffusion(run, device=dev)
     cfg, classes = rec["config"], rec["classes"]
-    y, matched = requested_classes(cls, prompt, classes, cfg.conditional, n)
+    y, matched = requested_classes(cls, prompt, classes, cfg.conditional, n,
+                                   rec.get("attributes"))  # fmt: skip
     if y is None:
         y = asked_classes(None, classes, cfg.conditional, n)
     if guidance is not None and not cfg.conditional:
@@ -492,6 +625,8 @@ def diffusion_sample(
                            seed=seed, device=dev, keep=min(steps, 10), clip=space.clip,
                            progress=progress)  # fmt: skip
     images = space.images(x)
+    if matched is not None and rec.get("attributes") and "values" in matched:
+        matched["honoured"] = _prompt_honour(images, y, rec)
     out = Path(out)
     ncols = len(classes) if (cfg.conditional and matched is None and n >= len(classes)) else 8
     grid = save_png(mosaic(images, ncols=ncols, scale=2), out)
@@ -503,7 +638,10 @@ def diffusion_sample(
     frames = [mosaic(strip[i * show : (i + 1) * show], ncols=show, scale=3)
               for i in range(len(snaps))]  # fmt: skip
     gif = save_gif(frames, out.with_name(out.stem + "-reverse.gif"), ms=250)
-    labels = None if y is None else [classes[int(k)] for k in y]
+    if y is None or y.ndim == 1:
+        labels = None if y is None else [classes[int(k)] for k in y]
+    else:  # a prompt to a run with attributes: what each image was asked for, in words
+        labels = [describe_condition(r, rec["attributes"]) for r in y]
     return {"images": images, "classes": labels, "path": str(grid), "reverse": str(strip_path),
             "gif": str(gif), "steps": [t for t, _ in snaps], "prompt": matched}  # fmt: skip
 

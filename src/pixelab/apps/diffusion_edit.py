@@ -162,7 +162,8 @@ def _prepare(run: Any, image: np.ndarray, n: int, cls: str | None, prompt: str |
                            hint="use a run trained without --vae (e.g. shipped)")  # fmt: skip
     cfg, classes = rec["config"], rec["classes"]
     fitted, converted = fit_to_run(image, rec)
-    y, matched = requested_classes(cls, prompt, classes, cfg.conditional, n)
+    y, matched = requested_classes(cls, prompt, classes, cfg.conditional, n,
+                                   rec.get("attributes"))  # fmt: skip
     eps_fn = _edit_eps(model, cfg, y, guidance, n)
     x0 = to_signed(torch.from_numpy(fitted).permute(2, 0, 1)[None]).expand(n, -1, -1, -1)
     return (dev, rec, classes, fitted, converted, matched, eps_fn,
@@ -251,7 +252,7 @@ def diffusion_inpaint(
             "source": name, "converted": converted, "fill_share": round(float(small.mean()), 4),
             "kept_pixels_max_change": changed, "n": n, "steps": steps, "resample": resample,
             "network_calls": steps * resample - (resample - 1),
-            "class": matched["name"] if matched else None, "prompt": matched,
+            "class": matched.get("name") if matched else None, "prompt": matched,
             "fill_psnr_vs_original": [_psnr(f[small], fitted[small]) for f in result],
             "judged": _judged(judge_net, result, classes),
             "judged_without_resampling": _judged(judge_net, fills[1], classes) if resample > 1 else None,
@@ -309,7 +310,7 @@ def diffusion_img2img(
     shape = (n, rec["channels"], rec["size"], rec["size"])
     judge_net = run_judge(rec, judge_model)
     original_class = (_judged(judge_net, fitted[None], classes) or [None])[0]
-    target = matched["name"] if matched else original_class
+    target = (matched or {}).get("name") or original_class  # a prompt may name no class
     rows, per = [], []
     for s in strengths:
         x, _ = sample_loop(eps_fn, shape, schedule, steps=steps, seed=seed, device=dev, init=x0,
@@ -337,7 +338,8 @@ def diffusion_img2img(
         fig = F.image_grid(cells, ncols=ncols, titles=titles, cell=1.5,
                            row_labels=[f"strength {s:g}" for s in strengths],
                            suptitle=f"{name} noised part of the way and denoised"
-                                    + (f" towards {target}" if matched else ""))  # fmt: skip
+                                    + (f" towards {matched.get('prompt') or target}"
+                                       if matched else ""))  # fmt: skip
         figs = [rd.save_figure(fig, "img2img")]
         metrics = {
             "source": name, "converted": converted, "class": target if matched else None,

@@ -107,3 +107,13 @@ def print_predictions(result: dict[str, Any], *, title: str, json: bool) -> None
     preds = result["predictions"]
     rows = [[r["path"], *[f"{t['class']} {t['probability']:.1%}" for t in r["top"]]] for r in preds]
     table(title, ["image", *[f"#{i + 1}" for i in range(len(preds[0]["top"]))]], rows)
+
+
+def floats(text: str, option: str) -> list[float]:
+    """Numbers separated by commas ("0.3,0.6") from an option, or one clear error naming it."""
+    from pixelab._core.errors import PixelabError
+
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise PixelabError(f"{option} must be numbers separated by commas, got {text!r}") from None

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import typer
 
-from pixelab.cli._ui import default_out, err_console, out_console, print_json, progress_bar, table
+from pixelab.cli._ui import (
+    default_out,
+    err_console,
+    floats,
+    out_console,
+    print_json,
+    progress_bar,
+    table,
+)
 
 gan_app = typer.Typer(
     help="Generative adversarial networks: a generator learns to make images a discriminator "
@@ -400,6 +408,9 @@ def diffusion_train(
             ["class coverage", f"{q['coverage']['entropy']:.2f}", f"{q['real_coverage']['entropy']:.2f}"]]  # fmt: skip
     if "class_consistency" in q:
         rows.append(["looks like the class asked for", f"{q['class_consistency']:.2f}", "-"])
+    for a, share in (q.get("attributes") or {}).get("honoured", {}).items():
+        what = "every attribute" if a == "all" else a  # of full prompts, how often honoured
+        rows.append([f"full prompts: {what} as asked", f"{share:.2f}", "-"])
     where = f" on {m['latent']['code_shape']} VAE codes" if m.get("latent") else ""
     table(f"{m['epochs']} epochs{where} in {m['train_seconds']:.0f} s; {q['samples']} samples "
           f"({q['sampler']}) measured by {m['judge']['name']}",
@@ -412,12 +423,18 @@ def diffusion_train(
 @diffusion_app.command("sample")
 def diffusion_sample(
     run: str = typer.Argument(
-        ..., help="A run folder of pixelab diffusion train, or shipped (pixelab's own)."
+        ...,
+        help="A run folder of pixelab diffusion train, or shipped (pixelab's own, Fashion-"
+        "MNIST) or shipped-shapes (attribute scenes, for prompts of several words).",
     ),
     n: int = typer.Option(16, "--n", help="How many images."),
     cls: str = typer.Option(None, "--class", help="Only this class (a conditional run)."),
     prompt: str = typer.Option(
-        None, "--prompt", help='Ask in words ("an ankle boot"): matched to one of the classes.'
+        None,
+        "--prompt",
+        help='Ask in words ("an ankle boot"): matched to one of the classes; a run on '
+        'shapes-attributes reads shape, colour, size and position ("a small red star at the '
+        'top left").',
     ),
     steps: int = typer.Option(50, "--steps", help="Network calls from noise to image."),
     guidance: float = typer.Option(
@@ -433,32 +450,27 @@ def diffusion_sample(
     out: str = typer.Option(
         None,
         "--out",
-        help="PNG file (default RUN/samples-<seed>.png; runs/shipped/ for shipped).",
+        help="PNG file (default RUN/samples-<seed>.png; runs/shipped/ or runs/shipped-shapes/ "
+        "for a shipped run).",
     ),
 ) -> None:
     """New images from a trained denoiser, and the reverse process (noise to image) of the
     first ones as a strip and a GIF."""
     from pixelab.apps._shipped import beside
-    from pixelab.apps.diffusion import SHIPPED_NAME
+    from pixelab.apps.diffusion import SHIPPED_RUNS
     from pixelab.apps.diffusion import diffusion_sample as job
 
-    out = out or str(beside(run, SHIPPED_NAME, "shipped") / f"samples-{seed}.png")
+    out = out or str(beside(run, SHIPPED_RUNS, str(run)) / f"samples-{seed}.png")
     with progress_bar() as progress:
         res = job(run, out, n=n, cls=cls, prompt=prompt, steps=steps, guidance=guidance,
                   sampler=sampler, seed=seed, device=device, progress=progress)  # fmt: skip
     if res["prompt"] and "understood" in res["prompt"]:
         out_console.print(res["prompt"]["understood"], highlight=False)
+    if res["prompt"] and res["prompt"].get("honoured"):
+        shares = ", ".join(f"{a} {v:.0%}" for a, v in res["prompt"]["honoured"].items())
+        out_console.print(f"images showing what was asked: {shares}", highlight=False)
     out_console.print(f"{len(res['images'])} images: {res['path']}")
     out_console.print(f"the reverse process: {res['reverse']} and {res['gif']}")
-
-
-def _floats(text: str, option: str) -> list[float]:
-    from pixelab._core.errors import PixelabError
-
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise PixelabError(f"{option} must be numbers separated by commas, got {text!r}") from None
 
 
 _RUN = typer.Argument(
@@ -556,7 +568,7 @@ def diffusion_img2img(
 
     out = out or default_out("diffusion-img2img")
     with progress_bar(quiet=json) as progress:
-        m = job(run, image, out, strengths=_floats(strength, "--strength"), index=index, n=n,
+        m = job(run, image, out, strengths=floats(strength, "--strength"), index=index, n=n,
                 cls=cls, prompt=prompt, steps=steps, guidance=guidance, seed=seed,
                 device=device, overwrite=overwrite, progress=progress)  # fmt: skip
     m.pop("images")
@@ -594,7 +606,7 @@ def diffusion_guidance(
 
     out = out or default_out("diffusion-guidance")
     with progress_bar(quiet=json) as progress:
-        m = job(run, out, scales=_floats(scales, "--scales"), n=n, steps=steps, seed=seed,
+        m = job(run, out, scales=floats(scales, "--scales"), n=n, steps=steps, seed=seed,
                 device=device, overwrite=overwrite, progress=progress)  # fmt: skip
     if json:
         print_json(m)

@@ -20,6 +20,7 @@ from pixelab.cli import (
     features,
     generate,
     robust,
+    style,
     tour,
     transfer,
 )
@@ -59,6 +60,7 @@ app.command("imagenet")(transfer.imagenet)
 app.command("predict")(cnn.predict)
 app.command("export")(cnn.export)
 app.command("compare")(cnn.compare)
+app.command("style")(style.style)
 app.command("tour")(tour.tour)
 
 

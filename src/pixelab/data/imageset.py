@@ -17,7 +17,9 @@ class ImageSet:
     """Images ``uint8 (N, H, W, C)``, integer ``labels (N,)`` and the ``classes`` they index.
 
     ``paths`` names each image's file (or ``"name:index"`` for built-ins); ``masks``
-    (optional, bool ``(N, H, W)``) marks the object's pixels where ground truth exists; ``skipped``
+    (optional, bool ``(N, H, W)``) marks the object's pixels where ground truth exists;
+    ``attributes`` (optional) holds more labels per image than the class, each an index into
+    its list in ``attribute_values`` (e.g. "colour": ["red", ...]); ``skipped``
     lists ``(path, reason)`` for files that could not be used; ``notes`` holds
     plain-language remarks made while loading (e.g. "resized 12 images to 64x64").
 
@@ -34,6 +36,8 @@ class ImageSet:
     skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
     masks: np.ndarray | None = None
+    attributes: dict[str, np.ndarray] | None = None
+    attribute_values: dict[str, list[str]] | None = None
 
     def __post_init__(self) -> None:
         self.images = check_images(self.images)
@@ -52,6 +56,18 @@ class ImageSet:
                 raise PixelabError(
                     f"masks must be shaped {self.images.shape[:3]}, got {self.masks.shape}"
                 )
+        if (self.attributes is None) != (self.attribute_values is None):
+            raise PixelabError("attributes and attribute_values come together")
+        if self.attributes is not None:
+            self.attributes = {k: np.asarray(v, np.int64) for k, v in self.attributes.items()}
+            for k, v in self.attributes.items():
+                n_values = len(self.attribute_values.get(k, ()))
+                if v.shape != (len(self.images),) or (
+                    len(v) and not 0 <= v.min() <= v.max() < n_values
+                ):
+                    raise PixelabError(
+                        f"attribute {k!r} needs one index in [0, {n_values}) per image"
+                    )
         if not self.paths:
             self.paths = [f"{self.name or 'images'}:{i}" for i in range(len(self.images))]
         elif len(self.paths) != len(self.images):
@@ -89,6 +105,10 @@ class ImageSet:
             skipped=list(self.skipped),
             notes=list(self.notes),
             masks=None if self.masks is None else self.masks[index],
+            attributes=None
+            if self.attributes is None
+            else {k: v[index] for k, v in self.attributes.items()},
+            attribute_values=self.attribute_values,
         )
 
     def with_images(self, images: np.ndarray) -> ImageSet:
@@ -104,4 +124,6 @@ class ImageSet:
             "n_classes": len(self.classes),
             "class_counts": self.class_counts(),
             "skipped_files": len(self.skipped),
-        }
+            **({"attributes": {k: len(v) for k, v in self.attribute_values.items()}}
+               if self.attribute_values else {}),
+        }  # fmt: skip

@@ -15,6 +15,8 @@ DATASETS: dict[str, str] = {
     "digits": "1,797 handwritten digits, 8x8 grey, 10 classes (ships with scikit-learn)",
     "fashion-mnist": "70,000 clothing images, 28x28 grey, 10 classes (official 60k/10k split)",
     "shapes": "synthetic shapes with controllable viewpoint, scale, light, occlusion, clutter",
+    "shapes-attributes": "6,000 coloured shapes, 32x32 RGB, labelled by shape, colour, size and "
+    "position (for prompts like 'a small red star at the top left')",
     "photos": "about 30 real sample photos, one per class (for demos, not training)",
     "faces": "200 photo patches, 25x25 grey: 100 faces, 100 not (LFW, ships with scikit-image)",
 }
@@ -56,6 +58,10 @@ def _load_named(
         from pixelab.data.shapes import make_shapes
 
         return make_shapes(seed=seed, progress=progress)
+    if data == "shapes-attributes":
+        from pixelab.data.shapes import make_attribute_shapes
+
+        return make_attribute_shapes(seed=seed, progress=progress)
     if data == "faces":
         from pixelab.data.builtins import load_faces
 

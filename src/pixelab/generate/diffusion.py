@@ -294,6 +294,7 @@ class DiffusionConfig(Config):
     width: int = 32
     conditional: bool = True
     uncond_share: float = 0.1  # of training images shown as "no class" (for guidance)
+    partial_share: float = 0.2  # of each attribute shown as unknown (prompts naming only some)
     epochs: int = 10
     batch_size: int = 128
     lr: float = 1e-3
@@ -310,6 +311,8 @@ class DiffusionConfig(Config):
         check_positive_int(self.seed, name="--seed", minimum=0)
         if not 0 <= self.uncond_share < 1:
             raise PixelabError(f"--uncond-share must lie in [0, 1), got {self.uncond_share}")
+        if not 0 <= self.partial_share < 1:
+            raise PixelabError(f'"partial_share" must lie in [0, 1), got {self.partial_share}')
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise PixelabError(f"--lr must be a positive number, got {self.lr}")
         if not 0 <= self.average < 1:
@@ -317,13 +320,19 @@ class DiffusionConfig(Config):
         return self
 
 
-def build(cfg: DiffusionConfig, channels: int, size: int, n_classes: int) -> Any:
-    """The U-Net for ``cfg``, initialised from its seed."""
+def build(cfg: DiffusionConfig, channels: int, size: int, n_classes: int,
+          attributes: tuple[int, ...] = ()) -> Any:  # fmt: skip
+    """The U-Net for ``cfg`` (conditioned on the class and, if given, on ``attributes``: the
+    value count of each), initialised from its seed."""
     from pixelab.generate.unet import UNet
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        return UNet(channels, size, n_classes if cfg.conditional else 0, cfg.width)
+        if not cfg.conditional:
+            return UNet(channels, size, 0, cfg.width)
+        # attributes include places ("top left"): the network is told where each pixel is
+        return UNet(channels, size, n_classes, cfg.width, attributes=tuple(attributes),
+                    coords=bool(attributes))  # fmt: skip
 
 
 def guided_eps(model: Any, guidance: float, y: torch.Tensor | None) -> Callable[..., torch.Tensor]:
@@ -338,7 +347,7 @@ def guided_eps(model: Any, guidance: float, y: torch.Tensor | None) -> Callable[
     def eps_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         if y is None or model.label is None:
             return model(x, t, None)
-        yy = y.to(x.device)
+        yy = model.full_labels(y.to(x.device))
         if guidance == 1:
             return model(x, t, yy)
         none = model.null_class(len(x), x.device)
@@ -376,7 +385,9 @@ def fit_diffusion(
 ) -> DiffusionResult:
     """Train ``model`` to predict the noise added to uint8 ``images`` (N, H, W, C), or to
     float codes (N, C, H, W) already scaled for it (latent diffusion), at random steps (mean
-    squared error), showing a share of them as "no class". A moving average of
+    squared error), showing a share of them as "no class". ``labels`` are classes (N,) or, for
+    a model with attributes, (N, 1 + attributes), each attribute hidden for a share of the
+    images so that a prompt may leave some out. A moving average of
     the weights is kept and is what ``on_epoch(epoch, averaged model)`` sees and the model
     holds at the end. Every epoch is checkpointed atomically; ``resume`` continues exactly;
     Ctrl-C returns ``finished=False`` after the last epoch saved; ``max_seconds`` ends
@@ -434,7 +445,11 @@ def fit_diffusion(
                 if cond:
                     y = y_all[idx].clone()
                     drop = torch.rand(len(idx), generator=gen) < cfg.uncond_share
-                    y[drop] = model.n_classes
+                    if y.ndim == 1:
+                        y[drop] = model.n_classes
+                    else:  # every attribute unknown now and then, all of them for guidance
+                        some = torch.rand(y.shape, generator=gen) < cfg.partial_share
+                        y = torch.where(some | drop[:, None], model.unknown, y)
                     y = y.to(dev)
                 loss = torch.nn.functional.mse_loss(model(x_t, t, y), noise)
                 opt.zero_grad(set_to_none=True)

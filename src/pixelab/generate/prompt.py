@@ -145,3 +145,100 @@ def match_prompt(prompt: str, classes: list[str]) -> PromptMatch:
         return PromptMatch(best_k, classes[best_k], "nearest", round(best_s, 3), unused)
     raise PixelabError(f"the prompt {prompt!r} matches none of this model's classes",
                        hint="it knows: " + ", ".join(classes))  # fmt: skip
+
+
+#: Words for attribute values of the built-in attribute scenes, keyed by value (lower case).
+ATTRIBUTE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "red": ("crimson", "scarlet"), "yellow": ("gold", "golden"), "green": ("lime",),
+    "blue": ("azure", "navy"), "purple": ("violet", "magenta", "lilac"),
+    "small": ("tiny", "little", "mini", "smaller"), "large": ("big", "huge", "giant", "larger"),
+    "centre": ("center", "middle"),
+}  # fmt: skip
+#: Words folded into others before matching positions: "upper left" is "top left".
+WORD_FORMS = {"upper": "top", "lower": "bottom", "center": "centre", "middle": "centre"}
+#: Words that place or link but name no value ("a star at the top left corner").
+PLACING = frozenset({"at", "on", "to", "corner", "side", "placed", "located", "sitting", "near",
+                     "is", "that", "which", "coloured", "colored", "sized", "one"})  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class AttributeMatch:
+    """What a prompt asks of a model conditioned on several attributes: per attribute the
+    index of the value named (None: not named, left to the model), how each was found, and
+    the prompt's words that named nothing it knows."""
+
+    values: dict[str, int | None]
+    names: dict[str, str]
+    how: dict[str, str]
+    unused: tuple[str, ...]
+
+    def describe(self) -> str:
+        """One line for the console: what was understood and what was not."""
+        said = [f"{a} {self.names[a]}" + ("" if self.how[a] == "exact" else f" ({self.how[a]})")
+                for a in self.values if a in self.names]  # fmt: skip
+        free = [a for a, v in self.values.items() if v is None]
+        line = "prompt -> " + ", ".join(said)
+        if free:
+            line += "; left to the model: " + ", ".join(free)
+        if self.unused:
+            line += "; not used (this model knows no such word): " + ", ".join(self.unused)
+        return line
+
+
+def _value_names(attribute: str, value: str) -> list[tuple[list[str], str]]:
+    """Word sequences that name ``value``: itself, its synonyms, and (for a place of two
+    words) the two words the other way round ("left top")."""
+    out = _names(value)
+    out += [(_words(s), "synonym") for s in ATTRIBUTE_SYNONYMS.get(value.lower(), ())]
+    if attribute == "position" and len(_words(value)) == 2:
+        out.append((_words(value)[::-1], "synonym"))
+    return [([WORD_FORMS.get(w, w) for w in seq], how) for seq, how in out]
+
+
+def match_attributes(prompt: str, values: dict[str, list[str]]) -> AttributeMatch:
+    """The value of each attribute (e.g. shape, colour, size, position: ``values`` lists
+    each one's values) that ``prompt`` names. Longer names are found first ("top left" before
+    "top"), plurals are folded, a misspelt word goes to the closest spelling; a prompt naming
+    two values of one attribute, or nothing at all, is refused with what the model knows."""
+    words = [WORD_FORMS.get(w, w) for w in _words(prompt) if w not in FILLER | PLACING]
+    words = [_singular(w) if w not in ("cross",) else w for w in words]
+    listing = "; ".join(f"{a}: {', '.join(v)}" for a, v in values.items())
+    if not words:
+        raise PixelabError(f"the prompt {prompt!r} names nothing", hint="it knows " + listing)
+    names = sorted(((seq, how, a, k) for a, vals in values.items() for k, v in enumerate(vals)
+                    for seq, how in _value_names(a, v)),
+                   key=lambda item: -len(item[0]))  # fmt: skip
+    chosen: dict[str, int] = {}
+    how: dict[str, str] = {}
+    covered: set[int] = set()
+
+    def take(a: str, k: int, found: str, at: list[int]) -> None:
+        if a in chosen and chosen[a] != k:
+            raise PixelabError(f"the prompt {prompt!r} names two of {a} "
+                               f"({values[a][chosen[a]]}, {values[a][k]})",
+                               hint=f"a picture has one {a}")  # fmt: skip
+        chosen[a], how[a] = k, how.get(a, found)
+        covered.update(at)
+
+    for seq, found, a, k in names:
+        seq = [_singular(w) if w != "cross" else w for w in seq]
+        for i in range(len(words) - len(seq) + 1):
+            at = list(range(i, i + len(seq)))
+            if words[i : i + len(seq)] == seq and not covered & set(at):
+                take(a, k, found, at)
+    for i, w in enumerate(words):  # the rest: the closest spelling of a one-word name
+        if i in covered or len(w) < 3:
+            continue
+        best = max(((similarity(w, seq[0]), a, k) for seq, _, a, k in names if len(seq) == 1),
+                   default=(0.0, "", -1))  # fmt: skip
+        if best[0] >= NEAREST_MIN and best[1] not in chosen:
+            take(best[1], best[2], f"nearest, {best[0]:.2f} alike", [i])
+    if not chosen:
+        raise PixelabError(f"the prompt {prompt!r} names nothing this model knows",
+                           hint="it knows " + listing)  # fmt: skip
+    unused = tuple(w for i, w in enumerate(words) if i not in covered)
+    return AttributeMatch(
+        values={a: chosen.get(a) for a in values},
+        names={a: values[a][chosen[a]] for a in values if a in chosen},
+        how={a: how[a] for a in values if a in how}, unused=unused,
+    )  # fmt: skip

@@ -7,7 +7,10 @@ detail need not squeeze through the bottom. The step and the class become one ve
 residual block adds to its feature maps; one self-attention block at the smallest size lets
 every place in the image see every other. Class index ``n_classes`` is the "no class" token:
 training shows it for a share of the images, so the same network also predicts without a class,
-which is what classifier-free guidance needs.
+which is what classifier-free guidance needs. A network can be conditioned on more than the
+class (``attributes``: the number of values of each, e.g. colour, size, position): each gets
+its own embedding and "unknown" token, and the vectors are added, so that words seen apart in
+training can be combined in a prompt.
 """
 
 from __future__ import annotations
@@ -65,9 +68,13 @@ class Attention(nn.Module):
 class UNet(nn.Module):
     """Noisy images (N, C, H, W) in [-1, 1], steps (N,) and classes (N,) or None -> the
     predicted noise (N, C, H, W). ``width`` channels at full size, twice that below; any side
-    of 4 or more (an odd one, like a 7x7 code grid, is matched on the way up)."""
+    of 4 or more (an odd one, like a 7x7 code grid, is matched on the way up). With
+    ``attributes`` the labels may be (N, 1 + len(attributes)): the class, then one index per
+    attribute, its value count meaning "unknown" (a class alone leaves them all unknown);
+    ``coords`` adds each pixel's place as two more input channels."""
 
-    def __init__(self, channels: int, size: int, n_classes: int = 0, width: int = 32):
+    def __init__(self, channels: int, size: int, n_classes: int = 0, width: int = 32,
+                 attributes: tuple[int, ...] = (), coords: bool = False):  # fmt: skip
         super().__init__()
         if size < 4:
             raise PixelabError(f"the U-Net takes square images (or code grids) with a side of "
@@ -76,8 +83,15 @@ class UNet(nn.Module):
         emb = 4 * width
         self.time = nn.Sequential(nn.Linear(width, emb), nn.SiLU(), nn.Linear(emb, emb))
         self.label = nn.Embedding(n_classes + 1, emb) if n_classes else None
+        if attributes and not n_classes:
+            raise PixelabError("a network conditioned on attributes needs classes too")
+        self.attributes = tuple(int(k) for k in attributes)
+        self.extra = nn.ModuleList(nn.Embedding(k + 1, emb) for k in self.attributes)
         c1, c2 = width, 2 * width
-        self.stem = nn.Conv2d(channels, c1, 3, padding=1)
+        # with coords the stem also sees where each pixel is (two ramps, CoordConv): a place
+        # asked for in words is then easy to find
+        self.coords = bool(coords)
+        self.stem = nn.Conv2d(channels + 2 * self.coords, c1, 3, padding=1)
         self.down1 = ResBlock(c1, c1, emb)
         self.pool1 = nn.Conv2d(c1, c1, 3, stride=2, padding=1)
         self.down2 = ResBlock(c1, c2, emb)
@@ -92,19 +106,50 @@ class UNet(nn.Module):
         nn.init.zeros_(self.out[-1].bias)
 
     def null_class(self, n: int, device: torch.device | str = "cpu") -> torch.Tensor | None:
-        """``n`` "no class" labels (None for an unconditional network)."""
-        return (
-            torch.full((n,), self.n_classes, dtype=torch.long, device=device)
-            if self.label
-            else None
-        )
+        """``n`` "no class" labels (None for an unconditional network); with attributes, rows
+        of "unknown" for the class and every attribute."""
+        if self.label is None:
+            return None
+        if not self.attributes:
+            return torch.full((n,), self.n_classes, dtype=torch.long, device=device)
+        return self.unknown.to(device).expand(n, -1).clone()
+
+    @property
+    def unknown(self) -> torch.Tensor:
+        """The "unknown" index of the class and of each attribute: (1 + len(attributes),)."""
+        return torch.tensor([self.n_classes, *self.attributes], dtype=torch.long)
+
+    def full_labels(self, y: torch.Tensor) -> torch.Tensor:
+        """Labels as the network takes them: classes (N,) stay as they are without attributes,
+        and become rows of the class and "unknown" for every attribute with them."""
+        if not self.attributes or y.ndim == 2:
+            return y
+        rest = self.unknown[1:].to(y.device).expand(len(y), -1)
+        return torch.cat([y[:, None], rest], 1)
+
+    def _condition(self, y: torch.Tensor) -> torch.Tensor:
+        y = self.full_labels(y)
+        if y.ndim == 1:
+            return self.label(y)
+        if y.shape[1] != 1 + len(self.attributes):
+            raise PixelabError(f"labels of shape {tuple(y.shape)} for a network that knows the "
+                               f"class and {len(self.attributes)} attribute(s)")  # fmt: skip
+        e = self.label(y[:, 0])
+        for j, emb in enumerate(self.extra):
+            e = e + emb(y[:, j + 1])
+        return e
 
     def forward(
         self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None
     ) -> torch.Tensor:
         e = self.time(time_embedding(t, self.width))
         if self.label is not None:
-            e = e + self.label(self.null_class(len(x), x.device) if y is None else y)
+            e = e + self._condition(self.null_class(len(x), x.device) if y is None else y)
+        if self.coords:
+            n, _, h, w = x.shape
+            ys = torch.linspace(-1, 1, h, device=x.device).view(1, 1, h, 1).expand(n, 1, h, w)
+            xs = torch.linspace(-1, 1, w, device=x.device).view(1, 1, 1, w).expand(n, 1, h, w)
+            x = torch.cat([x, ys, xs], 1)
         h0 = self.stem(x)
         h1 = self.down1(h0, e)
         h2 = self.down2(self.pool1(h1), e)

@@ -245,6 +245,26 @@ def plot_diffusion_curves(history: list[dict[str, Any]]):
     return ax.figure
 
 
+def plot_style_losses(runs: list[dict[str, Any]]):
+    """Content and style losses (relative errors) against the step of each style transfer:
+    the style falls fast, the content rises as the picture moves away from the photo."""
+    fig = new_figure(9, 3.3)
+    a, b = fig.subplots(1, 2)
+    for r in runs:
+        steps = [h["step"] for h in r["history"]]
+        label = f"style weight {r['style_weight']:g}"
+        a.plot(steps, [h["style"] for h in r["history"]], label=label)
+        b.plot(steps, [h["content"] for h in r["history"]], label=label)
+    for ax, what in ((a, "style"), (b, "content")):
+        ax.set_xlabel("step (a new size starts where the curve jumps)")
+        ax.set_ylabel(f"{what} loss (relative)")
+        ax.set_yscale("log" if what == "style" else "linear")
+        ax.legend(fontsize=8)
+    fig.suptitle("style transfer: the painting's Gram matrices against the photo's layout",
+                 fontsize=10)  # fmt: skip
+    return fig
+
+
 def plot_guidance(rows: list[dict[str, Any]], *, real_fid: float, judge: str):
     """Class-consistency and FID (judge features) against the classifier-free guidance scale:
     where guidance helps, and where it starts to cost variety."""

@@ -21,6 +21,7 @@ from pixelab.apps.tour import (
     features,
     generalisation,
     generative,
+    image2image,
     learn,
     pixels,
     similarity,
@@ -62,6 +63,7 @@ CHAPTERS: list[tuple[str, ChapterFn]] = [
     ("transfer", transfer.chapter),
     ("generative", generative.chapter),
     ("diffusion", diffusion.chapter),
+    ("image2image", image2image.chapter),
 ]
 
 # The names the chapters had when the tour was one module.

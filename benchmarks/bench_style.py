@@ -1,0 +1,122 @@
+"""Style transfer against the PyTorch tutorial's recipe, in one run on this machine: the same
+VGG16 layers and weights and the same loss, optimised (a) as the tutorial does (one size,
+L-BFGS on the pixels, clamped to [0, 1], 300 loss evaluations) and (b) as pixelab does (half
+size first, then full size, Adam on the image's logits). Reported: each one's seconds and
+final total loss at full size, and how long pixelab takes to reach the tutorial's final loss.
+
+    .venv/bin/python benchmarks/bench_style.py --size 256 [--repeats 3 --out .bench/style.json]
+
+The loss is pixelab's (content and style as relative errors, style weight 10, total variation
+1), measured at full size for both; pixelab's time includes its half-size pass. "Reached" is
+the first step of pixelab's full-size pass whose loss (measured every 5 steps) is at or below
+the tutorial's final one. Medians over ``--repeats`` runs of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from _common import machine
+
+from pixelab._core.io import write_json
+
+
+def tutorial(net, content, style, cfg, evaluations: int = 300) -> tuple[float, float]:
+    """The tutorial's loop: L-BFGS on the clamped pixels, at one size; (seconds, final loss)."""
+    from pixelab.generate.style import StyleLoss, _resize
+
+    target = _resize(content, cfg.size)
+    loss_fn = StyleLoss(net, target, _resize(style, cfg.size), cfg)
+    x = target.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x])
+    count = [0]
+    t0 = time.perf_counter()
+    while count[0] < evaluations:
+
+        def closure():
+            with torch.no_grad():
+                x.clamp_(0, 1)
+            opt.zero_grad()
+            loss = loss_fn(x)["total"]
+            loss.backward()
+            count[0] += 1
+            return loss
+
+        opt.step(closure)
+    with torch.no_grad():
+        x.clamp_(0, 1)
+        final = float(loss_fn(x)["total"])
+    return time.perf_counter() - t0, final
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--content", default="chelsea")
+    ap.add_argument("--style", default="starry_night")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default=".bench/style.json")
+    args = ap.parse_args()
+
+    from pixelab.apps.style import _tensor, style_image
+    from pixelab.generate.style import StyleConfig, StyleLoss, _resize, stylise
+    from pixelab.models.vgg16 import vgg16_features
+
+    net = vgg16_features()
+    content = _tensor(style_image(args.content, what="content")[0])
+    style = _tensor(style_image(args.style, what="style")[0])
+    cfg = StyleConfig(size=args.size).check()
+    full = StyleLoss(net, _resize(content, cfg.size), _resize(style, cfg.size), cfg)
+    theirs, ours = [], []
+    for _ in range(args.repeats):
+        seconds, loss = tutorial(net, content, style, cfg)
+        theirs.append({"seconds": seconds, "final_loss": loss})
+        print("tutorial", theirs[-1], flush=True)
+        t0 = time.perf_counter()
+        x, history = stylise(net, content, style, cfg, every=5)
+        seconds = time.perf_counter() - t0
+        with torch.no_grad():
+            final = float(full(x)["total"])
+        ours.append({"seconds": seconds, "final_loss": final, "history": history})
+        print("pixelab", {k: v for k, v in ours[-1].items() if k != "history"}, flush=True)
+    target = float(np.median([t["final_loss"] for t in theirs]))
+    reached = []
+    for o in ours:
+        rows = [h for h in o["history"] if h["scale"] == cfg.scales and h["total"] <= target]
+        reached.append(rows[0]["seconds"] if rows else None)
+    med = {k: float(np.median([o[k] for o in runs]))
+           for runs, k in ((theirs, "seconds"), (theirs, "final_loss"))}  # fmt: skip
+    ours_s = float(np.median([o["seconds"] for o in ours]))
+    ours_loss = float(np.median([o["final_loss"] for o in ours]))
+    hit = [s for s in reached if s is not None]
+    to_loss = float(np.median(hit)) if hit and len(hit) == len(reached) else None  # every run
+    result = {
+        "machine": machine(torch=torch.__version__), "size": args.size,
+        "content": args.content, "style": args.style, "config": cfg.to_dict(),
+        "tutorial": {"seconds": round(med["seconds"], 2), "final_loss": round(med["final_loss"], 4),
+                     "evaluations": 300, "runs": theirs},
+        "pixelab": {"seconds": round(ours_s, 2), "final_loss": round(ours_loss, 4),
+                    "steps": cfg.steps * cfg.scales,
+                    "runs": [{k: v for k, v in o.items() if k != "history"} for o in ours]},
+        "pixelab_seconds_to_tutorial_loss": round(to_loss, 2) if to_loss else None,
+        "speedup_to_tutorial_loss": round(med["seconds"] / to_loss, 2) if to_loss else None,
+    }  # fmt: skip
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(out, result)
+    print("| recipe | seconds | final loss | seconds to the tutorial's final loss |")
+    print(
+        f"| tutorial (L-BFGS, one size, 300 evaluations) | {result['tutorial']['seconds']} "
+        f"| {result['tutorial']['final_loss']} | {result['tutorial']['seconds']} |"
+    )
+    print(f"| pixelab (Adam, half then full size, {cfg.steps}+{cfg.steps} steps) | "
+          f"{result['pixelab']['seconds']} | {result['pixelab']['final_loss']} | "
+          f"{result['pixelab_seconds_to_tutorial_loss']} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
