@@ -7,7 +7,7 @@ FMNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 OPENCV_DATA := /usr/share/doc/opencv-doc/examples/data
 OUT ?= runs/tour
 
-.PHONY: tour tour-full test lint bench setup data diffusion-weights shapes-weights gan-weights
+.PHONY: tour tour-full test lint bench setup data diffusion-weights shapes-weights gan-weights style-weights
 
 setup: $(VENV)/.installed data
 
@@ -54,6 +54,11 @@ diffusion-weights: setup
 shapes-weights: setup
 	$(BIN)/pixelab diffusion train --data shapes-attributes --epochs 200 --budget-min 40 --batch-size 64 --seed 0 --out runs/diffusion-shapes --overwrite
 	$(BIN)/python -c "from pixelab.apps.diffusion import ship_shapes; print(ship_shapes('runs/diffusion-shapes'))"
+
+# Remake the style network that ships in src/pixelab/assets/ (the tour's fast style transfer).
+style-weights: setup
+	$(BIN)/pixelab style train --style starry_night --data photos --seed 0 --out runs/style-shipped --overwrite
+	$(BIN)/python -c "from pixelab.apps.style import ship_style; print(ship_style('runs/style-shipped'))"
 
 gan-weights: setup
 	$(BIN)/pixelab gan train --data fashion-mnist --epochs 5 --seed 0 --out runs/gan-shipped --overwrite

@@ -5,11 +5,17 @@ size first, then full size, Adam on the image's logits). Reported: each one's se
 final total loss at full size, and how long pixelab takes to reach the tutorial's final loss.
 
     .venv/bin/python benchmarks/bench_style.py --size 256 [--repeats 3 --out .bench/style.json]
+        [--fast RUN|shipped]
 
 The loss is pixelab's (content and style as relative errors, style weight 10, total variation
 1), measured at full size for both; pixelab's time includes its half-size pass. "Reached" is
 the first step of pixelab's full-size pass whose loss (measured every 5 steps) is at or below
 the tutorial's final one. Medians over ``--repeats`` runs of each.
+
+With ``--fast`` (a ``pixelab style train`` run, or ``shipped``), the fast network too: its
+milliseconds per image at ``--size`` (median of 10), the loss of its one pass under its own
+training loss (its layers and weights, the painting at the same size), and how many seconds
+pixelab's optimisation with that same loss needs to reach it.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ def main() -> None:
     ap.add_argument("--style", default="starry_night")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=".bench/style.json")
+    ap.add_argument("--fast", default=None, help="a style train run (or shipped) to time too")
     args = ap.parse_args()
 
     from pixelab.apps.style import _tensor, style_image
@@ -105,6 +112,8 @@ def main() -> None:
         "pixelab_seconds_to_tutorial_loss": round(to_loss, 2) if to_loss else None,
         "speedup_to_tutorial_loss": round(med["seconds"] / to_loss, 2) if to_loss else None,
     }  # fmt: skip
+    if args.fast:
+        result["fast"] = fast_network(args.fast, net, content, style, args.size)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_json(out, result)
@@ -116,6 +125,39 @@ def main() -> None:
     print(f"| pixelab (Adam, half then full size, {cfg.steps}+{cfg.steps} steps) | "
           f"{result['pixelab']['seconds']} | {result['pixelab']['final_loss']} | "
           f"{result['pixelab_seconds_to_tutorial_loss']} |")  # fmt: skip
+    if args.fast:
+        f = result["fast"]
+        print(f"| fast network ({f['style']}, one pass) | {f['ms'] / 1000:.3f} | "
+              f"{f['loss']} (its own loss) | optimisation with that loss: "
+              f"{f['optimisation_seconds_to_its_loss']} s |")  # fmt: skip
+
+
+def fast_network(run: str, net, content, style, size: int) -> dict:
+    """The fast style network against pixelab's optimisation on the network's own loss."""
+    from pixelab.apps.style import load_style_net
+    from pixelab.generate.style import StyleConfig, StyleLoss, _resize, stylise
+
+    model, rec = load_style_net(run)
+    fc = rec["config"]
+    photo = _resize(content, size)
+    times = []
+    with torch.no_grad():
+        model(photo)
+        for _ in range(10):
+            t0 = time.perf_counter()
+            made = model(photo)
+            times.append(1000 * (time.perf_counter() - t0))
+    same = StyleConfig(size=size, content_layers=fc.content_layers, style_layers=fc.style_layers,
+                       style_weight=fc.style_weight, content_weight=fc.content_weight,
+                       tv_weight=fc.tv_weight).check()  # fmt: skip
+    loss_fn = StyleLoss(net, photo, _resize(style, size), same)
+    with torch.no_grad():
+        loss = float(loss_fn(made)["total"])
+    _, history = stylise(net, content, style, same, every=5)
+    hit = [h["seconds"] for h in history if h["scale"] == same.scales and h["total"] <= loss]
+    return {"run": str(rec["path"]), "style": rec["style"], "ms": round(float(np.median(times)), 2),
+            "loss": round(loss, 4), "optimisation_final_loss": round(history[-1]["total"], 4),
+            "optimisation_seconds_to_its_loss": hit[0] if hit else None}  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pixelab.cli import (
     generate,
     robust,
     style,
+    superres,
     tour,
     transfer,
 )
@@ -56,11 +57,12 @@ app.add_typer(robust.app, name="robust")
 app.add_typer(generate.gan_app, name="gan")
 app.add_typer(generate.vae_app, name="vae")
 app.add_typer(generate.diffusion_app, name="diffusion")
+app.add_typer(style.app, name="style")
+app.add_typer(superres.app, name="superres")
 app.command("imagenet")(transfer.imagenet)
 app.command("predict")(cnn.predict)
 app.command("export")(cnn.export)
 app.command("compare")(cnn.compare)
-app.command("style")(style.style)
 app.command("tour")(tour.tour)
 
 

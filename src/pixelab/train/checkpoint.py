@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,7 @@ def resume_epochs(
         raise PixelabError("nothing to resume: no checkpoint found",
                            hint="train without --resume first")  # fmt: skip
     state = load_checkpoint(folder, **{"scheduler": None, **parts})
+    config = json.loads(json.dumps(config))  # as the checkpoint holds it: tuples are lists
     # an option missing from an older checkpoint did not exist then: its value now is kept
     changed = sorted(k for k, v in config.items() if state["config"].get(k, v) != v)
     if changed:
