@@ -28,6 +28,7 @@ from pixelab.generate.superres import (
     upscale_tiled,
 )
 from tests.cli.test_cli import cli
+from tests.models.test_tfjs import fake_esrgan_slim
 
 
 def _pictures(n: int, side: int = 48, seed: int = 0) -> list[np.ndarray]:
@@ -151,11 +152,13 @@ def test_train_apply_and_eval_from_the_command_line(capsys, tmp_path):
         runs.append(str(run))
     (photos / "tiny.png").unlink()  # too small to measure: refused by eval (tested below)
     out = tmp_path / "eval"
+    peer = fake_esrgan_slim(tmp_path / "esrgan-slim.tgz")
     code, stdout, err = cli(capsys, "superres", "eval", *runs, "--data", str(photos), "--out",
-                            str(out), "--json")  # fmt: skip
+                            str(out), "--esrgan-slim", str(peer), "--json")  # fmt: skip
     assert code == 0, err
     m = json.loads(stdout)
-    assert [r["method"] for r in m["table"]] == ["bicubic", "espcn (espcn)", "srresnet (srresnet)"]
+    assert [r["method"] for r in m["table"]] == ["bicubic", "espcn (espcn)", "srresnet (srresnet)",
+                                                 "esrgan-slim (pretrained RDN)"]  # fmt: skip
     assert m["table"][0]["gain_db"] == 0 and m["table"][1]["ms_per_megapixel"] > 0
     assert (out / "figures" / "crops.png").is_file() and len(m["per_image"]["bicubic"]) == 10
     big = tmp_path / "big.png"

@@ -23,6 +23,8 @@ SHIPPED_SR_COMMANDS = {
     "shipped": "pixelab superres train --model espcn --scale 2 --data photos --seed 0",
     "shipped-srresnet": "pixelab superres train --model srresnet --scale 2 --data photos --seed 0",
 }
+#: The pretrained peer's name in ``superres eval`` tables.
+PEER = "esrgan-slim (pretrained RDN)"
 #: Low-resolution tile side of ``superres apply`` (memory of one tile, whatever the image).
 TILE = 128
 
@@ -436,6 +438,7 @@ def superres_eval(
     out: str | os.PathLike[str],
     *,
     data: str | os.PathLike[str] | None = None,
+    esrgan_slim: str | os.PathLike[str] | None = None,
     device: str = "auto",
     overwrite: bool = False,
     progress: Any = None,
@@ -443,7 +446,9 @@ def superres_eval(
     """Measure super-resolution ``runs`` (of one scale) and bicubic on ``data`` (default: the
     held-out photos, which no run on ``photos`` saw): mean PSNR and SSIM on Y with the border
     cropped, the VGG16 feature distance, ms per output megapixel; a table and crops side by
-    side (low resolution, bicubic, each run, the original) in a run folder."""
+    side (low resolution, bicubic, each run, the original) in a run folder. ``esrgan_slim``
+    (the npm package ``@upscalerjs/esrgan-slim``, as its .tgz or unpacked; default: the
+    ``PIXELAB_ESRGAN_SLIM`` environment variable) adds its pretrained RDN as a peer."""
     from pixelab._core.errors import PixelabError
     from pixelab._core.progress import report
     from pixelab.generate.superres import SSIM_WINDOW
@@ -475,21 +480,23 @@ def superres_eval(
     if too_small:
         raise PixelabError(f"{too_small[0]} is too small to shrink by {scale} and measure",
                            hint=f"at least {SSIM_WINDOW + 2 * scale} pixels on each side")  # fmt: skip
+    esrgan_slim = esrgan_slim or os.environ.get("PIXELAB_ESRGAN_SLIM") or None
+    nets = {f"{rec['config'].model} ({Path(str(rec['path'])).name})": m for m, rec in models}
+    if esrgan_slim:
+        from pixelab.models.tfjs import ESRGANSlim
+
+        nets[PEER] = ESRGANSlim(esrgan_slim, scale).to(dev)
     vgg = vgg16_features(dev)
-    labels = [
-        "bicubic",
-        *[f"{rec['config'].model} ({Path(str(rec['path'])).name})" for _, rec in models],
-    ]
+    labels = ["bicubic", *nets]
     per: dict[str, list[dict[str, float]]] = {k: [] for k in labels}
     ms: dict[str, list[float]] = {k: [] for k in labels[1:]}
     crops: list[list[np.ndarray]] = []
     with RunDir.create(out, kind="superres-eval", overwrite=overwrite) as rd:
         rd.write_config({"runs": [str(r) for r in runs], "data": None if data is None else str(data),
+                         "esrgan_slim": None if esrgan_slim is None else str(esrgan_slim),
                          "scale": scale}, kind="superres-eval")  # fmt: skip
         for i, hr in enumerate(pictures):
-            lr, made, took = enlargements(
-                dict(zip(labels[1:], [m for m, _ in models], strict=True)), hr, scale
-            )
+            lr, made, took = enlargements(nets, hr, scale)
             for label, v in took.items():
                 ms[label].append(v)
             for label, img in made.items():

@@ -167,6 +167,12 @@ def evaluate(
     data: str = typer.Option(
         None, "--data", help="A folder of photos (default: the held-out sample photos)."
     ),
+    esrgan_slim: str = typer.Option(
+        None,
+        "--esrgan-slim",
+        help="The npm package @upscalerjs/esrgan-slim (its .tgz from 'npm pack', or unpacked): "
+        "its pretrained RDN is measured too (default: $PIXELAB_ESRGAN_SLIM).",
+    ),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     out: str = typer.Option(None, "--out", help="Run folder (default runs/superres-eval-<time>)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
@@ -178,8 +184,8 @@ def evaluate(
 
     out = out or default_out("superres-eval")
     with progress_bar(quiet=json) as progress:
-        m = superres_eval(runs, out, data=data, device=device, overwrite=overwrite,
-                          progress=progress)  # fmt: skip
+        m = superres_eval(runs, out, data=data, esrgan_slim=esrgan_slim, device=device,
+                          overwrite=overwrite, progress=progress)  # fmt: skip
     if json:
         print_json(m)
         return
