@@ -7,7 +7,7 @@ FMNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 OPENCV_DATA := /usr/share/doc/opencv-doc/examples/data
 OUT ?= runs/tour
 
-.PHONY: tour tour-full test lint bench setup data diffusion-weights shapes-weights gan-weights style-weights
+.PHONY: tour tour-full test lint bench setup data diffusion-weights shapes-weights gan-weights style-weights superres-weights
 
 setup: $(VENV)/.installed data
 
@@ -51,14 +51,25 @@ diffusion-weights: setup
 	$(BIN)/pixelab diffusion train --data fashion-mnist --epochs 4 --seed 0 --out runs/diffusion-shipped --overwrite
 	$(BIN)/python -c "from pixelab.apps.diffusion import ship_diffusion; print(ship_diffusion('runs/diffusion-shipped'))"
 
+# Remake the denoiser of attribute scenes (prompts of several words): a grid VAE (3 min), then
+# latent diffusion on its 4x8x8 codes for 20 minutes of training.
 shapes-weights: setup
-	$(BIN)/pixelab diffusion train --data shapes-attributes --epochs 200 --budget-min 40 --batch-size 64 --seed 0 --out runs/diffusion-shapes --overwrite
+	$(BIN)/pixelab vae train --data shapes-attributes --grid --latent 4 --no-plain --epochs 30 --out runs/vae-shapes --overwrite
+	$(BIN)/pixelab diffusion train --data shapes-attributes --vae runs/vae-shapes --epochs 1000 --budget-min 20 --seed 0 --out runs/diffusion-shapes --overwrite
 	$(BIN)/python -c "from pixelab.apps.diffusion import ship_shapes; print(ship_shapes('runs/diffusion-shapes'))"
 
 # Remake the style network that ships in src/pixelab/assets/ (the tour's fast style transfer).
 style-weights: setup
 	$(BIN)/pixelab style train --style starry_night --data photos --seed 0 --out runs/style-shipped --overwrite
 	$(BIN)/python -c "from pixelab.apps.style import ship_style; print(ship_style('runs/style-shipped'))"
+
+# Remake the x2 super-resolution networks that ship in src/pixelab/assets/: ESPCN, an
+# SRResNet-style network, and that one sharpened the SRGAN way.
+superres-weights: setup
+	$(BIN)/pixelab superres train --model espcn --scale 2 --data photos --seed 0 --out runs/superres-espcn --overwrite
+	$(BIN)/pixelab superres train --model srresnet --scale 2 --data photos --seed 0 --out runs/superres-srresnet --overwrite
+	$(BIN)/pixelab superres gan runs/superres-srresnet --seed 0 --out runs/superres-srgan --overwrite
+	$(BIN)/python -c "from pixelab.apps.superres import ship_superres as s; print(s('runs/superres-espcn', 'shipped'), s('runs/superres-srresnet', 'shipped-srresnet'), s('runs/superres-srgan', 'shipped-srgan'))"
 
 gan-weights: setup
 	$(BIN)/pixelab gan train --data fashion-mnist --epochs 5 --seed 0 --out runs/gan-shipped --overwrite

@@ -2,8 +2,7 @@
 position shows each attribute it was asked for, at several guidance scales, and what it does
 with the attributes a prompt leaves out. Measured in one run, on this machine, now.
 
-    .venv/bin/pixelab diffusion train --data shapes-attributes --epochs 200 --budget-min 40 \
-        --batch-size 64 --seed 0 --out runs/diffusion-shapes      # or: make shapes-weights
+    make shapes-weights     # a grid VAE, then latent diffusion: runs/diffusion-shapes
     .venv/bin/python benchmarks/bench_prompts.py runs/diffusion-shapes --n 300 \
         [--scales 1,2,3,5 --out .bench/prompts.json]
 

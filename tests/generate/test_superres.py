@@ -157,7 +157,8 @@ def test_train_apply_and_eval_from_the_command_line(capsys, tmp_path):
                             str(out), "--esrgan-slim", str(peer), "--json")  # fmt: skip
     assert code == 0, err
     m = json.loads(stdout)
-    assert [r["method"] for r in m["table"]] == ["bicubic", "espcn (espcn)", "srresnet (srresnet)",
+    assert [r["method"] for r in m["table"]] == ["bicubic", f"espcn ({runs[0]})",
+                                                 f"srresnet ({runs[1]})",
                                                  "esrgan-slim (pretrained RDN)"]  # fmt: skip
     assert m["table"][0]["gain_db"] == 0 and m["table"][1]["ms_per_megapixel"] > 0
     assert (out / "figures" / "crops.png").is_file() and len(m["per_image"]["bicubic"]) == 10
@@ -258,6 +259,6 @@ def test_adversarial_fine_tuning_resumes_exactly_and_writes_a_superres_run(capsy
     code, stdout, err = cli(capsys, "superres", "eval", str(base), str(sharp), "--data",
                             str(photos), "--out", str(tmp_path / "ev"), "--json")  # fmt: skip
     assert code == 0, err
-    assert len(json.loads(stdout)["table"]) == 3
+    assert json.loads(stdout)["table"][2]["method"] == f"srresnet SRGAN-style ({sharp})"
     code, _, err = cli(capsys, "superres", "gan", str(photos), "--out", str(tmp_path / "no"))
     assert code == 2 and "not a pixelab run folder" in err

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 #: The RUN argument that names the shipped run of a verb.
 SHIPPED = "shipped"
@@ -26,6 +27,27 @@ def resolve_shipped(run: str | os.PathLike[str], name: str | dict[str, str]) -> 
     if str(run) in words and not path.exists():
         return shipped_folder(words[str(run)])
     return path
+
+
+def finished_run(
+    run: str | os.PathLike[str], name: str | dict[str, str], *, kind: str, record: str,
+    weights: str, command: str,
+) -> tuple[Path, dict[str, Any], dict[str, Any]]:  # fmt: skip
+    """The folder of a finished ``kind`` run (or of the shipped run ``name``), its JSON
+    ``record`` and its ``weights`` (float32, from float16 if shipped); one clear error for a
+    folder of another kind or an unfinished run (``command`` --resume finishes it)."""
+    from pixelab._core.errors import PixelabError
+    from pixelab._core.io import read_json
+    from pixelab.apps.cnn import _read_config
+    from pixelab.train.checkpoint import load_weights
+
+    path = resolve_shipped(run, name)
+    _read_config(path, kind=kind)
+    if not ((path / record).is_file() and (path / "metrics.json").is_file()):
+        raise PixelabError(f"{path} has no trained network yet",
+                           hint=f"finish it: {command} --out {path} --resume")  # fmt: skip
+    state = {k: v.float() for k, v in load_weights(path / weights).items()}
+    return path, read_json(path / record), state
 
 
 def beside(run: str | os.PathLike[str], name: str | dict[str, str], elsewhere: str) -> Path:

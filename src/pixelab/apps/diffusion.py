@@ -472,8 +472,10 @@ SHIPPED_COMMAND = "pixelab diffusion train --data fashion-mnist --epochs 4 --see
 #: The shipped denoiser's folder name under ``assets/``.
 SHIPPED_NAME = "diffusion-fashion-mnist"
 #: The command that made the shipped denoiser of attribute scenes (``make shapes-weights``).
-SHAPES_COMMAND = ("pixelab diffusion train --data shapes-attributes --epochs 200 "
-                  "--budget-min 40 --batch-size 64 --seed 0")  # fmt: skip
+SHAPES_COMMAND = ("pixelab vae train --data shapes-attributes --grid --latent 4 --no-plain "
+                  "--epochs 30 --out runs/vae-shapes, then pixelab diffusion train --data "
+                  "shapes-attributes --vae runs/vae-shapes --epochs 1000 --budget-min 20 "
+                  "--seed 0")  # fmt: skip
 #: Every shipped denoiser by the word that names it on the command line.
 SHIPPED_RUNS = {SHIPPED: SHIPPED_NAME, "shipped-shapes": "diffusion-shapes-attributes"}
 

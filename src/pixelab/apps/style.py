@@ -331,24 +331,15 @@ def load_style_net(
     run: str | os.PathLike[str], *, device: str = "cpu"
 ) -> tuple[Any, dict[str, Any]]:
     """The trained network of a ``style train`` run (or ``shipped``) and its record."""
-    from pixelab._core.errors import PixelabError
-    from pixelab._core.io import read_json
-    from pixelab.apps._shipped import resolve_shipped
-    from pixelab.apps.cnn import _read_config
+    from pixelab.apps._shipped import finished_run
     from pixelab.generate.fast_style import FastStyleConfig, build
-    from pixelab.train.checkpoint import load_weights
 
-    path = resolve_shipped(run, SHIPPED_STYLE_NAME)
-    _read_config(path, kind="style-net")
-    if not ((path / "style_net.json").is_file() and (path / "metrics.json").is_file()):
-        raise PixelabError(f"{path} has no trained style network yet",
-                           hint=f"finish it: pixelab style train --out {path} --resume")  # fmt: skip
-    rec = read_json(path / "style_net.json")
+    path, rec, state = finished_run(run, SHIPPED_STYLE_NAME, kind="style-net",
+                                    record="style_net.json", weights="style_net.safetensors",
+                                    command="pixelab style train")  # fmt: skip
     cfg = FastStyleConfig.from_dict(rec["style_net"])
     model = build(cfg)
-    model.load_state_dict(
-        {k: v.float() for k, v in load_weights(path / "style_net.safetensors").items()}
-    )
+    model.load_state_dict(state)
     return model.to(device).eval(), {**rec, "config": cfg, "path": path}
 
 

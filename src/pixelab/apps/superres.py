@@ -17,11 +17,13 @@ from pixelab.report import RunDir
 #: model or scale, so that every run can be measured on pictures none of them saw.
 HELD_OUT_PHOTOS = ("chelsea", "coffee", "astronaut", "baboon", "butterfly", "fruits")
 #: The shipped networks (``make superres-weights``) by the word that names them.
-SHIPPED_SR = {"shipped": "superres-espcn-x2", "shipped-srresnet": "superres-srresnet-x2"}
+SHIPPED_SR = {"shipped": "superres-espcn-x2", "shipped-srresnet": "superres-srresnet-x2",
+              "shipped-srgan": "superres-srgan-x2"}  # fmt: skip
 #: The commands that made the shipped networks (``make superres-weights``).
 SHIPPED_SR_COMMANDS = {
     "shipped": "pixelab superres train --model espcn --scale 2 --data photos --seed 0",
     "shipped-srresnet": "pixelab superres train --model srresnet --scale 2 --data photos --seed 0",
+    "shipped-srgan": "pixelab superres gan runs/superres-srresnet --seed 0",
 }
 #: The pretrained peer's name in ``superres eval`` tables.
 PEER = "esrgan-slim (pretrained RDN)"
@@ -348,24 +350,16 @@ def load_superres(
     run: str | os.PathLike[str], *, device: str = "cpu"
 ) -> tuple[Any, dict[str, Any]]:
     """The trained network of a ``superres train`` run (or a shipped one) and its record."""
-    from pixelab._core.errors import PixelabError
     from pixelab._core.io import read_json
-    from pixelab.apps._shipped import resolve_shipped
-    from pixelab.apps.cnn import _read_config
+    from pixelab.apps._shipped import finished_run
     from pixelab.generate.superres import SRConfig, build
-    from pixelab.train.checkpoint import load_weights
 
-    path = resolve_shipped(run, SHIPPED_SR)
-    _read_config(path, kind="superres")
-    if not ((path / "superres.json").is_file() and (path / "metrics.json").is_file()):
-        raise PixelabError(f"{path} has no trained network yet",
-                           hint=f"finish it: pixelab superres train --out {path} --resume")  # fmt: skip
-    rec = read_json(path / "superres.json")
+    path, rec, state = finished_run(run, SHIPPED_SR, kind="superres", record="superres.json",
+                                    weights="superres.safetensors",
+                                    command="pixelab superres train")  # fmt: skip
     cfg = SRConfig.from_dict(rec["superres"])
     model = build(cfg)
-    model.load_state_dict(
-        {k: v.float() for k, v in load_weights(path / "superres.safetensors").items()}
-    )
+    model.load_state_dict(state)
     return model.to(device).eval(), {**rec, "config": cfg, "path": path,
                                      "metrics": read_json(path / "metrics.json")}  # fmt: skip
 
@@ -433,12 +427,20 @@ def _detail_box(image: np.ndarray, side: int) -> tuple[int, int]:
     return int(min(yy, image.shape[0] - side)), int(min(xx, image.shape[1] - side))
 
 
+def method_name(rec: dict[str, Any], run: str | os.PathLike[str]) -> str:
+    """How a run is named in tables: its network, "SRGAN-style" if sharpened so, and the run
+    as it was given ("espcn (shipped)", "srresnet SRGAN-style (runs/x)")."""
+    kind = rec["config"].model + (" SRGAN-style" if rec.get("adversarial") else "")
+    return f"{kind} ({run})"
+
+
 def superres_eval(
     runs: list[str],
     out: str | os.PathLike[str],
     *,
     data: str | os.PathLike[str] | None = None,
     esrgan_slim: str | os.PathLike[str] | None = None,
+    limit: int | None = None,
     device: str = "auto",
     overwrite: bool = False,
     progress: Any = None,
@@ -448,7 +450,9 @@ def superres_eval(
     cropped, the VGG16 feature distance, ms per output megapixel; a table and crops side by
     side (low resolution, bicubic, each run, the original) in a run folder. ``esrgan_slim``
     (the npm package ``@upscalerjs/esrgan-slim``, as its .tgz or unpacked; default: the
-    ``PIXELAB_ESRGAN_SLIM`` environment variable) adds its pretrained RDN as a peer."""
+    ``PIXELAB_ESRGAN_SLIM`` environment variable) adds its pretrained RDN as a peer;
+    ``limit`` measures only the first pictures."""
+    from pixelab._core.checks import check_positive_int
     from pixelab._core.errors import PixelabError
     from pixelab._core.progress import report
     from pixelab.generate.superres import SSIM_WINDOW
@@ -475,13 +479,16 @@ def superres_eval(
         if str(data) == "photos":
             notes.append("photos includes pictures the runs were trained on: use the default "
                          "(held-out photos) for a fair measure")  # fmt: skip
+    if limit is not None:
+        check_positive_int(limit, name="--limit")
+        pictures, names = pictures[:limit], names[:limit]
     pictures = [crop_to_scale(p, scale) for p in pictures]
     too_small = [n for n, p in zip(names, pictures, strict=True) if not measurable(p, scale)]
     if too_small:
         raise PixelabError(f"{too_small[0]} is too small to shrink by {scale} and measure",
                            hint=f"at least {SSIM_WINDOW + 2 * scale} pixels on each side")  # fmt: skip
     esrgan_slim = esrgan_slim or os.environ.get("PIXELAB_ESRGAN_SLIM") or None
-    nets = {f"{rec['config'].model} ({Path(str(rec['path'])).name})": m for m, rec in models}
+    nets = {method_name(rec, run): m for (m, rec), run in zip(models, runs, strict=True)}
     if esrgan_slim:
         from pixelab.models.tfjs import ESRGANSlim
 

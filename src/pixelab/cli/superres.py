@@ -173,6 +173,7 @@ def evaluate(
         help="The npm package @upscalerjs/esrgan-slim (its .tgz from 'npm pack', or unpacked): "
         "its pretrained RDN is measured too (default: $PIXELAB_ESRGAN_SLIM).",
     ),
+    limit: int = typer.Option(None, "--limit", help="Measure only the first N pictures."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     out: str = typer.Option(None, "--out", help="Run folder (default runs/superres-eval-<time>)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
@@ -184,8 +185,8 @@ def evaluate(
 
     out = out or default_out("superres-eval")
     with progress_bar(quiet=json) as progress:
-        m = superres_eval(runs, out, data=data, esrgan_slim=esrgan_slim, device=device,
-                          overwrite=overwrite, progress=progress)  # fmt: skip
+        m = superres_eval(runs, out, data=data, esrgan_slim=esrgan_slim, limit=limit,
+                          device=device, overwrite=overwrite, progress=progress)  # fmt: skip
     if json:
         print_json(m)
         return

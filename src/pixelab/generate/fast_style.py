@@ -16,8 +16,6 @@ a style network generalise across photos. Reflection padding keeps the borders c
 from __future__ import annotations
 
 import dataclasses
-import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,8 +27,8 @@ from torch import nn
 from pixelab._core.checks import check_positive_int
 from pixelab._core.config import Config
 from pixelab._core.errors import PixelabError
-from pixelab._core.progress import report
-from pixelab.generate.style import gram, total_variation
+from pixelab.generate.style import check_loss_options, gram, total_variation
+from pixelab.train.checkpoint import StepsResult, fit_steps
 
 #: Johnson et al.'s layers: content from conv3_3, style from the last layer of blocks 1-4.
 FAST_CONTENT_LAYERS = ("conv3_3",)
@@ -109,7 +107,6 @@ class FastStyleConfig(Config):
 
     def check(self) -> FastStyleConfig:
         """Raise PixelabError naming the option for an impossible value; return self."""
-        from pixelab.models.vgg16 import LAYERS
 
         self.check_types()
         check_positive_int(self.width, name="--width")
@@ -132,18 +129,7 @@ class FastStyleConfig(Config):
             raise PixelabError(f"--style-size {self.style_size} is too large", hint="at most 1024")
         check_positive_int(self.checkpoint_every, name="--checkpoint-every")
         check_positive_int(self.seed, name="--seed", minimum=0)
-        for name in ("style_weight", "content_weight", "tv_weight"):
-            value = getattr(self, name)
-            if not (value >= 0 and math.isfinite(value)):
-                raise PixelabError(f"--{name.replace('_', '-')} must be 0 or more, got {value}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise PixelabError(f"--lr must be a positive number, got {self.lr}")
-        if not self.style_layers or not self.content_layers:
-            raise PixelabError("--style-layers and --content-layers need a layer each at least")
-        for layer in (*self.content_layers, *self.style_layers):
-            if layer not in LAYERS:
-                raise PixelabError(f"VGG16 has no layer {layer!r}",
-                                   hint=f"choose from: {', '.join(LAYERS)}")  # fmt: skip
+        check_loss_options(self)
         return self
 
 
@@ -198,17 +184,6 @@ class BatchStyleLoss:
         return {"total": total, "content": content, "style": style, "tv": tv}
 
 
-@dataclasses.dataclass
-class FastStyleResult:
-    """What :func:`fit_style_net` returns: loss rows (every checkpoint), training seconds, and
-    whether it finished (False: interrupted or out of time, the last checkpoint kept)."""
-
-    history: list[dict[str, Any]]
-    train_seconds: float
-    finished: bool
-    steps_done: int
-
-
 def fit_style_net(
     model: StyleNet,
     vgg: Any,
@@ -220,17 +195,13 @@ def fit_style_net(
     resume: bool = False,
     max_seconds: float | None = None,
     progress: Callable[[str, int, int], None] | None = None,
-) -> FastStyleResult:
+) -> StepsResult:
     """Train ``model`` to repaint random crops of ``pictures`` (uint8 RGB, each at least
     ``cfg.crop`` on its shorter side) in the style of ``style`` (1, 3, H, W) in [0, 1]. Every
     ``cfg.checkpoint_every`` steps a checkpoint is written atomically; the crops of each step
     come from the seed and the step, so ``resume`` continues exactly. Ctrl-C returns
     ``finished=False`` after the last checkpoint; ``max_seconds`` ends training early, at a
     checkpoint."""
-    from pathlib import Path
-
-    from pixelab.train.checkpoint import resume_epochs, save_checkpoint
-
     cfg = cfg.check()
     if not pictures:
         raise PixelabError("no pictures to train a style network on")
@@ -242,49 +213,23 @@ def fit_style_net(
     model.to(device).train()
     loss_fn = BatchStyleLoss(vgg, style.to(device), cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    chunks = -(-cfg.steps // cfg.checkpoint_every)
-    history: list[dict[str, Any]] = []
-    start, elapsed = 0, 0.0
-    if resume:
-        history, elapsed, start = resume_epochs(checkpoint_dir, cfg.to_dict(), chunks,
-                                                model=model, optimizer=opt)  # fmt: skip
-    done = history[-1]["step"] if history else 0
-    try:
-        for chunk in range(start, chunks):
-            t0 = time.perf_counter()
-            sums = dict.fromkeys(("total", "content", "style", "tv"), 0.0)
-            first, last = (
-                chunk * cfg.checkpoint_every,
-                min(cfg.steps, (chunk + 1) * cfg.checkpoint_every),
-            )
-            for step in range(first, last):
-                rng = np.random.default_rng((cfg.seed, step))
-                photos = random_crops(pictures, cfg.batch, cfg.crop, rng).to(device)
-                losses = loss_fn(model(photos), photos)
-                opt.zero_grad(set_to_none=True)
-                losses["total"].backward()
-                opt.step()
-                now = {k: float(losses[k].detach()) for k in sums}
-                for k in sums:
-                    sums[k] += now[k]
-                done = step + 1
-                report(progress, f"step {done}/{cfg.steps}: style {now['style']:.3g} "
-                                 f"content {now['content']:.3g}", done, cfg.steps)  # fmt: skip
-            elapsed += time.perf_counter() - t0
-            history.append({"step": last, "seconds": round(elapsed, 3),
-                            **{k: round(v / (last - first), 6) for k, v in sums.items()}})  # fmt: skip
-            out_of_time = max_seconds is not None and elapsed >= max_seconds
-            if checkpoint_dir is not None:
-                save_checkpoint(Path(checkpoint_dir), model=model, optimizer=opt, scheduler=None,
-                                state={"epoch": chunk, "config": cfg.to_dict(), "history": history,
-                                       "finished": chunk + 1 == chunks or out_of_time,
-                                       "train_seconds": elapsed})  # fmt: skip
-            if out_of_time:
-                break
-    except KeyboardInterrupt:
-        return FastStyleResult(history, elapsed, finished=False, steps_done=done)
+
+    def step(i: int) -> dict[str, float]:
+        photos = random_crops(pictures, cfg.batch, cfg.crop, np.random.default_rng((cfg.seed, i)))
+        photos = photos.to(device)
+        losses = loss_fn(model(photos), photos)
+        opt.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        opt.step()
+        return {k: float(v.detach()) for k, v in losses.items()}
+
+    result = fit_steps(step, steps=cfg.steps, every=cfg.checkpoint_every, config=cfg.to_dict(),
+                       model=model, optimizer=opt, checkpoint_dir=checkpoint_dir, resume=resume,
+                       max_seconds=max_seconds, progress=progress,
+                       describe=lambda done, now: f"step {done}/{cfg.steps}: style "
+                                                  f"{now['style']:.3g} content {now['content']:.3g}")  # fmt: skip
     model.eval()
-    return FastStyleResult(history, elapsed, finished=True, steps_done=done)
+    return result
 
 
 @torch.no_grad()

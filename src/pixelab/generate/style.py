@@ -67,7 +67,6 @@ class StyleConfig(Config):
 
     def check(self) -> StyleConfig:
         """Raise PixelabError naming the option for an impossible value; return self."""
-        from pixelab.models.vgg16 import LAYERS
 
         check_positive_int(self.size, name="--size", minimum=32)
         if self.size > 2048:
@@ -80,21 +79,30 @@ class StyleConfig(Config):
                                hint=f"use --scales 1, or --size {32 * 2 ** (self.scales - 1)} "
                                     "or more (at most 4 scales)")  # fmt: skip
         check_positive_int(self.seed, name="--seed", minimum=0)
-        for name in ("style_weight", "content_weight", "tv_weight"):
-            value = getattr(self, name)
-            if not (value >= 0 and math.isfinite(value)):
-                raise PixelabError(f"--{name.replace('_', '-')} must be 0 or more, got {value}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise PixelabError(f"--lr must be a positive number, got {self.lr}")
         if self.init not in ("content", "noise"):
             raise PixelabError(f"unknown --init {self.init!r}", hint="content or noise")
-        for layer in (*self.content_layers, *self.style_layers):
-            if layer not in LAYERS:
-                raise PixelabError(f"VGG16 has no layer {layer!r}",
-                                   hint=f"choose from: {', '.join(LAYERS)}")  # fmt: skip
-        if not self.style_layers:
-            raise PixelabError("--style-layers is empty", hint="e.g. conv1_1,conv2_1,conv3_1")
+        check_loss_options(self)
         return self
+
+
+def check_loss_options(cfg: Any) -> None:
+    """One clear error for a negative or infinite weight of ``cfg`` (style, content, total
+    variation), a learning rate that is not positive, or a VGG16 layer that does not exist."""
+    from pixelab.models.vgg16 import LAYERS
+
+    for name in ("style_weight", "content_weight", "tv_weight"):
+        value = getattr(cfg, name)
+        if not (value >= 0 and math.isfinite(value)):
+            raise PixelabError(f"--{name.replace('_', '-')} must be 0 or more, got {value}")
+    if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
+        raise PixelabError(f"--lr must be a positive number, got {cfg.lr}")
+    if not cfg.style_layers or not cfg.content_layers:
+        raise PixelabError("--style-layers and --content-layers need a layer each at least",
+                           hint="e.g. --style-layers conv1_1,conv2_1,conv3_1")  # fmt: skip
+    for layer in (*cfg.content_layers, *cfg.style_layers):
+        if layer not in LAYERS:
+            raise PixelabError(f"VGG16 has no layer {layer!r}",
+                               hint=f"choose from: {', '.join(LAYERS)}")  # fmt: skip
 
 
 class StyleLoss:

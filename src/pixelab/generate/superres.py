@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +37,7 @@ from pixelab._core.checks import check_positive_int
 from pixelab._core.config import Config
 from pixelab._core.errors import PixelabError
 from pixelab._core.progress import report
+from pixelab.train.checkpoint import StepsResult, fit_steps
 
 #: Enlargements the networks are built for.
 SCALES = (2, 3, 4)
@@ -226,17 +226,6 @@ def random_patches(
     return torch.from_numpy(out).permute(0, 3, 1, 2).float() / 255
 
 
-@dataclasses.dataclass
-class SRResult:
-    """What :func:`fit_superres` returns: loss rows (every checkpoint), training seconds,
-    whether it finished (False: interrupted, the last checkpoint kept) and the steps done."""
-
-    history: list[dict[str, Any]]
-    train_seconds: float
-    finished: bool
-    steps_done: int
-
-
 def fit_superres(
     model: nn.Module,
     pictures: list[np.ndarray],
@@ -246,72 +235,47 @@ def fit_superres(
     resume: bool = False,
     max_seconds: float | None = None,
     progress: Callable[[str, int, int], None] | None = None,
-) -> SRResult:
+) -> StepsResult:
     """Train ``model`` to undo :func:`downscale` on random patches of ``pictures`` (uint8
     RGB, each at least ``patch * scale`` on its shorter side), by mean absolute error (sharper
     than squared error for the same PSNR, as EDSR found). The patches of each step come from
     the seed and the step, so a resumed run continues exactly; a checkpoint every
     ``checkpoint_every`` steps; Ctrl-C returns ``finished=False`` after the last one;
     ``max_seconds`` ends training early, at a checkpoint."""
-    from pathlib import Path
-
-    from pixelab.train.checkpoint import resume_epochs, save_checkpoint
-
     cfg = cfg.check()
     hr_side = cfg.patch * cfg.scale
+    _check_pictures(pictures, hr_side)
+    device = next(model.parameters()).device
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+
+    def step(i: int) -> dict[str, float]:
+        # the rate falls to a tenth over the run (cosine): big steps first, fine ones last
+        for g in opt.param_groups:
+            g["lr"] = cfg.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * i / cfg.steps)))
+        hr = random_patches(pictures, cfg.batch, hr_side, np.random.default_rng((cfg.seed, i)))
+        hr = hr.to(device)
+        loss = F.l1_loss(model(downscale(hr, cfg.scale)), hr)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"l1": float(loss.detach())}
+
+    result = fit_steps(step, steps=cfg.steps, every=cfg.checkpoint_every, config=cfg.to_dict(),
+                       model=model, optimizer=opt, checkpoint_dir=checkpoint_dir, resume=resume,
+                       max_seconds=max_seconds, progress=progress,
+                       describe=lambda done, now: f"step {done}/{cfg.steps}: L1 {now['l1']:.4f}")  # fmt: skip
+    model.eval()
+    return result
+
+
+def _check_pictures(pictures: list[np.ndarray], hr_side: int) -> None:
     if not pictures:
         raise PixelabError("no pictures to train a super-resolution network on")
     small = [p.shape[:2] for p in pictures if min(p.shape[:2]) < hr_side]
     if small:
         raise PixelabError(f"a training picture of {small[0][1]}x{small[0][0]} is smaller than a "
                            f"{hr_side}-px patch", hint="use a smaller --patch")  # fmt: skip
-    device = next(model.parameters()).device
-    model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    chunks = -(-cfg.steps // cfg.checkpoint_every)
-    history: list[dict[str, Any]] = []
-    start, elapsed = 0, 0.0
-    if resume:
-        history, elapsed, start = resume_epochs(checkpoint_dir, cfg.to_dict(), chunks,
-                                                model=model, optimizer=opt)  # fmt: skip
-    done = history[-1]["step"] if history else 0
-    try:
-        for chunk in range(start, chunks):
-            t0 = time.perf_counter()
-            first = chunk * cfg.checkpoint_every
-            last = min(cfg.steps, first + cfg.checkpoint_every)
-            total = 0.0
-            for step in range(first, last):
-                # the rate falls to a tenth over the run (cosine): big steps first, fine ones last
-                for g in opt.param_groups:
-                    g["lr"] = cfg.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * step / cfg.steps)))
-                hr = random_patches(
-                    pictures, cfg.batch, hr_side, np.random.default_rng((cfg.seed, step))
-                )
-                hr = hr.to(device)
-                loss = F.l1_loss(model(downscale(hr, cfg.scale)), hr)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += float(loss.detach())
-                done = step + 1
-                report(progress, f"step {done}/{cfg.steps}: L1 {float(loss.detach()):.4f}",
-                       done, cfg.steps)  # fmt: skip
-            elapsed += time.perf_counter() - t0
-            history.append({"step": last, "seconds": round(elapsed, 3),
-                            "l1": round(total / (last - first), 6)})  # fmt: skip
-            out_of_time = max_seconds is not None and elapsed >= max_seconds
-            if checkpoint_dir is not None:
-                save_checkpoint(Path(checkpoint_dir), model=model, optimizer=opt, scheduler=None,
-                                state={"epoch": chunk, "config": cfg.to_dict(), "history": history,
-                                       "finished": chunk + 1 == chunks or out_of_time,
-                                       "train_seconds": elapsed})  # fmt: skip
-            if out_of_time:
-                break
-    except KeyboardInterrupt:
-        return SRResult(history, elapsed, finished=False, steps_done=done)
-    model.eval()
-    return SRResult(history, elapsed, finished=True, steps_done=done)
 
 
 @torch.no_grad()
@@ -465,92 +429,58 @@ def fit_srgan(
     resume: bool = False,
     max_seconds: float | None = None,
     progress: Callable[[str, int, int], None] | None = None,
-) -> SRResult:
+) -> StepsResult:
     """Fine-tune a trained ``generator`` (ESPCN or SRResNet) against ``discriminator``: the
     generator lowers the VGG16 feature distance to the original patches, the chance the
     discriminator spots its output, and a little pixel error; the discriminator learns real
     from made. Patches come from the seed and the step (exact resume); checkpoints every
     ``checkpoint_every`` steps hold both networks and both optimisers; Ctrl-C returns
     ``finished=False`` after the last one."""
-    from pathlib import Path
-
-    from pixelab.train.checkpoint import OptimizerPair, resume_epochs, save_checkpoint
+    from pixelab.train.checkpoint import OptimizerPair
 
     cfg = cfg.check()
     scale = generator.scale
     hr_side = cfg.patch * scale
-    small = [p.shape[:2] for p in pictures if min(p.shape[:2]) < hr_side]
-    if not pictures or small:
-        raise PixelabError("no pictures to fine-tune on" if not pictures else
-                           f"a training picture of {small[0][1]}x{small[0][0]} is smaller than a "
-                           f"{hr_side}-px patch", hint="use a smaller --patch")  # fmt: skip
+    _check_pictures(pictures, hr_side)
     device = next(generator.parameters()).device
     discriminator.to(device)
-    both = nn.ModuleDict({"generator": generator, "discriminator": discriminator})
+    both = nn.ModuleDict({"generator": generator, "discriminator": discriminator}).train()
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
-    opts = OptimizerPair(opt_g, opt_d)
-    chunks = -(-cfg.steps // cfg.checkpoint_every)
-    history: list[dict[str, Any]] = []
-    start, elapsed = 0, 0.0
-    if resume:
-        history, elapsed, start = resume_epochs(checkpoint_dir, cfg.to_dict(), chunks, model=both,
-                                                optimizer=opts)  # fmt: skip
-    done = history[-1]["step"] if history else 0
     bce = F.binary_cross_entropy_with_logits
-    keys = ("vgg", "adversarial", "pixel", "disc", "disc_real_right", "disc_fake_right")
-    try:
-        for chunk in range(start, chunks):
-            t0 = time.perf_counter()
-            first = chunk * cfg.checkpoint_every
-            last = min(cfg.steps, first + cfg.checkpoint_every)
-            sums = dict.fromkeys(keys, 0.0)
-            both.train()
-            for step in range(first, last):
-                hr = random_patches(
-                    pictures, cfg.batch, hr_side, np.random.default_rng((cfg.seed, step))
-                )
-                hr = hr.to(device)
-                sr = generator(downscale(hr, scale))
-                # the discriminator: real patches 1, made ones 0
-                real, fake = discriminator(hr), discriminator(sr.detach())
-                d_loss = bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake))
-                opt_d.zero_grad(set_to_none=True)
-                d_loss.backward()
-                opt_d.step()
-                # the generator: look real to it, and like the original to VGG16
-                with torch.no_grad():
-                    target = vgg(hr, [cfg.vgg_layer])[cfg.vgg_layer]
-                feats = vgg(sr.clamp(0, 1), [cfg.vgg_layer])[cfg.vgg_layer]
-                v_loss = F.mse_loss(feats, target) / target.pow(2).mean().clamp(min=1e-12)
-                verdict = discriminator(sr)
-                a_loss = bce(verdict, torch.ones_like(verdict))
-                p_loss = F.l1_loss(sr, hr)
-                g_loss = v_loss + cfg.adversarial_weight * a_loss + cfg.pixel_weight * p_loss
-                opt_g.zero_grad(set_to_none=True)
-                g_loss.backward()
-                opt_g.step()
-                now = {"vgg": float(v_loss.detach()), "adversarial": float(a_loss.detach()),
-                       "pixel": float(p_loss.detach()), "disc": float(d_loss.detach()),
-                       "disc_real_right": float((real > 0).float().mean()),
-                       "disc_fake_right": float((fake < 0).float().mean())}  # fmt: skip
-                for k in keys:
-                    sums[k] += now[k]
-                done = step + 1
-                report(progress, f"step {done}/{cfg.steps}: VGG {now['vgg']:.3f} "
-                                 f"D {now['disc']:.3f}", done, cfg.steps)  # fmt: skip
-            elapsed += time.perf_counter() - t0
-            history.append({"step": last, "seconds": round(elapsed, 3),
-                            **{k: round(v / (last - first), 5) for k, v in sums.items()}})  # fmt: skip
-            out_of_time = max_seconds is not None and elapsed >= max_seconds
-            if checkpoint_dir is not None:
-                save_checkpoint(Path(checkpoint_dir), model=both, optimizer=opts, scheduler=None,
-                                state={"epoch": chunk, "config": cfg.to_dict(), "history": history,
-                                       "finished": chunk + 1 == chunks or out_of_time,
-                                       "train_seconds": elapsed})  # fmt: skip
-            if out_of_time:
-                break
-    except KeyboardInterrupt:
-        return SRResult(history, elapsed, finished=False, steps_done=done)
+
+    def step(i: int) -> dict[str, float]:
+        hr = random_patches(pictures, cfg.batch, hr_side, np.random.default_rng((cfg.seed, i)))
+        hr = hr.to(device)
+        sr = generator(downscale(hr, scale))
+        # the discriminator: real patches 1, made ones 0
+        real, fake = discriminator(hr), discriminator(sr.detach())
+        d_loss = bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake))
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        # the generator: look real to it, and like the original to VGG16
+        with torch.no_grad():
+            target = vgg(hr, [cfg.vgg_layer])[cfg.vgg_layer]
+        feats = vgg(sr.clamp(0, 1), [cfg.vgg_layer])[cfg.vgg_layer]
+        v_loss = F.mse_loss(feats, target) / target.pow(2).mean().clamp(min=1e-12)
+        verdict = discriminator(sr)
+        a_loss = bce(verdict, torch.ones_like(verdict))
+        p_loss = F.l1_loss(sr, hr)
+        g_loss = v_loss + cfg.adversarial_weight * a_loss + cfg.pixel_weight * p_loss
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        return {"vgg": float(v_loss.detach()), "adversarial": float(a_loss.detach()),
+                "pixel": float(p_loss.detach()), "disc": float(d_loss.detach()),
+                "disc_real_right": float((real > 0).float().mean()),
+                "disc_fake_right": float((fake < 0).float().mean())}  # fmt: skip
+
+    result = fit_steps(step, steps=cfg.steps, every=cfg.checkpoint_every, config=cfg.to_dict(),
+                       model=both, optimizer=OptimizerPair(opt_g, opt_d),
+                       checkpoint_dir=checkpoint_dir, resume=resume, max_seconds=max_seconds,
+                       progress=progress,
+                       describe=lambda done, now: f"step {done}/{cfg.steps}: VGG {now['vgg']:.3f} "
+                                                  f"D {now['disc']:.3f}")  # fmt: skip
     both.eval()
-    return SRResult(history, elapsed, finished=True, steps_done=done)
+    return result

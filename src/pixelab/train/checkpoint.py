@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +212,75 @@ class OptimizerPair:
                             if int(k) >= offset}}  # fmt: skip
         self.parts[0].load_state_dict(first)
         self.parts[1].load_state_dict(second)
+
+
+@dataclasses.dataclass
+class StepsResult:
+    """What :func:`fit_steps` returns: one row per checkpoint (the step reached, the training
+    seconds so far and the mean of each loss over its steps), the training seconds, whether it
+    finished (False: Ctrl-C, the last checkpoint kept) and the steps done."""
+
+    history: list[dict[str, Any]]
+    train_seconds: float
+    finished: bool
+    steps_done: int
+
+
+def fit_steps(
+    step: Callable[[int], dict[str, float]],
+    *,
+    steps: int,
+    every: int,
+    config: dict[str, Any],
+    model: Any,
+    optimizer: Any,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    max_seconds: float | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    describe: Callable[[int, dict[str, float]], str] | None = None,
+) -> StepsResult:
+    """Run ``step(i)`` (one optimiser step; returns its losses as floats) for i in [0,
+    ``steps``), checkpointing ``model`` and ``optimizer`` atomically every ``every`` steps.
+    The loop of trainings counted in steps rather than epochs: ``step`` must draw its data
+    from the seed and ``i`` alone, so that ``resume`` (refused when ``config`` changed)
+    continues exactly. ``max_seconds`` of training end it early, at a checkpoint; Ctrl-C
+    returns ``finished=False`` after the last one."""
+    import time
+
+    from pixelab._core.progress import report
+
+    chunks = -(-steps // every)
+    history: list[dict[str, Any]] = []
+    start, elapsed = 0, 0.0
+    if resume:
+        history, elapsed, start = resume_epochs(checkpoint_dir, config, chunks, model=model,
+                                                optimizer=optimizer)  # fmt: skip
+    done = history[-1]["step"] if history else 0
+    try:
+        for chunk in range(start, chunks):
+            t0 = time.perf_counter()
+            first, last = chunk * every, min(steps, (chunk + 1) * every)
+            sums: dict[str, float] = {}
+            for i in range(first, last):
+                now = step(i)
+                for k, v in now.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                done = i + 1
+                report(progress, describe(done, now) if describe else f"step {done}/{steps}",
+                       done, steps)  # fmt: skip
+            elapsed += time.perf_counter() - t0
+            history.append({"step": last, "seconds": round(elapsed, 3),
+                            **{k: round(v / (last - first), 6) for k, v in sums.items()}})  # fmt: skip
+            out_of_time = max_seconds is not None and elapsed >= max_seconds
+            if checkpoint_dir is not None:
+                save_checkpoint(Path(checkpoint_dir), model=model, optimizer=optimizer,
+                                scheduler=None,
+                                state={"epoch": chunk, "config": config, "history": history,
+                                       "finished": chunk + 1 == chunks or out_of_time,
+                                       "train_seconds": elapsed})  # fmt: skip
+            if out_of_time:
+                break
+    except KeyboardInterrupt:
+        return StepsResult(history, elapsed, finished=False, steps_done=done)
+    return StepsResult(history, elapsed, finished=True, steps_done=done)

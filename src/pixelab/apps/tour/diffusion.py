@@ -257,6 +257,14 @@ def _several_words(ctx: TourContext, ch: Any) -> dict[str, Any]:
         f'"{hat["understood"]}".'
     )
     ch.text(
+        "It denoises the 4x8x8 codes of a small VAE rather than the 32x32x3 pixels, as "
+        "Stable Diffusion does (the next section times why). That choice decided whether it "
+        "works on 2 cores: a pixel denoiser trained for twice as long (40 minutes, 1,725 "
+        "steps) drew the colour asked for in 74% of its images but the place only by chance "
+        "(10%) and all four at once in 1% (BENCHMARKS.md); in codes, each step is several "
+        "times cheaper and the same minutes buy several times as many."
+    )
+    ch.text(
         "Colour, size and place can be checked on the pixels exactly (they are read back "
         "without error from the real images). In the tour's images above, the colour asked "
         f"for shows in {live['colour']:.0%}, the size in {live['size']:.0%} and the place in "
