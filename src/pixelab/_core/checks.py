@@ -73,3 +73,18 @@ def check_positive_int(value: int, *, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise PixelabError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_positive_number(value: float | None, *, name: str, optional: bool = True) -> float | None:
+    """Check that ``value`` is a finite number above 0 (``None`` passes when ``optional``)."""
+    import math
+
+    if value is None and optional:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.number))
+        or not (value > 0 and math.isfinite(value))
+    ):
+        raise PixelabError(f"{name} must be a positive number, got {value!r}")
+    return float(value)

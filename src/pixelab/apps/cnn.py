@@ -287,6 +287,16 @@ def _read_config(path: Path, *, kind: str | tuple[str, ...]) -> dict[str, Any]:
     return cfg
 
 
+def resumed_config(path: Path, *, kind: str) -> dict[str, Any]:
+    """The saved config of the unfinished ``kind`` run in ``path``, for ``--resume``; one clear
+    error for a finished run, another kind of run, or no run."""
+    saved = _read_config(path, kind=kind)
+    if (path / "metrics.json").is_file():
+        raise PixelabError(f"{path} is a finished run; nothing to resume",
+                           hint="start a new run with another --out")  # fmt: skip
+    return saved
+
+
 def load_run_model(
     run: str | os.PathLike[str], *, device: str = "cpu"
 ) -> tuple[Any, dict[str, Any]]:

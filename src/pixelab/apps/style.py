@@ -219,10 +219,10 @@ def style_train(
 
     import torch
 
-    from pixelab._core.errors import PixelabError
+    from pixelab._core.checks import check_positive_number
     from pixelab._core.io import write_json
-    from pixelab.apps.cnn import _read_config
-    from pixelab.generate.fast_style import FastStyleConfig, build, fit_style_net
+    from pixelab.apps.cnn import resumed_config
+    from pixelab.generate.fast_style import FastStyleConfig, apply_style_net, build, fit_style_net
     from pixelab.models.vgg16 import vgg16_features
     from pixelab.report.generate import plot_style_losses
     from pixelab.train.checkpoint import has_checkpoint, remove_checkpoints, save_weights
@@ -230,15 +230,11 @@ def style_train(
 
     out = Path(out)
     if resume:
-        saved = _read_config(out, kind="style-net")
-        if (out / "metrics.json").is_file():
-            raise PixelabError(f"{out} is a finished run; nothing to resume",
-                               hint="start a new run with another --out")  # fmt: skip
+        saved = resumed_config(out, kind="style-net")
         config = FastStyleConfig.from_dict(saved["style_net"])
         style, data, budget_min = saved["style"], saved["data"], saved["budget_min"]
     cfg = (config or FastStyleConfig()).check()
-    if budget_min is not None and not budget_min > 0:
-        raise PixelabError(f"--budget-min must be a positive number, got {budget_min}")
+    check_positive_number(budget_min, name="--budget-min")
     s_img, s_name, s_conv = style_image(style, what="style")
     pictures, names, notes = training_pictures(data, cfg.crop, exclude=s_name)
     order = np.random.default_rng(cfg.seed).permutation(len(pictures))
@@ -271,7 +267,7 @@ def style_train(
         shown = [pictures[i] for i in held] or pictures[:2]
         cells, titles = [], []
         for pic in shown:
-            made = _uint8(model.eval()(_tensor(pic).to(dev)).detach().cpu())
+            made = _uint8(apply_style_net(model, _tensor(pic)))
             cells += [pic, made]
             titles += ["photo" + (" (held out)" if held else ""), "repainted"]
         fig = _examples_figure(s_img, s_name, cells, titles)

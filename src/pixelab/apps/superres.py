@@ -109,18 +109,6 @@ def split_pictures(
     return pictures, names, held, held_names, notes
 
 
-def _resumed(out: Path) -> dict[str, Any]:
-    """The saved config of an unfinished superres run in ``out`` (else one clear error)."""
-    from pixelab._core.errors import PixelabError
-    from pixelab.apps.cnn import _read_config
-
-    saved = _read_config(out, kind="superres")
-    if (out / "metrics.json").is_file():
-        raise PixelabError(f"{out} is a finished run; nothing to resume",
-                           hint="start a new run with another --out")  # fmt: skip
-    return saved
-
-
 def superres_train(
     out: str | os.PathLike[str],
     *,
@@ -137,15 +125,17 @@ def superres_train(
     folder: the weights, the loss curve, and metrics.json with the PSNR against bicubic on the
     held-out photos (``photos``) or on a tenth of the folder's images kept apart. Ctrl-C keeps
     the last checkpoint; ``resume=True`` continues exactly."""
+    from pixelab._core.checks import check_positive_number
+    from pixelab.apps.cnn import resumed_config
     from pixelab.generate.superres import SRConfig, build, fit_superres
 
     out = Path(out)
     if resume:
-        saved = _resumed(out)
+        saved = resumed_config(out, kind="superres")
         config = SRConfig.from_dict(saved["superres"])
         data, budget_min = saved["data"], saved["budget_min"]
     cfg = (config or SRConfig()).check()
-    _check_budget(budget_min)
+    check_positive_number(budget_min, name="--budget-min")
     split = split_pictures(data, cfg.scale, cfg.patch)
     model = build(cfg)
 
@@ -176,17 +166,19 @@ def superres_gan(
     :class:`~pixelab.generate.superres.SRGANConfig`) on the same pictures, and write it as a
     new superres run with the same measures plus the VGG16 feature distance, before and
     after: sharper to the eye, a little lower in PSNR."""
+    from pixelab._core.checks import check_positive_number
+    from pixelab.apps.cnn import resumed_config
     from pixelab.generate.superres import SRGANConfig, build, build_discriminator, fit_srgan
     from pixelab.models.vgg16 import vgg16_features
     from pixelab.train.loop import resolve_device
 
     out = Path(out)
     if resume:
-        saved = _resumed(out)
+        saved = resumed_config(out, kind="superres")
         config = SRGANConfig.from_dict(saved["adversarial"])
         run, budget_min = saved["source_run"], saved["budget_min"]
     cfg = (config or SRGANConfig()).check()
-    _check_budget(budget_min)
+    check_positive_number(budget_min, name="--budget-min")
     source, rec = load_superres(run)
     base = rec["config"]
     data = rec["metrics"]["data"]
@@ -210,13 +202,6 @@ def superres_gan(
                           extra={"adversarial": cfg.to_dict(), "source_run": str(rec["path"]),
                                  "source_scores": before})  # fmt: skip
     return m
-
-
-def _check_budget(budget_min: float | None) -> None:
-    from pixelab._core.errors import PixelabError
-
-    if budget_min is not None and not budget_min > 0:
-        raise PixelabError(f"--budget-min must be a positive number, got {budget_min}")
 
 
 def _train_and_report(
