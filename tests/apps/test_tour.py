@@ -67,7 +67,16 @@ def test_quick_tour_end_to_end(tmp_path, monkeypatch):
         st["runs"][0]["final"]["style"] < 0.5
         and (tmp_path / "figures" / "style_style.png").is_file()
     )
-    assert "Image to image: style transfer" in html
+    assert "Image to image: super-resolution and style transfer" in html
+    sr = st["superres"]  # the shipped x2 networks against bicubic on unseen photos
+    assert [r["method"] for r in sr["table"]] == [
+        "bicubic", "espcn (shipped)", "srresnet (shipped-srresnet)",
+        "srresnet SRGAN-style (shipped-srgan)"]  # fmt: skip
+    assert sr["table"][1]["gain_db"] > 0.3 and sr["images"] == ["astronaut", "chelsea"]
+    assert (tmp_path / "figures" / "superres_crops.png").is_file()
+    fast = st["fast"]  # the shipped style network, in one pass per photo
+    assert fast["images"] == ["chelsea", "astronaut", "coffee"] and fast["median_ms"] > 0
+    assert (tmp_path / "figures" / "style_fast.png").is_file() and "make style-weights" in html
     for key, _ in CHAPTERS:
         assert key in m["chapters"] and key in m["seconds"]
     for title in ("Why vision is hard", "curse of dimensionality", "manifold hypothesis",

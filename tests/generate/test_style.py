@@ -67,12 +67,14 @@ def test_a_gram_matrix_forgets_where_things_are():
     assert torch.allclose(gram(shuffled), g, atol=1e-5)  # the same, wherever each place went
 
 
-def test_stylising_lowers_the_style_loss_and_is_seeded(vgg):
+@pytest.mark.parametrize(("optimizer", "steps", "fall"), [("lbfgs", 30, 0.1), ("adam", 8, 0.7)])
+def test_stylising_lowers_the_style_loss_and_is_seeded(vgg, optimizer, steps, fall):
     content, style = _pattern(32, 2), _pattern(32, 3)
-    cfg = StyleConfig(size=32, steps=8, scales=1, init="noise", seed=4)
+    cfg = StyleConfig(size=32, steps=steps, scales=1, init="noise", seed=4, optimizer=optimizer)
     x, history = stylise(vgg, content, style, cfg, every=1)
     assert x.shape == (1, 3, 32, 32) and x.min() >= 0 and x.max() <= 1
-    assert history[-1]["style"] < 0.7 * history[0]["style"]  # falls from the first step on
+    assert history[-1]["style"] < fall * history[0]["style"]
+    assert len([h for h in history if h["scale"] == 1]) == steps + 1  # every evaluation, the end
     y, _ = stylise(vgg, content, style, cfg)
     assert torch.equal(x, y)
     two, rows = stylise(
@@ -106,6 +108,7 @@ def test_bad_style_input_is_one_clear_line(capsys, monkeypatch, tmp_path):
                       (["--style-layers", "conv9_9"], "no layer 'conv9_9'"),
                       (["--scales", "4", "--size", "64"], "below 32 px"),
                       (["--init", "zeros"], "unknown --init"),
+                      (["--optimizer", "sgd"], "unknown --optimizer"),
                       (["--style-weight", "a,b"], "numbers separated by commas")]:  # fmt: skip
         code, _, err = cli(capsys, *base, *args)
         assert code == 2 and msg in err and not out.exists(), (args, err)

@@ -42,9 +42,14 @@ def style(
         ..., "--style", help="The painting: an image file or a sample photo (starry_night)."
     ),
     size: int = typer.Option(256, "--size", help="Longer side of the result in pixels."),
-    steps: int = typer.Option(200, "--steps", help="Adam steps per size."),
+    steps: int = typer.Option(
+        150, "--steps", help="Per size: loss evaluations (L-BFGS) or steps (Adam)."
+    ),
     scales: int = typer.Option(
-        2, "--scales", help="1: full size only; 2: half size first, then full size."
+        1, "--scales", help="1: full size only; 2: half size first, then full size."
+    ),
+    optimizer: str = typer.Option(
+        "lbfgs", "--optimizer", help="lbfgs (on the pixels) or adam (on the image's logits)."
     ),
     style_weight: str = typer.Option(
         "10",
@@ -63,7 +68,7 @@ def style(
         "--style-layers",
         help="VGG16 layers whose Gram matrices hold the style.",
     ),
-    lr: float = typer.Option(0.05, "--lr", help="Adam's step on the image."),
+    lr: float = typer.Option(0.05, "--lr", help="Adam's step (L-BFGS sets its own)."),
     init: str = typer.Option("content", "--init", help="Start from the content or from noise."),
     seed: int = typer.Option(0, "--seed", help="Seed of the noise start."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
@@ -80,7 +85,7 @@ def style(
     cfg = StyleConfig(size=size, steps=steps, scales=scales, style_weight=weights[0] if weights else 10.0,
                       content_weight=content_weight, tv_weight=tv_weight,
                       content_layers=_layers(content_layers), style_layers=_layers(style_layers),
-                      lr=lr, init=init, seed=seed)  # fmt: skip
+                      optimizer=optimizer, lr=lr, init=init, seed=seed)  # fmt: skip
     out = out or default_out("style")
     with progress_bar(quiet=json) as progress:
         m = style_transfer(image, style_image, out, config=cfg, style_weights=weights,

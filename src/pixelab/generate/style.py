@@ -8,8 +8,10 @@ thrown away. Starting from the photo, gradient descent on the pixels lowers the 
 photo's content plus ``style_weight`` times the distance to the painting's Gram matrices, plus
 a little total variation (neighbouring pixels alike) against speckle.
 
-CPU-sized: by default the image is first optimised at a quarter of the pixels and then refined
-at full size (multi-scale: coarse structure is cheap to settle small), with Adam on the pixels.
+By default L-BFGS moves the pixels, as in the PyTorch tutorial: on this problem it reached a
+lower loss sooner than Adam, with or without a first pass at half size (measured in
+BENCHMARKS.md). ``scales=2`` still settles the layout at half size first, and Adam on the
+image's logits remains an option.
 """
 
 from __future__ import annotations
@@ -51,15 +53,18 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
 @dataclasses.dataclass(frozen=True)
 class StyleConfig(Config):
     """How an image is repainted; the defaults give a clear painterly result in about a minute
-    at 256 px on 2 cores."""
+    at 256 px on 2 cores. L-BFGS on the pixels (clamped to [0, 1]) is the default: at 256 px
+    it reached a lower loss in less time than Adam at one or two sizes, and a half-size pass
+    first did not pay for itself (BENCHMARKS.md), so ``scales`` is 1 unless asked."""
 
     size: int = 256  # longer side of the result, in pixels
-    steps: int = 200  # Adam steps at full size (the coarse pass gets as many again)
-    scales: int = 2  # 1: full size only; 2: half size first, then full size
+    steps: int = 150  # per size: loss evaluations (L-BFGS) or steps (Adam)
+    scales: int = 1  # 1: full size only; 2: half size first, then full size; ...
     style_weight: float = 10.0  # both losses are relative errors; the style counts this much more
     content_weight: float = 1.0
     tv_weight: float = 1.0
-    lr: float = 0.05  # Adam's step on the image's logits (the image is their sigmoid)
+    optimizer: str = "lbfgs"  # or "adam" (on the image's logits: always in [0, 1])
+    lr: float = 0.05  # Adam's step (L-BFGS sets its own by its history)
     content_layers: tuple[str, ...] = CONTENT_LAYERS
     style_layers: tuple[str, ...] = STYLE_LAYERS
     init: str = "content"  # or "noise"
@@ -81,6 +86,8 @@ class StyleConfig(Config):
         check_positive_int(self.seed, name="--seed", minimum=0)
         if self.init not in ("content", "noise"):
             raise PixelabError(f"unknown --init {self.init!r}", hint="content or noise")
+        if self.optimizer not in ("lbfgs", "adam"):
+            raise PixelabError(f"unknown --optimizer {self.optimizer!r}", hint="lbfgs or adam")
         check_loss_options(self)
         return self
 
@@ -153,9 +160,9 @@ def stylise(
     every: int = 10,
 ) -> tuple[torch.Tensor, list[dict[str, float]]]:
     """Repaint ``content`` (1, 3, H, W) in [0, 1] in the style of ``style`` (1, 3, h, w): the
-    result at ``cfg.size`` on its longer side, and the losses after every ``every`` steps and
-    at the end of each size (step, scale, side, seconds, total, content, style, tv).
-    Deterministic for a seed."""
+    result at ``cfg.size`` on its longer side, and the losses after every ``every`` steps
+    (loss evaluations for L-BFGS) and at the end of each size (step, scale, side, seconds,
+    total, content, style, tv). Deterministic for a seed."""
     cfg = (cfg or StyleConfig()).check()
     if (
         content.ndim != 4
@@ -172,7 +179,19 @@ def stylise(
     history: list[dict[str, float]] = []
     t0 = time.perf_counter()
     total_steps = cfg.steps * len(sides)
-    done = 0
+    at = {"done": 0, "calls": 0, "scale": 1, "side": sides[0]}  # where the optimisation is
+
+    def seen(losses: dict[str, torch.Tensor]) -> None:
+        """Count one evaluation: a history row every ``every`` of a size, the bar always."""
+        now = {k: float(v.detach()) for k, v in losses.items()}
+        if at["calls"] % every == 0:
+            history.append({"step": at["done"], "scale": at["scale"], "side": at["side"],
+                            "seconds": round(time.perf_counter() - t0, 3), **now})  # fmt: skip
+        at["calls"] += 1
+        at["done"] += 1
+        report(progress, f"side {at['side']}: style {now['style']:.3g} content "
+                         f"{now['content']:.3g}", at["done"], total_steps)  # fmt: skip
+
     for s, side in enumerate(sides):
         target = _resize(content.to(device), side)
         # the painting is measured at the size of the pass, so its strokes keep their scale
@@ -187,24 +206,53 @@ def stylise(
             start = F.interpolate(
                 x, size=target.shape[-2:], mode="bicubic", align_corners=False
             ).clamp(0, 1)
-        # optimise an unconstrained image whose sigmoid is the picture: always in [0, 1]
-        logit = torch.logit(start.clamp(1e-3, 1 - 1e-3)).detach().requires_grad_(True)
-        opt = torch.optim.Adam([logit], lr=cfg.lr)
-        for step in range(cfg.steps):
-            losses = loss_fn(torch.sigmoid(logit))
-            opt.zero_grad(set_to_none=True)
-            losses["total"].backward()
-            opt.step()
-            now = {k: float(v.detach()) for k, v in losses.items()}
-            if step % every == 0:
-                history.append({"step": done, "scale": s + 1, "side": side,
-                                "seconds": round(time.perf_counter() - t0, 3), **now})  # fmt: skip
-            done += 1
-            report(progress, f"side {side}: style {now['style']:.3g} content {now['content']:.3g}",
-                   done, total_steps)  # fmt: skip
-        x = torch.sigmoid(logit).detach()
+        at.update(calls=0, scale=s + 1, side=side)
+        if cfg.optimizer == "lbfgs":
+            x = _lbfgs(loss_fn, start, cfg.steps, seen)
+        else:
+            x = _adam(loss_fn, start, cfg.steps, cfg.lr, seen)
         with torch.no_grad():  # the losses of what this pass made
             now = {k: float(v) for k, v in loss_fn(x).items()}
-        history.append({"step": done, "scale": s + 1, "side": side,
+        history.append({"step": at["done"], "scale": s + 1, "side": side,
                         "seconds": round(time.perf_counter() - t0, 3), **now})  # fmt: skip
     return x.cpu(), history
+
+
+def _lbfgs(loss_fn: StyleLoss, start: torch.Tensor, evaluations: int, seen: Any) -> torch.Tensor:
+    """L-BFGS on the pixels, clamped to [0, 1] before every evaluation (as the PyTorch
+    tutorial does), for ``evaluations`` loss evaluations."""
+    x = start.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x], max_iter=min(20, evaluations), history_size=50)
+    count = [0]
+
+    def closure() -> torch.Tensor:
+        with torch.no_grad():
+            x.clamp_(0, 1)
+        opt.zero_grad(set_to_none=True)
+        losses = loss_fn(x)
+        losses["total"].backward()
+        seen(losses)
+        count[0] += 1
+        return losses["total"]
+
+    while count[0] < evaluations:
+        opt.param_groups[0]["max_iter"] = min(20, evaluations - count[0])
+        opt.param_groups[0]["max_eval"] = min(25, evaluations - count[0])
+        opt.step(closure)
+    with torch.no_grad():
+        return x.clamp_(0, 1).detach()
+
+
+def _adam(
+    loss_fn: StyleLoss, start: torch.Tensor, steps: int, lr: float, seen: Any
+) -> torch.Tensor:
+    """Adam on an unconstrained image whose sigmoid is the picture (always in [0, 1])."""
+    logit = torch.logit(start.clamp(1e-3, 1 - 1e-3)).detach().requires_grad_(True)
+    opt = torch.optim.Adam([logit], lr=lr)
+    for _ in range(steps):
+        losses = loss_fn(torch.sigmoid(logit))
+        opt.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        opt.step()
+        seen(losses)
+    return torch.sigmoid(logit).detach()

@@ -256,7 +256,7 @@ def plot_style_losses(runs: list[dict[str, Any]]):
         a.plot(steps, [h["style"] for h in r["history"]], label=label)
         b.plot(steps, [h["content"] for h in r["history"]], label=label)
     for ax, what in ((a, "style"), (b, "content")):
-        ax.set_xlabel("step (a new size starts where the curve jumps)")
+        ax.set_xlabel("step (with --scales 2, the full size starts where the curve jumps)")
         ax.set_ylabel(f"{what} loss (relative)")
         ax.set_yscale("log" if what == "style" else "linear")
         ax.legend(fontsize=8)
