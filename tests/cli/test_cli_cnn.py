@@ -44,6 +44,10 @@ def test_train_writes_a_complete_run(cnn_run):
     meta = json.loads((out / "model.json").read_text())
     assert meta["classes"] == ["c0", "c1", "c2"] and meta["preprocess"]["channels"] == 3
     assert len(metrics["history"]) == 4
+    from pixelab.train.embeddings import native_bf16
+
+    # the precision was chosen for this machine, and metrics.json says what and why
+    assert metrics["precision"]["asked"] == "auto" and metrics["precision"]["bf16"] == native_bf16()
 
 
 def test_predict_any_size_and_mode(capsys, cnn_run, tmp_path):

@@ -49,7 +49,7 @@ def test_a_bad_config_file_is_one_line_naming_file_option_and_value(
     [
         ('{"epochs": "two"}', '"epochs" must be an integer, got "two"'),
         ('{"lr": "fast"}', '"lr" must be a number, got "fast"'),
-        ('{"bf16": 1}', '"bf16" must be true or false, got 1'),
+        ('{"bf16": 1}', '"bf16" must be true, false or null, got 1'),
     ],
 )
 def test_cnn_train_options_in_a_config_file_are_checked_too(capsys, tmp_path, text, expected):
@@ -97,7 +97,7 @@ def option_line(lines: list[str], option: str) -> str:
         (("cnn", "train"), CNNConfig, {"--epochs": "10", "--batch-size": "64", "--lr": "0.002",
                                         "--model": "small_cnn", "--data": "fashion-mnist",
                                         "--average": "0.998", "--val": "0.0", "--seed": "0",
-                                        "--patience": "off", "--bf16": "--fp32"}),
+                                        "--patience": "off", "--bf16": "per machine"}),
         (("classic", "train"), ClassicConfig, {"--features": "hog+pixels", "--classifier": "svm",
                                                "--pca": "96", "--test-size": "0.2",
                                                "--limit": "all", "--seed": "0"}),
@@ -128,7 +128,7 @@ def test_help_defaults_follow_the_config_dataclass(monkeypatch):
 
     assert default_of(CNNConfig, "epochs") == "\\[default: 10]"
     assert default_of(CNNConfig, "size", none="as loaded") == "\\[default: as loaded]"
-    assert default_of(CNNConfig, "bf16", false="--fp32") == "\\[default: --fp32]"
+    assert default_of(CNNConfig, "bf16", none="per machine") == "\\[default: per machine]"
     assert default_of(CNNConfig, "channels_last") == "\\[default: on]"
 
 

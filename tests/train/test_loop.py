@@ -159,7 +159,7 @@ def test_early_stopping_with_scripted_validation(
     scripted = iter([0.5, 0.7, 0.6, 0.6, 0.7, 0.65, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9])
     seen: list[dict[str, torch.Tensor]] = []  # what was validated, epoch by epoch
 
-    def fake_evaluate(kept, x_all, y_all, dev, cfg):
+    def fake_evaluate(kept, x_all, y_all, dev, cfg, bf16):
         seen.append({k: v.detach().clone() for k, v in kept.state_dict().items()})
         return 1.0, next(scripted)
 
@@ -323,3 +323,20 @@ def test_a_run_saved_before_weight_averaging_resumes_as_it_trained(digits, tmp_p
         fit(Tiny(), train, config=small_cfg(epochs=2), checkpoint_dir=tmp_path, resume=True)
     result = fit(Tiny(), train, config=old, checkpoint_dir=tmp_path, resume=True)
     assert result.finished and len(result.history) == 2
+
+
+def test_precision_is_chosen_per_machine_unless_asked(monkeypatch, digits):
+    from pixelab.train import embeddings
+    from pixelab.train.loop import choose_precision
+
+    cpu = torch.device("cpu")
+    assert choose_precision(True, cpu) == {"bf16": True, "asked": "--bf16", "why": "asked for"}
+    assert choose_precision(False, cpu)["bf16"] is False
+    monkeypatch.setattr(embeddings, "native_bf16", lambda: True)
+    auto = choose_precision(None, cpu)
+    assert auto["bf16"] is True and auto["asked"] == "auto" and "AMX" in auto["why"]
+    monkeypatch.setattr(embeddings, "native_bf16", lambda: False)
+    assert choose_precision(None, cpu)["bf16"] is False
+    train, _ = digits
+    result = fit(Tiny(), train, config=small_cfg(epochs=1, bf16=None))
+    assert result.precision == choose_precision(None, cpu)  # what was chosen is reported

@@ -203,6 +203,7 @@ def _train_and_report(
         "best_epoch": result.best_epoch + 1,
         "stopped_early": result.stopped_early,
         "augment": result.augment,
+        "precision": result.precision,
         "train_samples_per_second": round(result.samples_per_second, 1),
         "predict_images_per_second": round(len(test) / max(predict_seconds, 1e-9), 1),
         "history": result.history,

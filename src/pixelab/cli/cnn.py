@@ -115,8 +115,9 @@ def train_cmd(
     bf16: bool = typer.Option(
         None,
         "--bf16/--fp32",
-        help="bfloat16 autocast: faster on GPUs and CPUs with AMX/AVX512-BF16, slower on others. "
-        + default_of(CNNConfig, "bf16", false="--fp32", true="--bf16"),
+        help="bfloat16 autocast: faster on GPUs and CPUs with AMX/AVX512-BF16, slower on others "
+        "(unset: bf16 only where the hardware has it; metrics.json says which). "
+        + default_of(CNNConfig, "bf16", false="--fp32", true="--bf16", none="per machine"),
     ),
     device: str = typer.Option(
         None,
