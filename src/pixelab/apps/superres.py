@@ -165,7 +165,7 @@ def superres_gan(
     """Fine-tune the network of the finished superres ``run`` the SRGAN way (``config``: a
     :class:`~pixelab.generate.superres.SRGANConfig`) on the same pictures, and write it as a
     new superres run with the same measures plus the VGG16 feature distance, before and
-    after: sharper to the eye, a little lower in PSNR."""
+    after: sharper to the eye, at a cost in PSNR."""
     from pixelab._core.checks import check_positive_number
     from pixelab.apps.cnn import resumed_config
     from pixelab.generate.superres import SRGANConfig, build, build_discriminator, fit_srgan

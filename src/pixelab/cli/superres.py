@@ -99,7 +99,7 @@ def gan(
     json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
 ) -> None:
     """Sharpen a trained network the SRGAN way: VGG16 features instead of pixels, and a
-    discriminator to fool. Sharper to the eye, a little lower in PSNR; both measured."""
+    discriminator to fool. Closer to the eye (and to VGG16), lower in PSNR; both measured."""
     from pixelab._core.errors import PixelabError
     from pixelab.apps.superres import superres_gan
     from pixelab.generate.superres import SRGANConfig

@@ -15,7 +15,7 @@ they work and how deep they are:
 
 Trained by pixel error, both are blurry where detail is ambiguous: the mean of all plausible
 sharp images is blurred. The SRGAN idea adds a discriminator (real high-resolution patch or
-not?) and compares VGG16 features instead of pixels: sharper to the eye, a little lower PSNR.
+not?) and compares VGG16 features instead of pixels: sharper to the eye, at a cost in PSNR.
 
 Quality is measured as the literature does: PSNR and SSIM on the luma (Y) channel, with a
 border of ``scale`` pixels cropped.
