@@ -57,10 +57,12 @@ def train_cnn(
     returns ``{"interrupted": True, ...}``.
     """
     from pixelab.models import create_model
+    from pixelab.train.distributed import check_batch, from_env
     from pixelab.train.loop import resolve_device, saved_options
 
     out = Path(out)
     applied: dict[str, Any] = {}
+    saved = None
     if resume:
         saved = _read_config(out, kind="cnn")
         if (out / "metrics.json").is_file():
@@ -74,10 +76,34 @@ def train_cnn(
         raise PixelabError("train_cnn needs a config unless it resumes a run")
     config.check()
     resolve_device(config.device)  # --device cuda without a GPU: refused before any work
+    group = from_env(config.device)  # under torchrun: this process's place, else None
+    check_batch(config.batch_size, group)
     train, val, test = _load_data(config, progress)
     model = create_model(config.model, num_classes=len(train.classes), in_channels=train.channels,
                          image_size=train.shape[0], seed=config.seed,
                          **config.model_options)  # fmt: skip
+    if group is None:
+        return _train_main(config, model, train, val, test, out, resume, overwrite, saved,
+                           applied, progress)  # fmt: skip
+    done = False
+    try:
+        if group.main:
+            result = _train_main(config, model, train, val, test, out, resume, overwrite, saved,
+                                 applied, progress, group=group)  # fmt: skip
+        else:
+            result = _train_other_rank(group, config, model, train, val, out, resume)
+        done = not result.get("interrupted")
+        return result
+    finally:
+        group.close(wait=done)  # every process finished: leave together
+
+
+def _train_main(
+    config: CNNConfig, model: Any, train: Any, val: Any, test: Any, out: Path, resume: bool,
+    overwrite: bool, saved: dict[str, Any] | None, applied: dict[str, Any],
+    progress: ProgressFn | None, *, group: Any = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The process that writes (the only one, or rank 0): the run folder, training, report."""
     with RunDir.create(out, kind="cnn", resume=resume, overwrite=overwrite) as run:
         if resume:
             if applied:
@@ -91,10 +117,30 @@ def train_cnn(
                 kind="cnn",
             )
         run.keep_on_error = True  # from here on the folder is a run that --resume completes
+        if group is not None:
+            group.barrier()  # the folder is checked and made: the other processes may start
         try:
-            return _train_and_report(run, config, model, train, val, test, resume, progress)
+            return _train_and_report(run, config, model, train, val, test, resume, progress,
+                                     group=group)  # fmt: skip
         except KeyboardInterrupt:
             return _interrupted(run.path)
+
+
+def _train_other_rank(
+    group: Any, config: CNNConfig, model: Any, train: Any, val: Any, out: Path, resume: bool
+) -> dict[str, Any]:
+    """A process of rank > 0 under torchrun: once rank 0 has checked and made the run folder,
+    train its share of every batch (reading rank 0's checkpoint to resume) and write nothing."""
+    from pixelab.train.checkpoint import has_checkpoint
+    from pixelab.train.loop import fit
+
+    group.barrier()
+    try:
+        result = fit(model, train, val=val, config=config, checkpoint_dir=out,
+                     resume=resume and has_checkpoint(out), group=group)  # fmt: skip
+    except KeyboardInterrupt:
+        return {"interrupted": True, "rank": group.rank}
+    return {"rank": group.rank, "finished": result.finished}
 
 
 def _options(saved: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +200,8 @@ def _train_and_report(
     test: Any,
     resume: bool,
     progress: ProgressFn | None,
+    *,
+    group: Any = None,
 ) -> dict[str, Any]:
     """Fit (or resume), then evaluate, save the model and figures; metrics.json comes last."""
     import torch
@@ -172,6 +220,7 @@ def _train_and_report(
         checkpoint_dir=run.path,
         resume=resume and has_checkpoint(run.path),  # interrupted before epoch 1: start over
         progress=progress,
+        group=group,
     )
     if not result.finished:
         return _interrupted(run.path)
@@ -204,6 +253,7 @@ def _train_and_report(
         "stopped_early": result.stopped_early,
         "augment": result.augment,
         "precision": result.precision,
+        "processes": 1 if group is None else group.world,
         "train_samples_per_second": round(result.samples_per_second, 1),
         "predict_images_per_second": round(len(test) / max(predict_seconds, 1e-9), 1),
         "history": result.history,

@@ -140,12 +140,31 @@ def train_cmd(
     out: str = typer.Option(None, "--out", help="Run folder (default runs/cnn-<time>)."),
     seed: int = typer.Option(None, "--seed", help=f"Random seed. {default_of(CNNConfig, 'seed')}"),
     json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    nproc: int = typer.Option(
+        None,
+        "--nproc",
+        help="Train as N processes with torchrun (DistributedDataParallel: one per GPU, or CPU "
+        "processes sharing the cores); the batch is split between them.",
+    ),
 ) -> None:
     """Train a neural network with a live progress bar; Ctrl-C saves, --resume continues."""
+    import os
+
     from pixelab._core.errors import PixelabError
     from pixelab.apps.cnn import train_cnn
     from pixelab.train import CNNConfig
 
+    rank = int(os.environ.get("RANK", "0") or 0)
+    under_torchrun = int(os.environ.get("WORLD_SIZE", "1") or 1) > 1
+    if nproc is not None and not under_torchrun:
+        if resume and not out:
+            raise PixelabError("--resume needs --out RUN_FOLDER (the run to continue)")
+        _start_processes(nproc, out)
+        return
+    if under_torchrun and not out:
+        raise PixelabError(
+            "under torchrun, give --out: every process must name the same run folder"
+        )
     if resume and not out:
         raise PixelabError("--resume needs --out RUN_FOLDER (the run to continue)")
     if resume and overwrite:
@@ -166,10 +185,13 @@ def train_cmd(
     changes = {**from_file, **{k: v for k, v in given.items() if v is not None}}
     cfg = None if resume else CNNConfig.from_dict(changes)
     out = out or default_out(f"cnn-{cfg.model}")
-    with progress_bar(quiet=json) as progress:
+    with progress_bar(quiet=json or rank > 0) as progress:
         metrics = train_cnn(
-            cfg, out, resume=resume, overwrite=overwrite, changes=changes, progress=progress
-        )
+            cfg, out, resume=resume, overwrite=overwrite, changes=changes,
+            progress=None if rank > 0 else progress,
+        )  # fmt: skip
+    if rank > 0:  # rank 0 reports for every process
+        return
     if metrics.get("interrupted"):
         err_console.print(
             f"interrupted after {metrics['epochs_done']} finished epoch(s); continue with: "
@@ -189,6 +211,35 @@ def train_cmd(
           f"{metrics['n_test']:,}"]],
     )  # fmt: skip
     out_console.print(f"run folder: {out}")
+
+
+def _start_processes(nproc: int, out: str | None) -> None:
+    """``cnn train --nproc N``: the same command as N processes under torchrun (the run folder
+    named for all of them), with torchrun's exit code."""
+    import subprocess
+
+    from pixelab._core.checks import check_positive_int
+    from pixelab._core.errors import PixelabError
+    from pixelab.cli.main import ARGV
+    from pixelab.train.distributed import torchrun_command
+
+    check_positive_int(nproc, name="--nproc")
+    if nproc > 64:
+        raise PixelabError(f"--nproc {nproc} is more processes than one machine runs",
+                           hint="one per GPU or a few per CPU; many machines: torchrun --nnodes")  # fmt: skip
+    args, skip = [], False
+    for a in ARGV:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            args.append(a)
+    if out is None:
+        args += ["--out", default_out("cnn")]
+    code = subprocess.call(torchrun_command(nproc, args))
+    if code:
+        raise typer.Exit(code)
 
 
 def _model_options(pairs: list[str]) -> dict[str, object]:

@@ -82,9 +82,14 @@ def main(
     """Machine learning for images, from pixels to CNNs."""
 
 
+#: The arguments of the running command (after ``pixelab``).
+ARGV: list[str] = []
+
+
 def run(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning PixelabError into one red line and exit code 2."""
     args = list(sys.argv[1:] if argv is None else argv)
+    ARGV[:] = args  # what was asked, for a verb that starts itself again (cnn train --nproc)
     debug = "--debug" in args
     try:
         app(args=args, prog_name="pixelab", standalone_mode=True)

@@ -339,6 +339,7 @@ def fit(
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
     progress: ProgressFn | None = None,
+    group: Any = None,
 ) -> TrainResult:
     """Train ``model`` on ``train`` (validating on ``val`` each epoch) and return the history.
 
@@ -348,7 +349,10 @@ def fit(
     from the last checkpoint (one saved after the last epoch trains no further: the model gets
     its final weights). ``device`` and ``threads`` may differ on resume, nothing else.
     With ``patience`` (needs ``val``) training stops when validation accuracy has not improved
-    for that many epochs, and the best weights are restored.
+    for that many epochs, and the best weights are restored. With ``group`` (a
+    :class:`~pixelab.train.distributed.Group`, under ``torchrun``) every process trains on its
+    share of each batch through DistributedDataParallel, the epoch's numbers are summed over
+    the processes, and only rank 0 writes checkpoints (all of them read one to resume).
     """
     import torch
     import torch.nn.functional as F
@@ -361,12 +365,23 @@ def fit(
     _check_model_data(model, train)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    from pixelab.train.distributed import check_batch
+
+    check_batch(cfg.batch_size, group)
     dev = resolve_device(cfg.device)
+    if group is not None and dev.type == "cuda":
+        dev = torch.device("cuda", group.local_rank)
     precision = choose_precision(cfg.bf16, dev)
     bf16 = precision["bf16"]
     model.to(dev)
     if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
+    net = model  # what the training steps call: the model, or its data-parallel wrapper
+    if group is not None:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    writes = group is None or group.main
     x_all, y_all = to_tensor_uint8(train.images), torch.from_numpy(train.labels)
     xv, yv = (
         (None, None) if val is None else (to_tensor_uint8(val.images), torch.from_numpy(val.labels))
@@ -421,6 +436,8 @@ def fit(
             run_loss, run_correct, count = 0.0, 0, 0
             for step in range(steps):
                 idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+                if group is not None:
+                    idx = group.shard(idx)
                 x = x_all[idx].float().div_(255)
                 y = y_all[idx].to(dev)
                 target = y
@@ -438,7 +455,7 @@ def fit(
                 if cfg.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
                 with _autocast(dev, bf16):
-                    logits = model(x)
+                    logits = net(x)
                 loss = F.cross_entropy(logits.float(), target, label_smoothing=cfg.label_smoothing)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -451,6 +468,9 @@ def fit(
                 run_correct += int((logits.argmax(1) == y).sum())
                 count += len(idx)
                 report(progress, f"epoch {epoch + 1}/{cfg.epochs}", step + 1, steps)
+            if group is not None:  # the epoch's numbers over every process's share
+                run_loss, run_correct, count = group.sum([run_loss, run_correct, count])
+                run_correct, count = int(run_correct), int(count)
             elapsed += time.perf_counter() - t0
             seen += count
             row = {"epoch": epoch + 1, "train_loss": run_loss / count, "train_accuracy": run_correct / count,
@@ -463,12 +483,12 @@ def fit(
                 best_acc, best_epoch = score, epoch
                 if cfg.patience is not None:
                     best_state = {k: v.detach().clone() for k, v in kept.state_dict().items()}
-                    if checkpoint_dir is not None:
+                    if checkpoint_dir is not None and writes:
                         save_weights(Path(checkpoint_dir) / BEST, best_state)
             done = epoch + 1 == cfg.epochs
             if cfg.patience is not None and epoch - best_epoch >= cfg.patience:
                 stopped_early = done = True
-            if checkpoint_dir is not None:
+            if checkpoint_dir is not None and writes:
                 save_checkpoint(
                     Path(checkpoint_dir),
                     model=model,
