@@ -6,7 +6,7 @@ its default (L-BFGS, one size, fewer evaluations), Adam on the logits at half th
 final total loss at full size, and how long each takes to reach the tutorial's final loss.
 
     .venv/bin/python benchmarks/bench_style.py --size 256 [--repeats 3 --out .bench/style.json]
-        [--fast RUN|shipped]
+        [--fast RUN|shipped] [--only-fast]
 
 The loss is pixelab's (content and style as relative errors, style weight 10, total variation
 1), measured at full size for all; a recipe's time includes its half-size pass. "Reached" is
@@ -68,6 +68,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=".bench/style.json")
     ap.add_argument("--fast", default=None, help="a style train run (or shipped) to time too")
+    ap.add_argument("--only-fast", action="store_true", help="measure only the --fast network")
     args = ap.parse_args()
 
     from pixelab.apps.style import _tensor, style_image
@@ -78,6 +79,12 @@ def main() -> None:
     content = _tensor(style_image(args.content, what="content")[0])
     style = _tensor(style_image(args.style, what="style")[0])
     cfg = StyleConfig(size=args.size).check()
+    if args.only_fast:
+        fast = fast_network(args.fast or "shipped", net, content, style, args.size)
+        print(fast)
+        write_json(Path(args.out), {"machine": machine(torch=torch.__version__),
+                                    "date": time.strftime("%Y-%m-%d"), "fast": fast})  # fmt: skip
+        return
     recipes = {
         f"pixelab default (L-BFGS, one size, {cfg.steps} evaluations)": cfg,
         "pixelab, Adam on logits, half then full size, 200+200 steps (the earlier default)":

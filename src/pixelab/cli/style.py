@@ -125,7 +125,7 @@ def train(
     width: int = typer.Option(16, "--width", help="Channels of the network at full size."),
     blocks: int = typer.Option(5, "--blocks", help="Residual blocks in the middle."),
     style_weight: float = typer.Option(
-        5.0, "--style-weight", help="How much more the style counts than the content."
+        2.0, "--style-weight", help="How much more the style counts than the content."
     ),
     content_weight: float = typer.Option(1.0, "--content-weight", help="Weight of the content."),
     tv_weight: float = typer.Option(1.0, "--tv-weight", help="Weight of smoothness."),
