@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_cnn.py [--out .bench/cnn.json] [--ref-epochs 14]
         [--ref-max-seconds 900] [--long-epochs 0] [--long-model M] [--long-augment A] [--threads N]
+        [--budget-ref-epochs 8] [--budget-model M] [--budget-option KEY=VALUE ...]
 
 Trains, one after the other on the official 60,000 / 10,000 split:
 
@@ -13,7 +14,11 @@ Trains, one after the other on the official 60,000 / 10,000 split:
     ``fit(..., config=CNNConfig().train_config())`` and ``predict_logits`` -- what
     ``pixelab cnn train --data fashion-mnist`` runs;
 (c) optionally (``--long-epochs N``) the default recipe run for N epochs (``--long-model`` and
-    ``--long-augment`` change its model and augmentation).
+    ``--long-augment`` change its model and augmentation);
+(d) unless ``--budget-ref-epochs 0``: the default recipe given the time of that many reference
+    epochs (their mean time, measured in (a)) as its ``budget_s`` -- what
+    ``pixelab cnn train --budget-s S`` runs; ``--budget-model`` and ``--budget-option`` (model
+    constructor options as KEY=VALUE, JSON values) change its model.
 
 The reference trains until it reaches 0.92 test accuracy, ``--ref-epochs`` epochs or
 ``--ref-max-seconds`` of training, whichever comes first.
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 import tempfile
 import time
@@ -175,6 +181,8 @@ def run_pixelab(train: Any, test: Any, cfg: CNNConfig, *, label: str) -> dict[st
     ]
     sps = result.samples_per_second
     return {
+        "plan": result.plan,
+        "precision": result.precision,
         "recipe": {k: v for k, v in cfg.to_dict().items() if k not in ("data", "limit", "size")},
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "curve": curve,
@@ -235,6 +243,13 @@ def summarize(runs: dict[str, Any], cpu: dict[str, Any], train: Any, test: Any) 
         summary["time_to_0.92_speedup_at_least"] = round(
             ref["train_seconds"] / ours["time_to_0.92"], 2
         )  # the reference never got there: its whole run is a lower bound
+    if (budgeted := runs.get("pixelab_budget")) and budgeted["curve"]:
+        summary["budget_run"] = {
+            "reference_epochs": budgeted.get("reference_epochs"),
+            "budget_s": budgeted["plan"].get("budget_s"),
+            "train_seconds": budgeted["train_seconds"],
+            "accuracy": budgeted["accuracy"],
+        }
     summary["train_gflops_fraction_of_peak"] = round(
         ours["train_gflop_per_second"] / cpu["peak_gflops"], 3
     )
@@ -260,6 +275,9 @@ def main() -> None:
     parser.add_argument("--long-augment", default=None, help="default: the default (auto)")
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--budget-ref-epochs", type=float, default=8, help="0 skips run (d)")
+    parser.add_argument("--budget-model", default=None, help="default: the default model")
+    parser.add_argument("--budget-option", action="append", default=[], help="KEY=VALUE (JSON)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -282,6 +300,18 @@ def main() -> None:
             model=args.long_model, epochs=args.long_epochs, augment=args.long_augment
         )
         runs["pixelab_long"] = run_pixelab(train, test, long_cfg, label="long")
+        write_json(args.out, summarize(runs, cpu, train, test))
+
+    if args.budget_ref_epochs and "reference" in runs:
+        ref_curve = runs["reference"]["curve"]
+        budget = args.budget_ref_epochs * ref_curve[-1]["seconds"] / len(ref_curve)
+        print(f"(d) pixelab within {args.budget_ref_epochs:g} reference epochs ({budget:.0f} s)",
+              file=sys.stderr)  # fmt: skip
+        options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.budget_option)}
+        budget_cfg = CNNConfig().replace(model=args.budget_model, budget_s=round(budget, 1))
+        budget_cfg = budget_cfg.replace(model_options=options or None)
+        runs["pixelab_budget"] = run_pixelab(train, test, budget_cfg, label="budget")
+        runs["pixelab_budget"]["reference_epochs"] = args.budget_ref_epochs
         write_json(args.out, summarize(runs, cpu, train, test))
 
     summary = summarize(runs, cpu, train, test)["summary"]

@@ -168,10 +168,31 @@ def test_train_on_builtin_datasets(capsys, tmp_path, data, extra):
 
 @pytest.mark.parametrize(
     "option, message",
-    [(["--average", "1.5"], "weight-average decay"), (["--lr", "-1"], "lr must be a positive")],
+    [
+        (["--average", "1.5"], "weight-average decay"),
+        (["--lr", "-1"], "lr must be a positive"),
+        (["--budget-s", "0"], "--budget-s must be a positive number of seconds"),
+        (["--budget-s", "nan"], "--budget-s must be a positive number of seconds"),
+        (["--steps", "0"], "--steps"),
+        (["--epochs", "3", "--budget-s", "60"], "--epochs and --budget-s each set how long"),
+        (["--steps", "30", "--budget-s", "60"], "--steps and --budget-s each set how long"),
+    ],
 )
 def test_a_bad_option_is_one_line_and_leaves_no_run_folder(capsys, tmp_path, option, message):
     out = tmp_path / "run"
     code, _, err = cli(capsys, "cnn", "train", "--data", "digits", *option, "--out", str(out))
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_train_for_a_budget_of_seconds(capsys, tmp_path):
+    out = tmp_path / "run"
+    code, stdout, _ = cli(capsys, "cnn", "train", "--data", "digits", "--budget-s", "2",
+                          "--out", str(out), "--json")  # fmt: skip
+    metrics = json.loads(stdout)
+    budget = metrics["budget"]
+    assert code == 0 and budget["budget_s"] == 2.0 and budget["probe_seconds_per_step"] > 0
+    assert budget["steps"] == max(1, int(2.0 / budget["probe_seconds_per_step"]))
+    per_epoch = metrics["n_train"] // 64
+    assert metrics["epochs"] == -(-budget["steps"] // per_epoch)  # the last epoch cut short
+    assert budget["epochs"] == pytest.approx(budget["steps"] / per_epoch, abs=1e-3)

@@ -10,6 +10,7 @@ from torch import nn
 from pixelab import PixelabError
 from pixelab.data import load_digits, split
 from pixelab.train import TrainConfig, fit, predict_logits
+from pixelab.train.loop import _make_scheduler
 
 
 class Tiny(nn.Module):
@@ -340,3 +341,64 @@ def test_precision_is_chosen_per_machine_unless_asked(monkeypatch, digits):
     train, _ = digits
     result = fit(Tiny(), train, config=small_cfg(epochs=1, bf16=None))
     assert result.precision == choose_precision(None, cpu)  # what was chosen is reported
+
+
+def test_steps_end_training_mid_epoch_with_the_schedule_planned_for_them(digits):
+    train, _ = digits
+    per_epoch = len(train) // 64
+    steps = per_epoch + 9
+    result = fit(Tiny(), train, config=small_cfg(steps=steps, epochs=1))  # steps win over epochs
+    assert len(result.history) == 2 and result.samples_seen == steps * 64
+    # the schedule was planned for exactly these steps (at its end), not for 2 whole epochs
+
+    def lr_after(total: int) -> float:
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1e-2)
+        sched = _make_scheduler(opt, small_cfg(), total)
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+        return round(opt.param_groups[0]["lr"], 5)
+
+    assert result.history[-1]["lr"] == lr_after(steps) < lr_after(2 * per_epoch) / 10
+
+
+def test_a_budget_plans_the_steps_without_touching_the_model(digits):
+    train, _ = digits
+    torch.manual_seed(0)
+    planned = Tiny()
+    budget = fit(planned, train, config=small_cfg(budget_s=0.5))
+    plan = budget.plan
+    assert plan["budget_s"] == 0.5 and plan["probe_seconds_per_step"] > 0
+    assert plan["steps"] == max(1, int(0.5 / plan["probe_seconds_per_step"]))
+    assert budget.samples_seen == plan["steps"] * 64
+    torch.manual_seed(0)
+    fixed = Tiny()
+    fit(fixed, train, config=small_cfg(steps=plan["steps"]))  # what --steps N repeats
+    for a, b in zip(_weights(planned), _weights(fixed), strict=True):
+        np.testing.assert_array_equal(a, b)  # the timed steps ran on a copy
+
+
+def test_a_budgeted_run_resumes_with_the_steps_it_planned(digits, tmp_path, monkeypatch):
+    from pixelab.train import loop
+
+    train, _ = digits
+    per_epoch = len(train) // 64
+    monkeypatch.setattr(loop, "_seconds_per_step", lambda *a, **k: 0.01)
+    cfg = small_cfg(budget_s=0.01 * (2 * per_epoch + 5))
+    torch.manual_seed(0)
+    straight = Tiny()
+    done = fit(straight, train, config=cfg, checkpoint_dir=tmp_path / "a")
+    assert done.plan["steps"] == 2 * per_epoch + 5 and len(done.history) == 3
+
+    def interrupt(task: str, step: int, total: int) -> None:
+        if task.startswith("epoch 2/"):
+            raise KeyboardInterrupt
+
+    torch.manual_seed(0)
+    fit(Tiny(), train, config=cfg, checkpoint_dir=tmp_path / "b", progress=interrupt)
+    monkeypatch.setattr(loop, "_seconds_per_step", lambda *a, **k: 1.0)  # a slower machine
+    resumed = Tiny()
+    again = fit(resumed, train, config=cfg, checkpoint_dir=tmp_path / "b", resume=True)
+    assert again.plan["steps"] == done.plan["steps"] and len(again.history) == 3
+    for a, b in zip(_weights(straight), _weights(resumed), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -259,6 +259,8 @@ def _train_and_report(
         "history": result.history,
         **{k: v for k, v in scores.items() if k != "accuracy"},
     }
+    if result.plan:  # --budget-s: what was planned, and the seconds it took
+        metrics["budget"] = {**result.plan, "train_seconds": metrics["train_seconds"]}
     metrics["figures"] = _train_figures(run, model, test, pred, metrics)
     augmented = augment_figure(run, train, result.augment, config.seed)
     metrics["figures"] += [augmented] if augmented else []

@@ -34,6 +34,18 @@ def train_cmd(
         "--epochs",
         help=f"Passes over the training images. {default_of(CNNConfig, 'epochs')}",
     ),
+    steps: int = typer.Option(
+        None,
+        "--steps",
+        help="Optimizer steps in all, in place of --epochs (the last epoch may end early).",
+    ),
+    budget_s: float = typer.Option(
+        None,
+        "--budget-s",
+        help="Train for about this many seconds: a few timed steps pick --steps, and the "
+        "schedule is planned for them (metrics.json says what was planned and taken; "
+        "--steps N repeats it exactly). Evaluation and saving come on top.",
+    ),
     batch_size: int = typer.Option(
         None,
         "--batch-size",
@@ -169,8 +181,13 @@ def train_cmd(
         raise PixelabError("--resume needs --out RUN_FOLDER (the run to continue)")
     if resume and overwrite:
         raise PixelabError("--resume and --overwrite contradict each other; choose one")
+    lengths = [n for n, v in (("--epochs", epochs), ("--steps", steps), ("--budget-s", budget_s))
+               if v is not None]  # fmt: skip
+    if len(lengths) > 1:
+        raise PixelabError(f"{' and '.join(lengths)} each set how long to train; give one")
     given = dict(
-        data=data, model=model, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+        data=data, model=model, epochs=epochs, steps=steps, budget_s=budget_s,
+        batch_size=batch_size, lr=lr, optimizer=optimizer,
         schedule=schedule, augment=augment, label_smoothing=label_smoothing, average=average,
         test_size=test_size, val_fraction=val, patience=patience, size=size, gray=gray,
         limit=limit, bf16=bf16, device=device, seed=seed,

@@ -45,7 +45,9 @@ AUGMENTS = ("auto", "none", "shift", "shift+flip")
 AUTO_AUGMENT_BELOW = 10_000
 #: Options added after runs were first saved, with the value a run saved before then trained with:
 #: resuming such a run goes on exactly as it started.
-OPTIONS_ADDED: dict[str, Any] = {"average": 0.0, "model_options": {}}
+OPTIONS_ADDED: dict[str, Any] = {
+    "average": 0.0, "model_options": {}, "steps": None, "budget_s": None
+}  # fmt: skip
 #: Options that may differ when a run is resumed: they change where and how fast it computes,
 #: not what it learns (a run trained on a GPU can be finished on the CPU).
 RESUME_MAY_CHANGE = ("device", "threads", "bf16")
@@ -65,6 +67,10 @@ class TrainConfig(Config):
     """How to train: CPU-minute defaults that beat the classic pipelines on Fashion-MNIST."""
 
     epochs: int = 10
+    #: Optimizer steps in all, when set (the last epoch is cut short there); else epochs' worth.
+    steps: int | None = None
+    #: Training seconds to plan for: fit times a few steps and sets ``steps`` to fill them.
+    budget_s: float | None = None
     batch_size: int = 64
     optimizer: str = "adamw"
     lr: float = 2e-3
@@ -93,6 +99,13 @@ class TrainConfig(Config):
             augment_policy(self.augment)  # an unknown op or strength: one clear error
         check_choice(self.device, ("auto", "cpu", "cuda"), name=flag("device"))
         check_positive_int(self.epochs, name=flag("epochs"))
+        if self.steps is not None:
+            check_positive_int(self.steps, name=flag("steps"))
+        if self.budget_s is not None and not (self.budget_s > 0 and math.isfinite(self.budget_s)):
+            raise PixelabError(
+                f"{flag('budget_s')} must be a positive number of seconds, got {self.budget_s}",
+                hint="e.g. 120 trains for about two minutes",
+            )
         check_positive_int(self.batch_size, name=flag("batch_size"))
         check_positive_int(self.seed, name=flag("seed"), minimum=0)
         if self.patience is not None:
@@ -136,6 +149,7 @@ class TrainResult:
     stopped_early: bool = False
     augment: str = "none"  # the augmentation used ("auto" resolved)
     precision: dict[str, Any] = dataclasses.field(default_factory=dict)  # choose_precision's
+    plan: dict[str, Any] = dataclasses.field(default_factory=dict)  # plan_steps's, with a budget
 
     @property
     def samples_per_second(self) -> float:
@@ -252,10 +266,9 @@ def _make_optimizer(model: Any, cfg: TrainConfig) -> Any:
     return torch.optim.AdamW(groups, lr=cfg.lr)
 
 
-def _make_scheduler(opt: Any, cfg: TrainConfig, steps_per_epoch: int) -> Any:
+def _make_scheduler(opt: Any, cfg: TrainConfig, total: int) -> Any:
     import torch
 
-    total = cfg.epochs * steps_per_epoch
     if cfg.schedule == "onecycle" and total >= 8:  # too few steps for a warm-up: use cosine
         return torch.optim.lr_scheduler.OneCycleLR(
             opt,
@@ -395,8 +408,41 @@ def fit(
     if policy is not None and policy.mixes and len(train.classes) < 2:
         raise PixelabError("mixup and cutmix blend images of different classes; the data has one")
     steps = max(1, n // cfg.batch_size)  # drop the ragged last batch: steady batch-norm stats
+
+    def batch(m: Any, idx: Any, epoch: int, step: int, gen: Any) -> tuple[Any, Any, Any]:
+        """The inputs, labels and targets of one training step (augmented, on the device)."""
+        x = x_all[idx].float().div_(255)
+        y = y_all[idx].to(dev)
+        target = y
+        if adv_eps is not None:  # train on the attacked batch instead
+            g = torch.Generator().manual_seed((cfg.seed * 100_003 + epoch) * 100_003 + step)
+            x = fast_fgsm(m, x.to(dev), y, adv_eps, g)
+        elif policy is None:
+            x = _augment(x, augment, cfg.shift, gen).to(dev)
+        else:
+            params = policy.sample(_step_rng(cfg.seed, epoch, step), len(idx))
+            x = policy.apply(x.to(dev), params)
+            if policy.mixes:
+                soft = F.one_hot(y, len(train.classes)).float()
+                target = policy.mix_labels(soft, params, tuple(x.shape[-2:]))
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y, target
+
+    plan: dict[str, Any] = {}
+    if cfg.budget_s is not None and cfg.steps is None:
+        planned = _saved_steps(checkpoint_dir, cfg) if resume else None
+        if planned is None:
+            probe = _seconds_per_step(model, batch, n, cfg, dev, bf16, group)
+            planned = max(1, int(cfg.budget_s / probe))
+            plan = {"budget_s": cfg.budget_s, "probe_seconds_per_step": round(probe, 5)}
+        cfg = cfg.replace(steps=planned)
+    total = cfg.steps if cfg.steps is not None else cfg.epochs * steps
+    epochs = math.ceil(total / steps)
+    if cfg.budget_s is not None:
+        plan.update(budget_s=cfg.budget_s, steps=total, epochs=round(total / steps, 3))
     opt = _make_optimizer(model, cfg)
-    sched = _make_scheduler(opt, cfg, steps)
+    sched = _make_scheduler(opt, cfg, total)
     average = WeightAverage(model, cfg.average) if cfg.average > 0 else None
     kept = model if average is None else average.module  # what is validated and returned
     history: list[dict[str, float]] = []
@@ -421,45 +467,26 @@ def fit(
             )
         # a finished checkpoint (stopped after its last epoch, before the run was written up)
         # trains no further: the final weights are picked below, as at the end of training
-        start_epoch = cfg.epochs if state.get("finished") else state["epoch"] + 1
+        start_epoch = epochs if state.get("finished") else state["epoch"] + 1
         history, best_acc, best_epoch = state["history"], state["best_acc"], state["best_epoch"]
         elapsed, seen = state["train_seconds"], state["samples_seen"]
         stopped_early = bool(state.get("stopped_early", False))
     epoch = start_epoch - 1
     try:
-        for epoch in range(start_epoch, cfg.epochs):
+        for epoch in range(start_epoch, epochs):
             t0 = time.perf_counter()
             gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
             torch.manual_seed(cfg.seed * 100_003 + epoch)  # dropout and friends
             order = torch.randperm(n, generator=gen)
             model.train()
             run_loss, run_correct, count = 0.0, 0, 0
-            for step in range(steps):
+            this_epoch = min(steps, total - epoch * steps)  # a step count may end mid-epoch
+            for step in range(this_epoch):
                 idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
                 if group is not None:
                     idx = group.shard(idx)
-                x = x_all[idx].float().div_(255)
-                y = y_all[idx].to(dev)
-                target = y
-                if adv_eps is not None:  # train on the attacked batch instead
-                    g = torch.Generator().manual_seed((cfg.seed * 100_003 + epoch) * 100_003 + step)
-                    x = fast_fgsm(model, x.to(dev), y, adv_eps, g)
-                elif policy is None:
-                    x = _augment(x, augment, cfg.shift, gen).to(dev)
-                else:
-                    params = policy.sample(_step_rng(cfg.seed, epoch, step), len(idx))
-                    x = policy.apply(x.to(dev), params)
-                    if policy.mixes:
-                        soft = F.one_hot(y, len(train.classes)).float()
-                        target = policy.mix_labels(soft, params, tuple(x.shape[-2:]))
-                if cfg.channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                with _autocast(dev, bf16):
-                    logits = net(x)
-                loss = F.cross_entropy(logits.float(), target, label_smoothing=cfg.label_smoothing)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                x, y, target = batch(model, idx, epoch, step, gen)
+                loss, logits = _train_step(net, opt, x, target, cfg, dev, bf16)
                 if sched is not None:
                     sched.step()
                 if average is not None:
@@ -467,7 +494,7 @@ def fit(
                 run_loss += float(loss.detach()) * len(idx)
                 run_correct += int((logits.argmax(1) == y).sum())
                 count += len(idx)
-                report(progress, f"epoch {epoch + 1}/{cfg.epochs}", step + 1, steps)
+                report(progress, f"epoch {epoch + 1}/{epochs}", step + 1, this_epoch)
             if group is not None:  # the epoch's numbers over every process's share
                 run_loss, run_correct, count = group.sum([run_loss, run_correct, count])
                 run_correct, count = int(run_correct), int(count)
@@ -485,7 +512,7 @@ def fit(
                     best_state = {k: v.detach().clone() for k, v in kept.state_dict().items()}
                     if checkpoint_dir is not None and writes:
                         save_weights(Path(checkpoint_dir) / BEST, best_state)
-            done = epoch + 1 == cfg.epochs
+            done = epoch + 1 == epochs
             if cfg.patience is not None and epoch - best_epoch >= cfg.patience:
                 stopped_early = done = True
             if checkpoint_dir is not None and writes:
@@ -511,7 +538,7 @@ def fit(
                 break
     except KeyboardInterrupt:
         return TrainResult(history, best_epoch, elapsed, seen, finished=False, augment=augment,
-                           precision=precision)  # fmt: skip
+                           precision=precision, plan=plan)  # fmt: skip
     if cfg.patience is not None and best_state is None and checkpoint_dir is not None:
         best_state = load_weights(Path(checkpoint_dir) / BEST)  # resumed: best came before
     if best_state is None and average is not None:
@@ -521,8 +548,70 @@ def fit(
     model.eval()
     return TrainResult(
         history, best_epoch, elapsed, seen, finished=True, stopped_early=stopped_early,
-        augment=augment, precision=precision,
+        augment=augment, precision=precision, plan=plan,
     )  # fmt: skip
+
+
+def _train_step(
+    net: Any, opt: Any, x: Any, target: Any, cfg: TrainConfig, dev: Any, bf16: bool
+) -> tuple[Any, Any]:
+    """One forward, backward and optimizer step; the loss and the logits."""
+    import torch.nn.functional as F
+
+    with _autocast(dev, bf16):
+        logits = net(x)
+    loss = F.cross_entropy(logits.float(), target, label_smoothing=cfg.label_smoothing)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss, logits
+
+
+def _seconds_per_step(
+    model: Any, batch: Any, n: int, cfg: TrainConfig, dev: Any, bf16: bool, group: Any,
+    *, warm: int = 3, timed: int = 12,
+) -> float:  # fmt: skip
+    """Time training steps on a copy of ``model`` (its weights stay as they are): the median
+    over ``timed`` steps after ``warm`` ones, the same on every process of a ``group``."""
+    import copy
+
+    import torch
+
+    m = copy.deepcopy(model)
+    m.train()
+    opt = _make_optimizer(m, cfg)
+    average = WeightAverage(m, cfg.average) if cfg.average > 0 else None
+    gen = torch.Generator().manual_seed(cfg.seed)
+    times = []
+    for i in range(warm + timed):
+        idx = torch.randint(n, (cfg.batch_size,), generator=gen)
+        if group is not None:
+            idx = group.shard(idx)
+        t0 = time.perf_counter()
+        x, y, target = batch(m, idx, -1, i, gen)
+        loss, logits = _train_step(m, opt, x, target, cfg, dev, bf16)
+        if average is not None:
+            average.update(i + 1)
+        float(loss.detach()), int((logits.argmax(1) == y).sum())  # the loop's syncs
+        times.append(time.perf_counter() - t0)
+    seconds = float(np.median(times[warm:]))
+    if group is not None:  # every process must plan the same number of steps
+        seconds = group.sum([seconds])[0] / group.world
+    return seconds
+
+
+def _saved_steps(folder: str | os.PathLike[str] | None, cfg: TrainConfig) -> int | None:
+    """The steps a budgeted run planned when it started, from its checkpoint (None: none)."""
+    from pixelab._core.io import read_json
+    from pixelab.train.checkpoint import STATE
+
+    if folder is None or not has_checkpoint(folder):
+        return None
+    try:
+        saved = read_json(Path(folder) / STATE).get("config", {})
+    except ValueError:
+        return None  # load_checkpoint says what is wrong with it
+    return saved.get("steps") if saved.get("budget_s") == cfg.budget_s else None
 
 
 def _check_model_data(model: Any, data: ImageSet) -> None:
