@@ -369,7 +369,7 @@ def test_a_budget_plans_the_steps_without_touching_the_model(digits):
     budget = fit(planned, train, config=small_cfg(budget_s=0.5))
     plan = budget.plan
     assert plan["budget_s"] == 0.5 and plan["probe_seconds_per_step"] > 0
-    assert plan["steps"] == max(1, int(0.5 / plan["probe_seconds_per_step"]))
+    assert plan["steps"] == max(1, int(0.95 * 0.5 / plan["probe_seconds_per_step"]))
     assert budget.samples_seen == plan["steps"] * 64
     torch.manual_seed(0)
     fixed = Tiny()
@@ -384,7 +384,7 @@ def test_a_budgeted_run_resumes_with_the_steps_it_planned(digits, tmp_path, monk
     train, _ = digits
     per_epoch = len(train) // 64
     monkeypatch.setattr(loop, "_seconds_per_step", lambda *a, **k: 0.01)
-    cfg = small_cfg(budget_s=0.01 * (2 * per_epoch + 5))
+    cfg = small_cfg(budget_s=0.01 * (2 * per_epoch + 5) / 0.95 + 0.001)
     torch.manual_seed(0)
     straight = Tiny()
     done = fit(straight, train, config=cfg, checkpoint_dir=tmp_path / "a")
@@ -402,3 +402,30 @@ def test_a_budgeted_run_resumes_with_the_steps_it_planned(digits, tmp_path, monk
     assert again.plan["steps"] == done.plan["steps"] and len(again.history) == 3
     for a, b in zip(_weights(straight), _weights(resumed), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_test_time_augmentation_averages_the_shifted_views(digits):
+    from pixelab.train.loop import tta_views
+
+    x = torch.arange(2 * 1 * 4 * 5, dtype=torch.float32).reshape(2, 1, 4, 5) + 1
+    views = tta_views(x, "shift")
+    assert len(views) == 5 and torch.equal(views[0], x)
+    down = views[1]  # content one row lower, a zero row on top
+    assert torch.equal(down[..., 1:, :], x[..., :-1, :]) and not down[..., 0, :].any()
+    left = views[4]
+    assert torch.equal(left[..., :, :-1], x[..., :, 1:]) and not left[..., :, -1].any()
+    mirrored = tta_views(x, "shift+flip")
+    assert len(mirrored) == 10 and torch.equal(mirrored[5], x.flip(-1))
+
+    train, test = digits
+    model = Tiny()
+    fit(model, train, config=small_cfg(epochs=1))
+    images = test.images[:20]
+    got = predict_logits(model, images, tta="shift")
+    xs = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+    with torch.no_grad():
+        want = torch.stack([model(v).softmax(1) for v in tta_views(xs, "shift")]).mean(0).log()
+    np.testing.assert_allclose(got, want.numpy(), atol=1e-5)
+    assert np.array_equal(predict_logits(model, images, tta="none"), predict_logits(model, images))
+    with pytest.raises(PixelabError, match="--tta"):
+        predict_logits(model, images, tta="rotate")

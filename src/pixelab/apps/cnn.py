@@ -497,20 +497,23 @@ def evaluate_run(
     limit: int | None = None,
     seed: int = 0,
     device: str = "auto",
+    tta: str = "none",
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Evaluate a trained run on another dataset or folder with the same classes.
 
     Images are prepared exactly as in training (the run's recorded preprocessing). Evaluating
     on the data the run was trained on warns: most of those images were seen in training.
+    With ``tta`` the accuracy of test-time augmentation is reported too, apart from the plain one.
     """
-    from pixelab._core.checks import check_positive_int
+    from pixelab._core.checks import check_choice, check_positive_int
     from pixelab.data import limit_per_class
     from pixelab.evaluate import classification
-    from pixelab.train.loop import predict_logits, resolve_device
+    from pixelab.train.loop import TTA, predict_logits, resolve_device
 
     if limit is not None:
         check_positive_int(limit, name="--limit")
+    check_choice(tta, TTA, name="--tta")
     resolve_device(device)
     model, meta = load_run_model(run)
     ds = load_run_data(meta, data, seed=seed, progress=progress)
@@ -529,6 +532,7 @@ def evaluate_run(
     scores = classification(ds.labels, pred, classes=ds.classes)
     metrics = {
         "accuracy": scores["accuracy"],
+        **_tta_accuracy(model, ds, tta, device),
         "predict_seconds": round(seconds, 3),
         "n_test": len(ds),
         "skipped_files": len(ds.skipped),
@@ -545,6 +549,18 @@ def evaluate_run(
             metrics["figures"] = [str(rd.save_figure(ax.figure, "confusion").relative_to(rd.path))]
             rd.write_metrics(metrics)
     return metrics
+
+
+def _tta_accuracy(model: Any, ds: Any, tta: str, device: str) -> dict[str, Any]:
+    """Accuracy with test-time augmentation and its time, as keys of metrics (none: nothing)."""
+    from pixelab.train.loop import predict_logits
+
+    if tta == "none":
+        return {}
+    t0 = time.perf_counter()
+    pred = predict_logits(model, ds.images, device=device, tta=tta).argmax(1)
+    return {"tta": tta, "accuracy_tta": float((pred == ds.labels).mean()),
+            "predict_seconds_tta": round(time.perf_counter() - t0, 3)}  # fmt: skip
 
 
 def export_run(

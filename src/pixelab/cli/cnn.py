@@ -286,13 +286,21 @@ def evaluate_cmd(
         None, "--out", help="Also write metrics.json and a confusion figure here."
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed (for generated data)."),
+    tta: str = typer.Option(
+        "none",
+        "--tta",
+        help="Also score test-time augmentation: shift (the image and its four one-pixel "
+        "shifts, predictions averaged) or shift+flip (and their mirrors); reported apart.",
+    ),
     json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
 ) -> None:
     """Evaluate a trained run on a dataset or folder with the same classes."""
     from pixelab.apps.cnn import evaluate_run
 
     with progress_bar(quiet=json) as progress:
-        metrics = evaluate_run(run, data, out=out, limit=limit, seed=seed, progress=progress)
+        metrics = evaluate_run(
+            run, data, out=out, limit=limit, seed=seed, tta=tta, progress=progress
+        )
     for warning in metrics["warnings"]:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     if json:
@@ -301,6 +309,8 @@ def evaluate_cmd(
     out_console.print(
         f"accuracy {metrics['accuracy']:.4f} on {metrics['n_test']:,} images of {data}"
     )
+    if "accuracy_tta" in metrics:
+        out_console.print(f"with test-time augmentation ({tta}): {metrics['accuracy_tta']:.4f}")
 
 
 def predict(
