@@ -7,7 +7,7 @@ FMNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 OPENCV_DATA := /usr/share/doc/opencv-doc/examples/data
 OUT ?= runs/tour
 
-.PHONY: tour tour-full test lint bench setup data diffusion-weights shapes-weights gan-weights style-weights superres-weights
+.PHONY: tour tour-full test lint bench setup data browser diffusion-weights shapes-weights gan-weights style-weights superres-weights
 
 setup: $(VENV)/.installed data
 
@@ -36,6 +36,16 @@ data:
 	  if [ "$$SUDO" = none ]; then echo "note: cannot install opencv-doc (not root, no sudo)"; \
 	  else $$SUDO apt-get install -y -qq opencv-doc >/dev/null 2>&1 || { $$SUDO apt-get update -qq && \
 	    $$SUDO apt-get install -y -qq opencv-doc >/dev/null; } || echo "note: opencv-doc not installed"; fi; \
+	fi
+
+# The studio's browser test drives Debian's Chromium (never `playwright install`, which
+# downloads a browser); install it once when apt is here and we may use it.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else SUDO=none; fi; \
+	  if [ "$$SUDO" = none ]; then echo "note: cannot install chromium (not root, no sudo): the browser test is skipped"; \
+	  else $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 || { $$SUDO apt-get update -qq && \
+	    $$SUDO apt-get install -y -qq chromium >/dev/null; } || echo "note: chromium not installed"; fi; \
 	fi
 
 tour: setup
@@ -80,7 +90,7 @@ lint: setup
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
 
-test: setup lint
+test: setup lint browser
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: setup

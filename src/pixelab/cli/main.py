@@ -20,6 +20,7 @@ from pixelab.cli import (
     features,
     generate,
     robust,
+    studio,
     style,
     superres,
     tour,
@@ -64,6 +65,7 @@ app.command("predict")(cnn.predict)
 app.command("export")(cnn.export)
 app.command("compare")(cnn.compare)
 app.command("tour")(tour.tour)
+app.command("studio")(studio.studio)
 
 
 def _version(value: bool) -> None:

@@ -64,7 +64,7 @@ def saved_options(saved: dict[str, Any]) -> dict[str, Any]:
     """A saved run's training options, with the value it used for options added since.
 
     >>> saved_options({"lr": 0.01})
-    {'average': 0.0, 'model_options': {}, 'lr': 0.01}
+    {'average': 0.0, 'model_options': {}, 'steps': None, 'budget_s': None, 'lr': 0.01}
     """
     return {**OPTIONS_ADDED, **saved}
 
@@ -464,9 +464,9 @@ def fit(
     if cfg.budget_s is not None and cfg.steps is None:
         planned = _saved_steps(checkpoint_dir, cfg) if resume else None
         if planned is None:
-            probe = _seconds_per_step(model, batch, n, cfg, dev, bf16, group)
+            probe = round(_seconds_per_step(model, batch, n, cfg, dev, bf16, group), 6)
             planned = max(1, int(BUDGET_SHARE * cfg.budget_s / probe))
-            plan = {"budget_s": cfg.budget_s, "probe_seconds_per_step": round(probe, 5)}
+            plan = {"budget_s": cfg.budget_s, "probe_seconds_per_step": probe}
         cfg = cfg.replace(steps=planned)
     total = cfg.steps if cfg.steps is not None else cfg.epochs * steps
     epochs = math.ceil(total / steps)

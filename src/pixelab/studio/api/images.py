@@ -1,0 +1,140 @@
+"""Gather: classes, uploads (many files at once, all checked before any is kept), thumbnails,
+removal (to the project's trash, never deleted)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel
+
+from pixelab._core.errors import PixelabError
+from pixelab.studio.api import get_studio
+from pixelab.studio.project import StudioError
+
+router = APIRouter(tags=["images"])
+
+#: The multipart body of an upload, for the OpenAPI description (the form is read by hand,
+#: after the token check and the size limits, not before).
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    },
+                    "required": ["files"],
+                }
+            }
+        },
+    }
+}
+
+
+class NewClass(BaseModel):
+    name: str
+
+
+@router.get("/api/classes")
+def classes(studio: Any = Depends(get_studio)) -> list[dict[str, Any]]:
+    """Every class with its image count."""
+    return studio.project.classes()
+
+
+@router.post("/api/classes", status_code=201)
+def add_class(body: NewClass, studio: Any = Depends(get_studio)) -> dict[str, Any]:
+    """Create an empty class (a folder under images/)."""
+    return studio.project.add_class(body.name)
+
+
+@router.get("/api/classes/{name}/images")
+def list_images(name: str, studio: Any = Depends(get_studio)) -> dict[str, Any]:
+    """The images of one class: file names and sizes."""
+    return {"class": name, "images": studio.project.images_of(name)}
+
+
+async def read_uploads(request: Request, studio: Any, field: str) -> list[tuple[str, Path]]:
+    """The files of a multipart request, each checked and written to the project's tmp folder;
+    the first bad one discards them all and is the error. Limits first, then the form."""
+    limits = studio.project.limits
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limits.max_request_bytes:
+        raise StudioError(f"upload too large ({int(length):,} bytes; limit "
+                          f"{limits.max_request_bytes:,} per request)", status=413,
+                          hint="upload fewer files at a time")  # fmt: skip
+    form = await request.form(max_files=limits.max_files, max_fields=20)
+    checked: list[tuple[str, Path]] = []
+    try:
+        files = [v for k, v in form.multi_items() if k == field and not isinstance(v, str)]
+        if not files:
+            raise StudioError(f"no files in the upload (form field {field!r})", status=400)
+        for f in files:
+            name = f.filename or ""
+            if f.size is not None and f.size > limits.max_file_bytes:
+                raise StudioError(f"{name}: too large ({f.size:,} bytes; limit "
+                                  f"{limits.max_file_bytes:,})", status=413,
+                                  hint="shrink the image before uploading it")  # fmt: skip
+            data = await f.read(limits.max_file_bytes + 1)
+            tmp = await run_in_threadpool(studio.project.check_upload, name, data)
+            checked.append((name, tmp))
+    except BaseException:
+        studio.project.discard([tmp for _, tmp in checked])
+        raise
+    finally:
+        await form.close()
+    return checked
+
+
+@router.post("/api/classes/{name}/images", status_code=201, openapi_extra=UPLOAD_BODY)
+async def upload(name: str, request: Request, studio: Any = Depends(get_studio)) -> dict[str, Any]:
+    """Add images to a class (multipart field ``files``, many at once). Every file is checked
+    first (name, bytes, pixels, a whole readable image); if any is bad none is kept."""
+    studio.project.class_dir(name)  # 404 before reading the body
+    checked = await read_uploads(request, studio, "files")
+    try:
+        stored = await run_in_threadpool(studio.project.store, name, checked)
+    finally:
+        studio.project.discard([tmp for _, tmp in checked])
+    return {"class": name, "stored": stored, "count": len(studio.project.images_of(name))}
+
+
+@router.get("/api/classes/{name}/images/{file}")
+def image(name: str, file: str, studio: Any = Depends(get_studio)) -> FileResponse:
+    """The image file as it is on disk."""
+    # nosniff: a file put there by hand is served as the image its name says, never as a page
+    return FileResponse(studio.project.image_path(name, file),
+                        headers={"X-Content-Type-Options": "nosniff"})  # fmt: skip
+
+
+@router.get("/api/classes/{name}/images/{file}/thumbnail")
+def thumbnail(name: str, file: str, size: int = 96, studio: Any = Depends(get_studio)) -> Response:
+    """A PNG at most ``size`` pixels on its long side (16 to 512)."""
+    from PIL import Image
+
+    from pixelab.data.folder import read_image
+
+    if not 16 <= size <= 512:
+        raise StudioError(f"size must be between 16 and 512, got {size}")
+    path = studio.project.image_path(name, file)
+    try:  # a file put there by hand may be anything: say so instead of failing
+        array = read_image(path, max_pixels=studio.project.limits.max_pixels)
+    except PixelabError as err:
+        raise StudioError(err.message.replace(str(path), file), status=415) from err
+    img = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+    img.thumbnail((size, size))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return Response(buf.getvalue(), media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@router.delete("/api/classes/{name}/images/{file}")
+def remove(name: str, file: str, studio: Any = Depends(get_studio)) -> dict[str, Any]:
+    """Take an image out of the class: it moves to the project's .studio/trash/ folder."""
+    return studio.project.remove_image(name, file)

@@ -1,0 +1,88 @@
+"""Train: start the one training of the project, follow it (Server-Sent Events), cancel it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from pixelab.studio.api import get_studio
+from pixelab.studio.jobs import DEFAULTS
+
+router = APIRouter(tags=["jobs"])
+
+#: How often the event stream looks at the job (seconds).
+POLL_SECONDS = 0.2
+
+
+class TrainRequest(BaseModel):
+    """What the Train button sends; the defaults are ``pixelab transfer train``'s."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["transfer", "cnn"] = "transfer"
+    #: transfer only: a new head on the frozen backbone (probe, the default), or its last
+    #: layers trained too (finetune)
+    mode: Literal["probe", "finetune"] | None = None
+    #: the side images are resized to (default 224 for transfer, 64 for a CNN)
+    size: int | None = Field(None, ge=16, le=512)
+    test_size: float = Field(DEFAULTS["test_size"], ge=0, lt=1)
+    epochs: int = Field(DEFAULTS["epochs"], ge=1, le=1000)
+    seed: int = Field(DEFAULTS["seed"], ge=0)
+    limit: int | None = Field(None, ge=1)
+    lr: float | None = Field(None, gt=0, lt=1)
+
+
+@router.post("/api/jobs", status_code=202)
+def start(body: TrainRequest, studio: Any = Depends(get_studio)) -> dict[str, Any]:
+    """Start a training on the project's images; 409 while another one runs."""
+    options = body.model_dump(exclude={"kind"}, exclude_none=True)
+    return studio.jobs.start(body.kind, options).snapshot()
+
+
+@router.get("/api/jobs")
+def jobs(studio: Any = Depends(get_studio)) -> dict[str, Any]:
+    """The running job (or null) and every job recorded in the project's index."""
+    job = studio.jobs.current()
+    return {"current": None if job is None else job.snapshot(), "jobs": studio.project.jobs()}
+
+
+@router.get("/api/jobs/{job_id}")
+def job(job_id: str, studio: Any = Depends(get_studio)) -> dict[str, Any]:
+    """One job: status (running, done, failed, cancelled, interrupted), task and progress,
+    and once done the run's summary (accuracy, per-class scores)."""
+    return studio.jobs.get(job_id)
+
+
+@router.post("/api/jobs/{job_id}/cancel")
+def cancel(job_id: str, studio: Any = Depends(get_studio)) -> dict[str, Any]:
+    """Ask the job to stop at its next step; 409 when it is not running."""
+    return studio.jobs.cancel(job_id)
+
+
+@router.get("/api/jobs/{job_id}/events")
+async def events(job_id: str, request: Request, studio: Any = Depends(get_studio)) -> Any:
+    """Server-Sent Events: a ``progress`` event whenever the job moves, then one ``end``
+    event with its final state, and the stream closes."""
+    studio.jobs.get(job_id)  # 404 before the stream starts
+
+    async def stream() -> Any:
+        seen = None
+        while True:
+            state = studio.jobs.get(job_id)
+            if state.get("status") not in ("running", "queued"):
+                yield f"event: end\ndata: {json.dumps(state)}\n\n"
+                return
+            if state.get("version") != seen:
+                seen = state.get("version")
+                yield f"event: progress\ndata: {json.dumps(state)}\n\n"
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(POLL_SECONDS)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store"})  # fmt: skip

@@ -1,0 +1,193 @@
+"""The one training a project runs at a time, in a background thread.
+
+A job calls :func:`pixelab.apps.transfer.transfer_train` (or, for ``kind="cnn"``,
+:func:`pixelab.apps.cnn.train_cnn`: a small CNN from scratch) with the project's ``images/``
+folder and a new folder under ``runs/``, with a progress callback that records where it is (read by
+the page through Server-Sent Events) and raises ``KeyboardInterrupt`` once a cancel was asked
+for: the app stops the way Ctrl-C stops the command line (a linear probe leaves no folder, its
+finished embeddings stay cached; a finetuning keeps its checkpoints for ``--resume``). Closing
+the browser does not stop a job: it belongs to the studio process, not to the page.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+from pixelab._core.errors import PixelabError
+from pixelab.studio.project import Project, StudioError, run_summary
+
+#: What the page may choose, with the defaults (the CLI's: ``pixelab transfer train``).
+DEFAULTS: dict[str, Any] = {"mode": "probe", "size": 224, "test_size": 0.2, "epochs": 10,
+                            "seed": 0}  # fmt: skip
+#: What can be trained: transfer learning (``pixelab transfer train``) or a CNN from scratch
+#: (``pixelab cnn train``).
+KINDS = ("transfer", "cnn")
+#: The image side a CNN from scratch trains at unless told (the folder loader's default).
+CNN_SIZE = 64
+
+
+def check_options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The page's training options with the defaults of ``kind`` filled in; an unknown option
+    is an error (the values themselves are checked by the app, with its own messages)."""
+    known = set(DEFAULTS) | {"limit", "lr", "device"}
+    unknown = sorted(set(options) - known)
+    if kind == "cnn" and options.get("mode") is not None:
+        unknown.append("mode (transfer learning only)")
+    if unknown:
+        raise StudioError(f"unknown training option(s) for {kind}: {', '.join(unknown)}",
+                          status=422, hint=f"known: {', '.join(sorted(known))}")  # fmt: skip
+    defaults = {**DEFAULTS, "size": CNN_SIZE} if kind == "cnn" else DEFAULTS
+    given = {k: v for k, v in options.items() if v is not None}
+    return {k: v for k, v in {**defaults, **given}.items() if not (kind == "cnn" and k == "mode")}
+
+
+class Job:
+    """One training: its options, its state and where it is (thread-safe snapshots)."""
+
+    def __init__(self, kind: str, run: str, options: dict[str, Any]) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.kind, self.run, self.options = kind, run, options
+        self.status = "running"
+        self.task, self.done, self.total = "starting", 0, 0
+        self.message: str | None = None
+        self.result: dict[str, Any] | None = None
+        self.started, self.finished = time.time(), None
+        self.version = 0  # bumped on every change; the event stream sends when it moves
+        self.cancel_asked = threading.Event()
+        self._lock = threading.Lock()
+
+    def update(self, **changes: Any) -> None:
+        with self._lock:
+            for k, v in changes.items():
+                setattr(self, k, v)
+            self.version += 1
+
+    @property
+    def active(self) -> bool:
+        return self.status == "running"
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "id": self.id, "kind": self.kind, "run": self.run, "options": self.options,
+                "status": self.status, "task": self.task, "done": self.done, "total": self.total,
+                "message": self.message, "result": self.result, "started": self.started,
+                "finished": self.finished, "version": self.version,
+                "cancel_asked": self.cancel_asked.is_set(),
+                "accuracy": (self.result or {}).get("accuracy"),
+            }  # fmt: skip
+
+
+class JobManager:
+    """Starts, tracks and cancels a project's trainings; refuses a second while one runs."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Job] = {}
+        self._current: Job | None = None
+        self._thread: threading.Thread | None = None
+
+    def current(self) -> Job | None:
+        job = self._current
+        return job if job is not None and job.active else None
+
+    def start(self, kind: str, options: dict[str, Any]) -> Job:
+        if kind not in KINDS:
+            raise StudioError(f"unknown training kind {kind!r}", status=422,
+                              hint=f"choose one of: {', '.join(KINDS)}")  # fmt: skip
+        options = check_options(kind, options)
+        with self._lock:
+            busy = self.current()
+            if busy is not None:
+                raise StudioError(
+                    f"a training is already running in this project (job {busy.id}, run "
+                    f"{busy.run}, {busy.task})",
+                    status=409, hint="wait for it to finish, or cancel it first",
+                )  # fmt: skip
+            job = Job(kind, self.project.new_run_name(kind), options)
+            self._jobs[job.id] = job
+            self._current = job
+            self.project.record_job(job.snapshot())
+            self._thread = threading.Thread(target=self._work, args=(job,), daemon=True,
+                                            name=f"pixelab-studio-job-{job.id}")  # fmt: skip
+            self._thread.start()
+        return job
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        job = self._jobs.get(job_id)
+        if job is not None:
+            return job.snapshot()
+        for row in self.project.jobs():  # an earlier studio's job: from the index
+            if row["id"] == job_id:
+                return row
+        raise StudioError(f"no job {job_id!r} in this project", status=404)
+
+    def job(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        job = self._jobs.get(job_id)
+        if job is None:
+            self.get(job_id)  # 404 when it does not exist at all
+            raise StudioError(f"job {job_id} is not running", status=409)
+        if not job.active:
+            raise StudioError(f"job {job_id} is not running (it is {job.status})", status=409)
+        job.cancel_asked.set()
+        job.update(message="cancelling: stopping at the next step")
+        return job.snapshot()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the running job's thread (tests, shutdown); True when none is left."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
+    # ---- the worker ---------------------------------------------------------------------
+
+    def _train(self, job: Job, out: Any, progress: Any) -> dict[str, Any]:
+        """Run the app of ``job.kind`` on the project's images; its metrics."""
+        data, o = str(self.project.images), dict(job.options)
+        if job.kind == "transfer":
+            from pixelab.apps.transfer import transfer_train
+
+            return transfer_train(data, out, progress=progress, **o)
+        from pixelab.apps.cnn import train_cnn
+        from pixelab.train import CNNConfig
+
+        return train_cnn(CNNConfig(data=data, **o), out, progress=progress)
+
+    def _work(self, job: Job) -> None:
+        def progress(task: str, done: int, total: int) -> None:
+            job.update(task=task, done=done, total=total)
+            if job.cancel_asked.is_set():
+                raise KeyboardInterrupt  # the apps stop here as on Ctrl-C, keeping finished work
+
+        out = self.project.runs / job.run
+        try:
+            try:
+                metrics = self._train(job, out, progress)
+            except KeyboardInterrupt:
+                metrics = {"interrupted": True, "epochs_done": 0}
+            if metrics.get("interrupted"):
+                kept = out.is_dir() and "resume" in metrics
+                message = "cancelled; " + (
+                    f"its {metrics.get('epochs_done', 0)} finished epoch(s) are kept in "
+                    f"runs/{job.run} ({metrics['resume']} goes on)"
+                    if kept else "nothing was half-written"
+                )  # fmt: skip
+                job.update(status="cancelled", message=message)
+            else:
+                job.update(status="done", result=run_summary(out), message=None)
+        except PixelabError as err:
+            job.update(status="failed", message=str(err))
+        except Exception as err:  # a bug must not take the studio down: show it on the page
+            job.update(status="failed", message=f"{type(err).__name__}: {err}")
+        finally:
+            job.update(finished=time.time())
+            self.project.record_job(job.snapshot())
