@@ -294,6 +294,60 @@ def test_try_predicts_a_new_image_with_every_class(trained, colour):
     assert preds[0]["probability"] > 0.5 and sum(p["probability"] for p in preds) == pytest.approx(
         1
     )
+    # where the time went, in the body and as the standard Server-Timing header
+    timing = r.json()["timing_ms"]
+    assert set(timing) == {"upload", "load", "decode", "preprocess", "model", "total"}
+    assert all(v >= 0 for v in timing.values()) and timing["total"] >= timing["model"] > 0
+    assert "model;dur=" in r.headers["server-timing"]
+
+
+def test_a_webcam_frame_predicts_and_the_model_stays_loaded(trained):
+    """What the live view sends: a JPEG frame a little larger than the model's input, many
+    times; the model is loaded once, not per frame."""
+    c, _, _, final = trained
+    frame = png(COLOURS["blue"], seed=3, size=74, fmt="JPEG")
+    url = f"/api/runs/{final['run']}/predict"
+    first, *rest = [
+        c.post(url, files={"file": ("frame.jpg", frame, "image/jpeg")}) for _ in range(4)
+    ]
+    assert all(r.status_code == 200 for r in (first, *rest))
+    assert all(r.json()["predictions"][0]["class"] == "blue" for r in (first, *rest))
+    assert all(r.json()["timing_ms"]["load"] < 50 for r in rest)  # cached: no reload
+    assert len(c.app.state.studio.models) == 1
+
+
+def test_one_prediction_runs_on_one_thread_and_puts_the_setting_back():
+    import torch
+
+    from pixelab.studio.api.runs import PREDICT_THREADS, _threads
+
+    before = torch.get_num_threads()
+    with _threads(PREDICT_THREADS):
+        assert torch.get_num_threads() == PREDICT_THREADS == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError), _threads(1):
+        raise ValueError
+    assert torch.get_num_threads() == before
+
+
+def test_try_predicts_in_the_runs_precision_and_agrees_with_predict(trained, tmp_path):
+    """The studio predicts in the precision the run trained in (bf16 where the CPU has it,
+    for speed); ``pixelab predict`` stays fp32: same ranking, probabilities close."""
+    from pixelab.apps.cnn import predict_files
+
+    c, root, _, final = trained
+    run = root / "runs" / final["run"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    for colour in COLOURS:
+        image = tmp_path / f"{colour}.png"
+        image.write_bytes(png(COLOURS[colour], seed=11, size=48))
+        studio = c.post(f"/api/runs/{final['run']}/predict",
+                        files={"file": (image.name, image.read_bytes(), "image/png")}).json()  # fmt: skip
+        assert studio["precision"] == metrics["precision"]
+        (cli,) = predict_files(run, [str(image)], top_k=2, device="cpu")["predictions"]
+        assert [p["class"] for p in studio["predictions"]] == [p["class"] for p in cli["top"]]
+        for a, b in zip(studio["predictions"], cli["top"], strict=True):
+            assert a["probability"] == pytest.approx(b["probability"], abs=0.03)
 
 
 def test_try_refuses_bad_input(trained, tmp_path):
@@ -325,7 +379,8 @@ def test_a_second_training_is_refused_and_cancel_keeps_the_finished_epochs(clien
     for name in COLOURS:
         client.post("/api/classes", json={"name": name})
         upload(client, name, class_images(name))
-    job = client.post("/api/jobs", json={"mode": "finetune", "size": 32, "epochs": 500}).json()
+    job = client.post("/api/jobs", json={"mode": "finetune", "size": 32, "epochs": 500,
+                                         "batch_size": 8, "lr": 2e-4}).json()  # fmt: skip
     state = wait_for(client, job["id"], past_epoch(2))
     assert state["status"] == "running", state
     second = client.post("/api/jobs", json={})
@@ -337,6 +392,8 @@ def test_a_second_training_is_refused_and_cancel_keeps_the_finished_epochs(clien
     assert state["status"] == "cancelled" and "--resume" in state["message"], state
     run = tmp_path / "project" / "runs" / job["run"]
     assert (run / "config.json").is_file() and not (run / "metrics.json").exists()
+    config = json.loads((run / "config.json").read_text())  # the advanced settings were used
+    assert (config["batch_size"], config["lr"], config["epochs"]) == (8, 2e-4, 500)
     assert json.loads((run / STATE).read_text())["epoch"] >= 0  # epoch 1 at least is kept
     assert client.get(f"/api/runs/{job['run']}").json()["state"] == "unfinished"
     again = client.post(f"/api/jobs/{job['id']}/cancel")
@@ -352,7 +409,9 @@ def test_a_cnn_from_scratch_is_the_second_choice(client, tmp_path):
         upload(client, name, class_images(name))
     refused = client.post("/api/jobs", json={"kind": "cnn", "mode": "probe"})
     assert refused.status_code == 422 and "transfer learning only" in refused.json()["error"]
-    r = client.post("/api/jobs", json={"kind": "cnn", "size": 32, "epochs": 3, "test_size": 0.25})
+    advanced = {"batch_size": 4, "lr": 0.01, "augment": "basic", "val_fraction": 0.25}
+    r = client.post("/api/jobs", json={"kind": "cnn", "size": 32, "epochs": 3, "test_size": 0.25,
+                                       **advanced})  # fmt: skip
     assert r.status_code == 202 and r.json()["options"]["size"] == 32
     assert "mode" not in r.json()["options"] and r.json()["run"].startswith("cnn-")
     state = wait_for(client, r.json()["id"], lambda s: False)
@@ -362,9 +421,16 @@ def test_a_cnn_from_scratch_is_the_second_choice(client, tmp_path):
     assert 0 <= result["accuracy"] <= 1 and set(result["per_class"]) == {"blue", "red"}
     config = json.loads((tmp_path / "project" / "runs" / state["run"] / "config.json").read_text())
     assert config["data"] == str(tmp_path / "project" / "images") and config["epochs"] == 3
+    assert {k: config[k] for k in advanced} == advanced
     image = png(COLOURS["red"], seed=5)
-    preds = client.post(f"/api/runs/{state['run']}/predict",
-                        files={"file": ("x.png", image, "image/png")}).json()["predictions"]  # fmt: skip
+    answer = client.post(f"/api/runs/{state['run']}/predict",
+                         files={"file": ("x.png", image, "image/png")}).json()  # fmt: skip
+    preds = answer["predictions"]
+    trained = json.loads(
+        (tmp_path / "project" / "runs" / state["run"] / "metrics.json").read_text()
+    )
+    # a CNN run records what choose_precision chose (a dict): predictions use the same
+    assert answer["precision"] == ("bf16" if trained["precision"]["bf16"] else "fp32")
     assert {p["class"] for p in preds} == {"blue", "red"}
     assert sum(p["probability"] for p in preds) == pytest.approx(1, abs=1e-3)
 
@@ -384,6 +450,47 @@ def test_bad_training_options_are_refused_before_starting(client, body):
     r = client.post("/api/jobs", json=body)
     assert r.status_code == 422 and r.json()["error"].startswith("invalid request"), r.json()
     assert client.get("/api/jobs").json()["jobs"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"lr": 0}, "lr: Input should be greater than 0"),
+        ({"lr": 5}, "lr: Input should be less than 1"),
+        ({"lr": "fast"}, "lr: Input should be a valid number"),
+        ({"batch_size": 0}, "batch_size: Input should be greater than or equal to 1"),
+        ({"batch_size": 5000}, "batch_size: Input should be less than or equal to 1024"),
+        ({"epochs": 1001}, "epochs: Input should be less than or equal to 1000"),
+        ({"test_size": -0.1}, "test_size: Input should be greater than or equal to 0"),
+        ({"kind": "cnn", "val_fraction": 1}, "val_fraction: Input should be less than 1"),
+        ({"kind": "cnn", "augment": ""}, "augment: String should have at least 1 character"),
+    ],
+)  # fmt: skip
+def test_bad_advanced_settings_are_one_clear_error_each(client, body, words):
+    r = client.post("/api/jobs", json=body)
+    assert r.status_code == 422, r.json()
+    assert r.json()["error"].startswith(f"invalid request: {words}"), r.json()
+    assert client.get("/api/jobs").json()["jobs"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"augment": "basic"}, "augment (a CNN from scratch only)"),
+        ({"mode": "finetune", "val_fraction": 0.1}, "val_fraction (a CNN from scratch only)"),
+        ({"size": 16}, "image size 16 is too small for transfer learning"),
+        ({"kind": "cnn", "augment": "wobble:3"}, "augmentation 'wobble:3': unknown augmentation"),
+        ({"kind": "cnn", "augment": "rotate:x"}, "the strength after ':' must be a number"),
+        ({"kind": "cnn", "test_size": 0}, "test share must be above 0 for a CNN"),
+        ({"mode": "finetune", "test_size": 0}, "test share must be above 0 for finetuning"),
+        ({"kind": "cnn", "test_size": 0.5, "val_fraction": 0.9}, "leave under a tenth"),
+    ],
+)  # fmt: skip
+def test_settings_the_app_would_refuse_are_refused_before_a_job_starts(client, body, words):
+    r = client.post("/api/jobs", json=body)
+    assert r.status_code == 422 and words in r.json()["error"], r.json()
+    assert "--" not in r.json()["error"]  # the page's words, not the command line's flags
+    assert client.get("/api/jobs").json()["jobs"] == [] and client.get("/api/runs").json() == []
 
 
 def test_a_restarted_studio_marks_a_job_it_lost_as_interrupted(tmp_path):

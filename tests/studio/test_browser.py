@@ -1,7 +1,9 @@
 """The studio end to end in a real browser: Debian's Chromium driven by Playwright.
 
 Gather (two classes, eight images each), train with the button, drop a new image on Try and
-read the right class on the page. Screenshots of the three screens are written to
+read the right class on the page. Then the webcam, Chromium's fake one (a moving test pattern,
+640 x 480): a burst recorded into a class by holding the button, and live predictions on Try.
+Screenshots of the main screens are written to
 ``$PIXELAB_STUDIO_SCREENSHOTS`` (the README's are made with ``PIXELAB_STUDIO_SCREENSHOTS=docs/studio``)
 or else to the test's temporary folder.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -21,6 +24,8 @@ from tests.studio.helpers import COLOURS, class_images, png
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+#: Chromium's fake webcam, allowed without asking (the context also grants "camera").
+WEBCAM = [*ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM),
@@ -94,7 +99,22 @@ def test_gather_train_and_try_in_a_real_browser(server, tmp_path):
 
             # train: one button, progress by server-sent events, scores when done
             page.click('.tab[data-screen="train"]')
+            page.click("#advanced summary")
+            expect(page.locator("#batch-size")).to_be_visible()
             expect(page.locator("#epochs")).to_be_hidden()  # a probe has no epochs
+            # advanced settings: a value the server refuses, one the page refuses itself
+            page.select_option("#mode", "finetune")
+            expect(page.locator("#epochs")).to_be_visible()
+            page.fill("#lr", "5")
+            page.click("#train-button")
+            expect(page.locator("#error")).to_contain_text("lr: Input should be less than 1")
+            page.fill("#lr", "")
+            page.fill("#batch-size", "0")
+            page.click("#train-button")
+            expect(page.locator("#error")).to_contain_text("batch size: ")
+            page.fill("#batch-size", "")
+            page.select_option("#mode", "probe")
+            expect(page.locator("#lr")).to_be_hidden()
             page.select_option("#size", "64")
             page.click("#train-button")
             expect(page.locator("#accuracy")).to_have_text("100.0 %", timeout=120_000)
@@ -119,4 +139,107 @@ def test_gather_train_and_try_in_a_real_browser(server, tmp_path):
         finally:
             browser.close()
     for name in ("gather", "train", "try"):
+        assert (shots / f"{name}.png").stat().st_size > 5_000
+
+
+def test_webcam_burst_into_a_class_then_live_predictions(server, tmp_path):
+    from PIL import Image
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = Path(os.environ.get("PIXELAB_STUDIO_SCREENSHOTS") or tmp_path / "shots")
+    shots.mkdir(parents=True, exist_ok=True)
+    images = server.app.state.studio.project.images
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=WEBCAM)
+        try:
+            context = browser.new_context(permissions=["camera"],
+                                          viewport={"width": 1100, "height": 820})  # fmt: skip
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda err: errors.append(str(err)))
+            flight = {"now": 0, "most": 0, "seen": 0}
+
+            def sent(request):
+                if request.url.endswith("/predict"):
+                    flight["now"] += 1
+                    flight["seen"] += 1
+                    flight["most"] = max(flight["most"], flight["now"])
+
+            def ended(request):
+                if request.url.endswith("/predict"):
+                    flight["now"] -= 1
+
+            page.on("request", sent)
+            page.on("requestfinished", ended)
+            page.on("requestfailed", ended)
+            page.goto(server.url)
+
+            # gather: one class of uploads, one recorded with the webcam
+            page.fill("#new-class", "red")
+            page.click("#add-class")
+            files = [{"name": f, "mimeType": "image/png", "buffer": data}
+                     for f, data in class_images("red")]  # fmt: skip
+            page.locator('.class-card[data-class="red"] input.upload').set_input_files(files)
+            expect(page.locator('.class-card[data-class="red"] .count')).to_have_text("8 images")
+            page.fill("#new-class", "camera")
+            page.click("#add-class")
+            card = page.locator('.class-card[data-class="camera"]')
+            card.locator("button.webcam").click()
+            page.wait_for_function("document.querySelector('.capture video')?.videoWidth > 0")
+            record = card.locator("button.record")
+            record.hover()
+            page.mouse.down()  # hold to record: about 5 frames a second
+            expect(card.locator(".captured")).to_contain_text(re.compile(r"recording: [2-9]"))
+            page.screenshot(path=shots / "capture.png", full_page=True)
+            page.wait_for_timeout(1000)
+            page.mouse.up()
+            expect(record).to_have_attribute("data-saved", re.compile(r"^\d+$"))
+            saved = int(record.get_attribute("data-saved"))
+            assert 5 <= saved <= 20, saved  # 1.3 to 2 s at 5 frames a second
+            expect(card.locator(".captured")).to_have_text(f"{saved} frames added")
+            expect(card.locator(".count")).to_have_text(f"{saved} images")
+            expect(card.locator(".thumb img")).to_have_count(saved)
+            on_disk = sorted((images / "camera").iterdir())
+            assert len(on_disk) == saved and all(f.name.startswith("webcam-") for f in on_disk)
+            with Image.open(on_disk[0]) as frame:  # the whole frame, as the webcam gave it
+                assert frame.format == "JPEG" and frame.size == (640, 480)
+            page.wait_for_timeout(600)  # released: no more frames come
+            assert len(list((images / "camera").iterdir())) == saved
+
+            # leaving Gather lets go of the webcam; train a quick probe
+            page.click('.tab[data-screen="train"]')
+            assert page.evaluate("camera === null && document.querySelector('.capture') === null")
+            page.select_option("#size", "64")
+            page.click("#train-button")
+            expect(page.locator("#status")).to_have_attribute("data-status", "done",
+                                                              timeout=120_000)  # fmt: skip
+
+            # try: live predictions on the webcam, one request in flight at a time
+            page.click('.tab[data-screen="try"]')
+            expect(page.locator("#run-select option")).to_have_count(1)
+            page.click("#live-toggle")
+            expect(page.locator("#live-toggle")).to_have_attribute("aria-pressed", "true")
+            page.wait_for_function("window.pixelabLive.count >= 3", timeout=60_000)
+            expect(page.locator(".pred.top .label")).to_have_text("camera")
+            expect(page.locator(".pred")).to_have_count(2)
+            first = page.evaluate("window.pixelabLive.count")
+            page.wait_for_function(f"window.pixelabLive.count >= {first + 5}")  # it goes on
+            expect(page.locator("#live-rate")).to_contain_text("predictions/s")
+            assert float(page.locator("#live-rate").get_attribute("data-rate")) > 0
+            assert page.locator("#live-video").evaluate("v => v.videoWidth") == 640
+            page.screenshot(path=shots / "live.png", full_page=True)
+            assert flight["most"] == 1 and flight["seen"] >= first + 5, flight
+
+            # leaving Try stops the live view and the webcam
+            page.click('.tab[data-screen="gather"]')
+            expect(page.locator("#live-toggle")).to_have_attribute("aria-pressed", "false")
+            stopped = page.evaluate("window.pixelabLive.count")
+            page.wait_for_timeout(500)
+            assert page.evaluate("window.pixelabLive.count") <= stopped + 1
+            assert page.evaluate("camera === null")
+            assert page.locator("#live-video").evaluate("v => v.srcObject === null")
+            assert errors == []
+        finally:
+            browser.close()
+    for name in ("capture", "live"):
         assert (shots / f"{name}.png").stat().st_size > 5_000

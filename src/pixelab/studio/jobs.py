@@ -16,6 +16,7 @@ import time
 import uuid
 from typing import Any
 
+from pixelab._core.config import flag
 from pixelab._core.errors import PixelabError
 from pixelab.studio.project import Project, StudioError, run_summary
 
@@ -27,21 +28,64 @@ DEFAULTS: dict[str, Any] = {"mode": "probe", "size": 224, "test_size": 0.2, "epo
 KINDS = ("transfer", "cnn")
 #: The image side a CNN from scratch trains at unless told (the folder loader's default).
 CNN_SIZE = 64
+#: The smallest image side the pretrained backbone takes.
+TRANSFER_MIN_SIZE = 32
+#: Options only one kind has: the settings of a CNN from scratch (transfer learning's
+#: finetuning always shifts and flips, and keeps no validation images) and the transfer mode.
+ONLY = {"augment": "cnn", "val_fraction": "cnn", "mode": "transfer"}
+#: What the page calls the options in its messages.
+LABELS = {"augment": "augmentation", "val_fraction": "validation share",
+          "test_size": "test share", "batch_size": "batch size", "lr": "learning rate"}  # fmt: skip
 
 
 def check_options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The page's training options with the defaults of ``kind`` filled in; an unknown option
-    is an error (the values themselves are checked by the app, with its own messages)."""
-    known = set(DEFAULTS) | {"limit", "lr", "device"}
-    unknown = sorted(set(options) - known)
-    if kind == "cnn" and options.get("mode") is not None:
-        unknown.append("mode (transfer learning only)")
+    """The page's training options with the defaults of ``kind`` filled in.
+
+    An unknown option, or one the other kind has, is an error (422); so are values the app
+    would refuse only once its thread has started (a CNN's augmentation policy, no test
+    images to report on, an image too small for the backbone): the page hears about them at once, in the
+    page's words, instead of reading a failed job."""
+    known = set(DEFAULTS) - set(ONLY) | {"limit", "lr", "device", "batch_size"}
+    known |= {option for option, only in ONLY.items() if only == kind}
+    unknown = sorted(set(options) - known - set(ONLY))
+    given = {k: v for k, v in options.items() if v is not None}
+    for option, only in ONLY.items():
+        if option in given and only != kind:
+            what = "transfer learning" if only == "transfer" else "a CNN from scratch"
+            unknown.append(f"{option} ({what} only)")
     if unknown:
         raise StudioError(f"unknown training option(s) for {kind}: {', '.join(unknown)}",
                           status=422, hint=f"known: {', '.join(sorted(known))}")  # fmt: skip
     defaults = {**DEFAULTS, "size": CNN_SIZE} if kind == "cnn" else DEFAULTS
-    given = {k: v for k, v in options.items() if v is not None}
-    return {k: v for k, v in {**defaults, **given}.items() if not (kind == "cnn" and k == "mode")}
+    options = {
+        k: v for k, v in {**defaults, **given}.items() if not (kind == "cnn" and k == "mode")
+    }
+    if kind == "transfer" and options["size"] < TRANSFER_MIN_SIZE:
+        raise StudioError(f"image size {options['size']} is too small for transfer learning",
+                          status=422, hint=f"choose {TRANSFER_MIN_SIZE} px or more")  # fmt: skip
+    if not options["test_size"] > 0 and (kind == "cnn" or options.get("mode") == "finetune"):
+        what = "a CNN from scratch" if kind == "cnn" else "finetuning"
+        raise StudioError(f"test share must be above 0 for {what}", status=422,
+                          hint="0.2 keeps a fifth of the images apart to measure accuracy")  # fmt: skip
+    if kind == "cnn":
+        _check_cnn(options)
+    return options
+
+
+def _check_cnn(options: dict[str, Any]) -> None:
+    """A CNN's options checked the way ``cnn train`` checks them, before any thread starts."""
+    from pixelab.train import CNNConfig
+
+    if options["test_size"] + options.get("val_fraction", 0) * (1 - options["test_size"]) > 0.9:
+        raise StudioError("test and validation shares leave under a tenth of the images to "
+                          "train on", status=422, hint="lower one of them")  # fmt: skip
+    try:
+        CNNConfig(data="images", **options).check()
+    except PixelabError as err:
+        message = err.message
+        for name, label in LABELS.items():  # the command line's flag names, in the page's words
+            message = message.replace(flag(name), label)
+        raise StudioError(message, status=422, hint=err.hint) from None
 
 
 class Job:

@@ -19,9 +19,15 @@ HOST = "127.0.0.1"
 
 
 def bind(port: int) -> socket.socket:
-    """A listening socket on 127.0.0.1:``port`` (0: a free port); a clear error when taken."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """A listening socket on 127.0.0.1:``port`` (0: a free port); a clear error when taken.
+
+    It is made with ``proto=IPPROTO_TCP``: asyncio turns Nagle's algorithm off
+    (``TCP_NODELAY``) only on connections whose socket says so, and with it on, every answer
+    (headers, then body: two writes) waited for the browser's delayed ACK, about 40 ms: more
+    than the model takes for a live webcam frame (``benchmarks/bench_studio.py``)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((HOST, port))
     except OSError as err:

@@ -34,7 +34,14 @@ class TrainRequest(BaseModel):
     epochs: int = Field(DEFAULTS["epochs"], ge=1, le=1000)
     seed: int = Field(DEFAULTS["seed"], ge=0)
     limit: int | None = Field(None, ge=1)
+    #: the learning rate (finetuning and CNN; each has its own default)
     lr: float | None = Field(None, gt=0, lt=1)
+    #: images per step (default 32 for transfer learning, 64 for a CNN)
+    batch_size: int | None = Field(None, ge=1, le=1024)
+    #: CNN only: auto, none, shift, shift+flip, basic, strong, or ops such as "rotate:15,erase"
+    augment: str | None = Field(None, min_length=1, max_length=200)
+    #: CNN only: the share of the training images kept apart to watch each epoch
+    val_fraction: float | None = Field(None, ge=0, lt=1)
 
 
 @router.post("/api/jobs", status_code=202)

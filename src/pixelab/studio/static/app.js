@@ -59,6 +59,58 @@ function show(screen) {
     tab.classList.toggle("active", tab.dataset.screen === screen);
   }
   for (const section of document.querySelectorAll(".screen")) section.hidden = section.id !== screen;
+  if (screen !== "try") stopLive();
+  if (screen !== "gather") closeCapture();
+}
+
+// A hidden page (another browser tab, a minimised window) lets go of the webcam.
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) { stopLive(); closeCapture(); }
+});
+
+// ---- the webcam: Gather's bursts and Try's live view share one stream ----------------------
+
+let camera = null;  // a Promise of the MediaStream while the webcam is open
+
+function openCamera() {
+  if (!camera) {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      return Promise.reject(new Error("this browser gives the page no webcam (open the URL on 127.0.0.1 that 'pixelab studio' printed)"));
+    }
+    camera = navigator.mediaDevices
+      .getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false })
+      .catch((err) => {
+        camera = null;
+        throw new Error(`the webcam is not available: ${err.message || err.name}`);
+      });
+  }
+  return camera;
+}
+
+function closeCamera() {
+  if (!camera) return;
+  const opened = camera;
+  camera = null;
+  opened.then((stream) => { for (const track of stream.getTracks()) track.stop(); }, () => {});
+}
+
+async function attachCamera(video) {
+  video.muted = true;
+  video.srcObject = await openCamera();
+  await video.play();
+  if (!video.videoWidth) await new Promise((resolve) => video.addEventListener("loadeddata", resolve, { once: true }));
+}
+
+// One frame of a playing <video> as a JPEG, its short side at most `shortSide` pixels.
+function grabFrame(video, shortSide, quality) {
+  const w = video.videoWidth, h = video.videoHeight;
+  if (!w || !h) return Promise.reject(new Error("the webcam has not given a frame yet"));
+  const scale = Math.min(1, shortSide / Math.min(w, h));
+  const canvas = el("canvas", { width: Math.round(w * scale), height: Math.round(h * scale) });
+  canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+  return new Promise((resolve, reject) => canvas.toBlob(
+    (blob) => (blob ? resolve(blob) : reject(new Error("the webcam frame could not be encoded"))),
+    "image/jpeg", quality));
 }
 
 for (const tab of document.querySelectorAll(".tab")) {
@@ -85,22 +137,128 @@ function renderClasses(classes) {
   for (const c of classes) box.append(classCard(c));
 }
 
+function countText(n) { return `${n} image${n === 1 ? "" : "s"}`; }
+
 function classCard(c) {
   const input = el("input", { type: "file", accept: "image/*", multiple: "", class: "upload", hidden: "" });
   input.addEventListener("change", handler(() => upload(c.name, input.files)));
   const thumbs = el("div", { class: "thumbs" });
+  const count = el("span", { class: "count", text: countText(c.count) });
+  const webcam = el("button", { class: "webcam link-button", type: "button", text: "webcam" });
   const card = el(
     "div",
     { class: "class-card", "data-class": c.name },
     el("h3", { text: c.name }),
-    el("span", { class: "count", text: `${c.count} image${c.count === 1 ? "" : "s"}` }),
+    count,
     " · ",
     el("label", { class: "link" }, "add images", input),
+    " · ",
+    webcam,
     thumbs,
   );
+  const reloadThumbs = () => { thumbs.replaceChildren(); return loadThumbs(c.name, thumbs); };
+  webcam.addEventListener("click", () => {
+    const open = capture && capture.name === c.name;
+    closeCapture();
+    if (!open) openCapture(card, c.name, count, reloadThumbs);
+  });
+  if (capture && capture.name === c.name) {  // the cards were drawn again: so is the webcam
+    setTimeout(() => {
+      if (capture && capture.name === c.name && card.isConnected) openCapture(card, c.name, count, reloadThumbs);
+    });
+  }
   dropTarget(card, (files) => upload(c.name, files));
   handler(loadThumbs)(c.name, thumbs);
   return card;
+}
+
+// ---- gather: webcam bursts -------------------------------------------------------------------
+
+// Frames a second while the record button is held.
+const BURST_FPS = 5;
+// The short side of a captured frame (the webcam's own 480 lines: nothing is upscaled).
+const CAPTURE_SIDE = 480;
+let capture = null;  // the class whose card shows the webcam: {name, panel, stop, note}
+
+function openCapture(card, name, count, reloadThumbs) {
+  const note = capture && capture.name === name ? capture.note : "";
+  if (capture) capture.stop();
+  const video = el("video", { playsinline: "" });
+  const record = el("button", { class: "record", type: "button", text: "Hold to record" });
+  const status = el("span", { class: "captured muted", text: note });
+  const close = el("button", { class: "webcam-close", type: "button", text: "Close webcam" });
+  const panel = el("div", { class: "capture" }, video,
+    el("div", { class: "capture-controls" }, record, status, close));
+  capture = { name, panel, stop: () => {}, note };
+  const mine = capture;
+  close.addEventListener("click", closeCapture);
+  card.querySelector(".thumbs").before(panel);
+  attachCamera(video).catch((err) => { if (capture === mine) { closeCapture(); showError(err.message); } });
+  mine.stop = holdToRecord(record, video, name, (text) => { status.textContent = text; mine.note = text; },
+    count, reloadThumbs);
+}
+
+function closeCapture() {
+  if (!capture) return;
+  capture.stop();
+  capture.panel.remove();
+  capture = null;
+  if (!live.on) closeCamera();
+}
+
+// While `button` is held (mouse, touch or the space bar), BURST_FPS frames a second go one by
+// one through the ordinary upload, checked like any file; returns a function that stops.
+function holdToRecord(button, video, name, say, count, reloadThumbs) {
+  let timer = null, captured = 0, saved = 0, failed = false, stamp = "", queue = Promise.resolve();
+  const shoot = () => {
+    if (failed || !video.videoWidth) return;
+    const i = captured++;
+    say(`recording: ${captured} frame${captured === 1 ? "" : "s"}`);
+    const frame = grabFrame(video, CAPTURE_SIDE, 0.92);
+    frame.catch(() => {});  // its failure is reported below, in turn
+    queue = queue.then(async () => {
+      if (failed) return;
+      try {
+        const form = new FormData();
+        form.append("files", await frame, `webcam-${stamp}-${String(i).padStart(3, "0")}.jpg`);
+        const result = await api(`/api/classes/${enc(name)}/images`, { method: "POST", body: form });
+        saved += 1;
+        count.textContent = countText(result.count);
+      } catch (err) {  // the first refusal ends the burst, with its message on the page
+        failed = true;
+        showError(err.message);
+        stop();
+      }
+    });
+  };
+  const start = (e) => {
+    if (timer || (e.type === "keydown" && (e.repeat || (e.key !== " " && e.key !== "Enter")))) return;
+    e.preventDefault();
+    if (e.pointerId !== undefined) button.setPointerCapture(e.pointerId);
+    stamp = Date.now().toString(36);
+    captured = saved = 0;
+    failed = false;
+    button.classList.add("recording");
+    shoot();
+    timer = setInterval(shoot, 1000 / BURST_FPS);
+  };
+  const stop = () => {
+    if (!timer) return;
+    clearInterval(timer);
+    timer = null;
+    button.classList.remove("recording");
+    queue.then(() => {
+      say(`${saved} frame${saved === 1 ? "" : "s"} added`);
+      button.dataset.saved = String(saved);
+      return reloadThumbs();
+    }).catch((err) => console.debug(err));
+  };
+  button.addEventListener("pointerdown", start);
+  button.addEventListener("keydown", start);
+  for (const type of ["pointerup", "pointercancel", "lostpointercapture", "keyup", "blur"]) {
+    button.addEventListener(type, stop);
+  }
+  return stop;
 }
 
 async function loadThumbs(name, box) {
@@ -148,17 +306,50 @@ $("#class-form").addEventListener("submit", (e) => {
 
 let following = null;
 
-$("#mode").addEventListener("change", () => {
+// The settings a method has (data-methods="finetune cnn"); the others are hidden and not sent.
+function showSettings() {
   const method = $("#mode").value;
-  $("#epochs-label").hidden = method === "probe";
-  $("#size").value = method === "cnn" ? "64" : "224";  // a CNN from scratch learns small images
-});
+  for (const label of document.querySelectorAll("[data-methods]")) {
+    label.hidden = !label.dataset.methods.split(" ").includes(method);
+  }
+}
 
-$("#train-button").addEventListener("click", handler(async () => {
+$("#mode").addEventListener("change", () => {
+  showSettings();
+  $("#size").value = $("#mode").value === "cnn" ? "64" : "224";  // a CNN from scratch learns small images
+});
+showSettings();
+
+// The advanced settings: input, API option, the name messages use.
+const SETTINGS = [["#epochs", "epochs", "epochs"], ["#lr", "lr", "learning rate"],
+  ["#batch-size", "batch_size", "batch size"], ["#test-size", "test_size", "test share"],
+  ["#val-fraction", "val_fraction", "validation share"]];
+
+// The options of the Train button; an impossible value is an Error naming the setting.
+function trainOptions() {
   const method = $("#mode").value;
   const options = method === "cnn" ? { kind: "cnn" } : { kind: "transfer", mode: method };
   options.size = Number($("#size").value);
-  if (method !== "probe") options.epochs = Number($("#epochs").value);
+  for (const [selector, key, name] of SETTINGS) {
+    const input = $(selector);
+    if (input.closest("label").hidden) continue;
+    if (input.validity.badInput) throw new Error(`${name}: not a number`);
+    if (input.value === "") continue;  // the default
+    if (!input.checkValidity()) throw new Error(`${name}: ${input.validationMessage}`);
+    options[key] = Number(input.value);
+  }
+  if (method === "cnn" && $("#augment").value) options.augment = $("#augment").value;
+  return options;
+}
+
+$("#train-button").addEventListener("click", handler(async () => {
+  let options;
+  try {
+    options = trainOptions();
+  } catch (err) {
+    showError(err.message);
+    return;
+  }
   const job = await api("/api/jobs", { method: "POST", body: options });
   follow(job);
 }));
@@ -227,31 +418,115 @@ function renderRuns(runs) {
   const select = $("#run-select");
   const chosen = select.value;
   const usable = runs.filter((r) => r.predictable);
-  select.replaceChildren(...usable.map((r) => el("option", { value: r.name, text: `${r.name} (${pct(r.accuracy)})` })));
+  select.replaceChildren(...usable.map((r) => el("option", { value: r.name, "data-size": r.size || 224, text: `${r.name} (${pct(r.accuracy)})` })));
   if (usable.some((r) => r.name === chosen)) select.value = chosen;
 }
 
 // ---- try -----------------------------------------------------------------------------------
 
-async function tryImage(files) {
-  const file = files && files[0];
-  const run = $("#run-select").value;
-  if (!file) return;
-  if (!run) { showError("no trained model yet: train one first"); return; }
-  $("#preview").src = URL.createObjectURL(file);
-  $("#preview").hidden = false;
-  const form = new FormData();
-  form.append("file", file, file.name || "image.png");
-  const result = await api(`/api/runs/${enc(run)}/predict`, { method: "POST", body: form });
+function showPredictions(predictions) {
   const box = $("#predictions");
-  box.replaceChildren(...result.predictions.map((p, i) =>
+  box.replaceChildren(...predictions.slice(0, 5).map((p, i) =>
     el("div", { class: "pred" + (i === 0 ? " top" : ""), "data-class": p.class },
       el("span", { class: "label", text: p.class }),
       el("div", { class: "bar" }, el("span", { style: `width: ${(100 * p.probability).toFixed(1)}%` })),
       el("span", { class: "pct", text: pct(p.probability) }))));
 }
 
+async function tryImage(files) {
+  const file = files && files[0];
+  const run = $("#run-select").value;
+  if (!file) return;
+  if (!run) { showError("no trained model yet: train one first"); return; }
+  stopLive();
+  $("#preview").src = URL.createObjectURL(file);
+  $("#preview").hidden = false;
+  const form = new FormData();
+  form.append("file", file, file.name || "image.png");
+  const result = await api(`/api/runs/${enc(run)}/predict`, { method: "POST", body: form });
+  showPredictions(result.predictions);
+}
+
 $("#try-file").addEventListener("change", handler((e) => tryImage(e.target.files)));
 dropTarget($("#try-drop"), tryImage);
+
+// ---- try: live webcam ------------------------------------------------------------------------
+
+// The live view: one frame in flight at a time (the next is taken when the answer is shown,
+// so a slow model lowers the rate instead of piling requests up). For the browser test and
+// benchmarks/bench_studio.py (window.pixelabLive), the last 1000 frames' round trips in ms
+// (frame taken -> bars drawn; `times`), the server's share of each (`server`) and when each
+// was drawn (`stamps`, performance.now()).
+const live = { on: false, count: 0, times: [], server: [], stamps: [], done: [], session: 0 };
+window.pixelabLive = live;
+
+async function startLive() {
+  if (live.on) return;
+  if (!$("#run-select").value) { showError("no trained model yet: train one first"); return; }
+  const session = ++live.session;
+  live.on = true;
+  Object.assign(live, { count: 0, times: [], server: [], stamps: [], done: [] });
+  const button = $("#live-toggle");
+  button.textContent = "Live webcam: on";
+  button.setAttribute("aria-pressed", "true");
+  $("#live-rate").textContent = "starting the webcam…";
+  const video = $("#live-video");
+  try {
+    await attachCamera(video);
+  } catch (err) {
+    if (live.session === session) { stopLive(); showError(err.message); }
+    return;
+  }
+  if (live.session !== session || !live.on) return;
+  $("#preview").hidden = true;
+  video.hidden = false;
+  while (live.on && live.session === session) {
+    const option = $("#run-select").selectedOptions[0];
+    if (!option) { stopLive(); showError("no trained model yet: train one first"); return; }
+    // a little more than the model's input: the server crops and resizes like in training
+    const side = Math.min(480, Math.ceil(Number(option.dataset.size || 224) * 1.15));
+    const t0 = performance.now();
+    try {
+      const form = new FormData();
+      form.append("file", await grabFrame(video, side, 0.85), "frame.jpg");
+      const result = await api(`/api/runs/${enc(option.value)}/predict`, { method: "POST", body: form });
+      if (!live.on || live.session !== session) return;
+      showPredictions(result.predictions);
+      live.server.push(result.timing_ms ? result.timing_ms.total : NaN);
+    } catch (err) {
+      if (live.session === session) { stopLive(); showError(err.message); }
+      return;
+    }
+    const t1 = performance.now();
+    live.count += 1;
+    live.times.push(t1 - t0);
+    live.stamps.push(t1);
+    for (const list of [live.times, live.server, live.stamps]) if (list.length > 1000) list.shift();
+    live.done.push(t1);
+    while (t1 - live.done[0] > 3000) live.done.shift();  // the rate over the last 3 seconds
+    const rate = live.done.length > 1 ? (1000 * (live.done.length - 1)) / (t1 - live.done[0]) : 0;
+    const shown = $("#live-rate");
+    shown.textContent = `${rate.toFixed(1)} predictions/s · ${Math.round(t1 - t0)} ms per frame`;
+    shown.dataset.rate = rate.toFixed(2);
+    $("#predictions").dataset.count = String(live.count);
+  }
+}
+
+function stopLive() {
+  if (!live.on) return;
+  live.on = false;
+  live.session += 1;
+  const button = $("#live-toggle");
+  button.textContent = "Live webcam: off";
+  button.setAttribute("aria-pressed", "false");
+  const video = $("#live-video");
+  video.pause();
+  video.srcObject = null;
+  video.hidden = true;
+  if (!capture) closeCamera();
+  if (!live.count) $("#live-rate").textContent = "";
+}
+
+$("#live-toggle").addEventListener("click", () => (live.on ? stopLive() : startLive()));
 
 handler(refresh)();
