@@ -156,7 +156,7 @@ class TrainResult:
     stopped_early: bool = False
     augment: str = "none"  # the augmentation used ("auto" resolved)
     precision: dict[str, Any] = dataclasses.field(default_factory=dict)  # choose_precision's
-    plan: dict[str, Any] = dataclasses.field(default_factory=dict)  # plan_steps's, with a budget
+    plan: dict[str, Any] = dataclasses.field(default_factory=dict)  # --budget-s: probe, steps
 
     @property
     def samples_per_second(self) -> float:
