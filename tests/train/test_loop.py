@@ -267,30 +267,6 @@ def test_augment_shifts_with_zero_fill_and_flips_exactly(augment, shift):
     torch.testing.assert_close(again, out, rtol=0, atol=0)  # same seed, same batch
 
 
-def test_random_erasing_fills_one_rectangle_in_about_half_the_images(digits):
-    from pixelab.train.loop import _erase
-
-    result = fit(Tiny(), digits[0], val=digits[1], config=small_cfg(augment="shift+erase"))
-    assert result.augment == "shift+erase" and result.history[-1]["val_accuracy"] > 0.5
-
-    b, c, h, w = 400, 2, 12, 10
-    x = torch.full((b, c, h, w), 2.0)  # outside [0, 1): erased pixels (noise in [0, 1)) stand out
-    out = _erase(x.clone(), torch.Generator().manual_seed(3))
-    erased = out < 2.0
-    assert torch.equal(erased[:, 0], erased[:, 1])  # the same rectangle in every channel
-    hit = erased.flatten(1).any(1)
-    assert 0.4 < hit.float().mean() < 0.6  # p = 0.5
-    for i in torch.nonzero(hit).flatten().tolist():
-        rows = torch.nonzero(erased[i, 0].any(1)).flatten()
-        cols = torch.nonzero(erased[i, 0].any(0)).flatten()
-        box = erased[i, 0, rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-        assert box.all() and int(erased[i, 0].sum()) == box.numel()  # one solid rectangle
-        assert 0.02 * h * w * 0.5 <= box.numel() <= 0.4 * h * w * 1.5  # 2-40 % of the area
-    assert float(out[erased].max()) < 1.0 and float(out[erased].min()) >= 0.0
-    again = _erase(x.clone(), torch.Generator().manual_seed(3))
-    assert torch.equal(again, out)  # same seed, same batch
-
-
 def test_augment_none_returns_the_batch_unchanged():
     from pixelab.train.loop import _augment
 

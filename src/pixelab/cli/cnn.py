@@ -67,8 +67,7 @@ def train_cmd(
     augment: str = typer.Option(
         None,
         "--augment",
-        help="auto, none, shift, shift+flip or shift+erase (random erasing: a noise rectangle "
-        "over half the images; auto: shift+flip under 10,000 images, else "
+        help="auto, none, shift or shift+flip (auto: shift+flip under 10,000 images, else "
         "shift); basic, strong, or ops such as 'rotate:30,erase:0.25,mixup:0.2' ('pixelab "
         "augment list'); adversarial[:EPS]: train on FGSM-attacked images (EPS/255, default 8). "
         + default_of(CNNConfig, "augment"),

@@ -38,7 +38,7 @@ SCHEDULES = ("onecycle", "cosine", "constant")
 #: The augmentations fit has always had (kept exactly as they were, so old runs resume as they
 #: trained); any other value is a policy of :mod:`pixelab.augment` (basic, strong, or a string
 #: such as "rotate:30,erase:0.25,mixup:0.2").
-AUGMENTS = ("auto", "none", "shift", "shift+flip", "shift+erase")
+AUGMENTS = ("auto", "none", "shift", "shift+flip")
 #: With ``augment="auto"``, training sets smaller than this get shifts and flips (augmentation
 #: stands in for the examples that are missing), larger ones only shifts: flips would teach
 #: little about data whose objects all face one way, like Fashion-MNIST's shoes.
@@ -254,31 +254,7 @@ def _augment(x: Any, augment: str, shift: int, generator: Any) -> Any:
     if augment == "shift+flip":
         flip = torch.rand(b, generator=generator) < 0.5
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-    if augment == "shift+erase":
-        x = _erase(x, generator)
     return x
-
-
-def _erase(x: Any, generator: Any, p: float = 0.5) -> Any:
-    """Random erasing (Zhong et al. 2017), batched: with probability ``p`` an image gets one
-    rectangle of 2-40 % of its area (aspect 0.3-3.3) filled with uniform noise."""
-    import torch
-
-    b, _, h, w = x.shape
-    u = torch.rand(6, b, generator=generator)
-    area = (0.02 + 0.38 * u[0]) * h * w
-    aspect = torch.exp(math.log(0.3) + (math.log(1 / 0.3) - math.log(0.3)) * u[1])
-    eh = (area * aspect).sqrt().round().clamp(1, h)
-    ew = (area / aspect).sqrt().round().clamp(1, w)
-    top = (u[2] * (h - eh + 1)).floor()
-    left = (u[3] * (w - ew + 1)).floor()
-    rows = torch.arange(h)[None, :]
-    cols = torch.arange(w)[None, :]
-    inside_r = (rows >= top[:, None]) & (rows < (top + eh)[:, None])  # (B, H)
-    inside_c = (cols >= left[:, None]) & (cols < (left + ew)[:, None])  # (B, W)
-    mask = (inside_r[:, :, None] & inside_c[:, None, :]) & (u[4] < p)[:, None, None]
-    noise = torch.rand(x.shape, generator=generator, dtype=x.dtype)
-    return torch.where(mask[:, None], noise, x)
 
 
 def _make_optimizer(model: Any, cfg: TrainConfig) -> Any:
