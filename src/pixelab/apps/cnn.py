@@ -414,10 +414,18 @@ def predict_files(
     model, meta = load_run_model(run)
     pre = run_preprocess(meta)
     images, kept, skipped = read_inputs(pre, files)
-    logits = predict_logits(model, np.stack(images), device=device)
-    z = logits - logits.max(1, keepdims=True)
-    probs = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    probs = probabilities(predict_logits(model, np.stack(images), device=device))
     return {"predictions": top_predictions(kept, probs, meta["classes"], top_k), "skipped": skipped}
+
+
+def probabilities(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the classes of (N, K) logits, stable for large values.
+
+    >>> probabilities(np.array([[0.0, 0.0], [1000.0, 0.0]])).round(3).tolist()
+    [[0.5, 0.5], [1.0, 0.0]]
+    """
+    z = np.exp(logits - logits.max(1, keepdims=True))
+    return z / z.sum(1, keepdims=True)
 
 
 def top_predictions(

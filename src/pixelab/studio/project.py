@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from pixelab._core.errors import PixelabError
+from pixelab.data.folder import IMAGE_EXTENSIONS
 
-#: File endings an upload may have (the ones the folder loader reads, lower case).
-UPLOAD_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 #: Longest class or file name accepted (characters).
 MAX_NAME = 100
 
@@ -160,9 +159,9 @@ class Project:
         from pixelab.data.folder import read_image
 
         check_name(file, what="file name")
-        if Path(file).suffix.lower() not in UPLOAD_EXTENSIONS:
+        if Path(file).suffix.lower() not in IMAGE_EXTENSIONS:
             raise StudioError(f"{file}: not an image file name (allowed endings: "
-                              f"{' '.join(UPLOAD_EXTENSIONS)})", status=415)  # fmt: skip
+                              f"{' '.join(IMAGE_EXTENSIONS)})", status=415)  # fmt: skip
         if len(data) > self.limits.max_file_bytes:
             raise StudioError(
                 f"{file}: too large ({len(data):,} bytes; limit {self.limits.max_file_bytes:,})",
@@ -278,8 +277,6 @@ class Project:
 
 
 def _image_files(folder: Path) -> list[Path]:
-    from pixelab.data.folder import IMAGE_EXTENSIONS
-
     try:
         entries = sorted(folder.iterdir())
     except OSError:  # removed by hand meanwhile

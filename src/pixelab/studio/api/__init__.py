@@ -14,3 +14,13 @@ from fastapi import Request
 def get_studio(request: Request) -> Any:
     """FastAPI dependency: the :class:`~pixelab.studio.app.Studio` of this app."""
     return request.app.state.studio
+
+
+def multipart_body(field: str, *, many: bool) -> dict[str, Any]:
+    """The OpenAPI description of a multipart body with file field ``field`` (one file, or
+    ``many``): the routes read their forms by hand, after the token check and the size limits,
+    so FastAPI cannot describe them by itself."""
+    one = {"type": "string", "format": "binary"}
+    schema = {"type": "array", "items": one} if many else one
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "properties": {field: schema}, "required": [field]}}}}}  # fmt: skip

@@ -13,29 +13,10 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
 from pixelab._core.errors import PixelabError
-from pixelab.studio.api import get_studio
+from pixelab.studio.api import get_studio, multipart_body
 from pixelab.studio.project import StudioError
 
 router = APIRouter(tags=["images"])
-
-#: The multipart body of an upload, for the OpenAPI description (the form is read by hand,
-#: after the token check and the size limits, not before).
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
-                    },
-                    "required": ["files"],
-                }
-            }
-        },
-    }
-}
 
 
 class NewClass(BaseModel):
@@ -92,7 +73,9 @@ async def read_uploads(request: Request, studio: Any, field: str) -> list[tuple[
     return checked
 
 
-@router.post("/api/classes/{name}/images", status_code=201, openapi_extra=UPLOAD_BODY)
+@router.post(
+    "/api/classes/{name}/images", status_code=201, openapi_extra=multipart_body("files", many=True)
+)
 async def upload(name: str, request: Request, studio: Any = Depends(get_studio)) -> dict[str, Any]:
     """Add images to a class (multipart field ``files``, many at once). Every file is checked
     first (name, bytes, pixels, a whole readable image); if any is bad none is kept."""

@@ -25,7 +25,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from pixelab.studio.api import get_studio
+from pixelab.studio.api import get_studio, multipart_body
 from pixelab.studio.api.images import read_uploads
 from pixelab.studio.project import StudioError, run_summary
 
@@ -34,22 +34,6 @@ router = APIRouter(tags=["runs"])
 #: CPU threads one prediction runs on (None: torch's setting, e.g. all cores). Set for the
 #: calling thread only and put back after, so a training running beside keeps its threads.
 PREDICT_THREADS: int | None = 1
-
-#: The multipart body of a prediction, for the OpenAPI description.
-PREDICT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
-            }
-        },
-    }
-}
 
 
 @router.get("/api/runs")
@@ -109,9 +93,8 @@ def _threads(n: int | None) -> Iterator[None]:
 
 
 def _predict(studio: Any, path: Path, image: Path) -> dict[str, Any]:
-    import numpy as np
 
-    from pixelab.apps.cnn import top_predictions
+    from pixelab.apps.cnn import probabilities, top_predictions
     from pixelab.data.folder import read_image
     from pixelab.train.loop import predict_logits
 
@@ -126,10 +109,8 @@ def _predict(studio: Any, path: Path, image: Path) -> dict[str, Any]:
         with _threads(PREDICT_THREADS):
             logits = predict_logits(model, x[None], device="auto", bf16=bf16)
         clock.append(time.perf_counter())
-    z = np.exp(logits - logits.max(1, keepdims=True))
-    probs = z / z.sum(1, keepdims=True)
     classes = list(meta["classes"])
-    (top,) = top_predictions(["upload"], probs, classes, len(classes))
+    (top,) = top_predictions(["upload"], probabilities(logits), classes, len(classes))
     steps = ("load", "decode", "preprocess", "model")
     spans = zip(steps, clock[:-1], clock[1:], strict=True)
     timing = {k: round(1000 * (b - a), 2) for k, a, b in spans}
@@ -137,7 +118,7 @@ def _predict(studio: Any, path: Path, image: Path) -> dict[str, Any]:
             "timing_ms": timing}  # fmt: skip
 
 
-@router.post("/api/runs/{run}/predict", openapi_extra=PREDICT_BODY)
+@router.post("/api/runs/{run}/predict", openapi_extra=multipart_body("file", many=False))
 async def predict(
     run: str, request: Request, response: Response, studio: Any = Depends(get_studio)
 ) -> dict[str, Any]:
