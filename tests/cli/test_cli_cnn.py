@@ -50,6 +50,26 @@ def test_train_writes_a_complete_run(cnn_run):
     assert metrics["precision"]["asked"] == "auto" and metrics["precision"]["bf16"] == native_bf16()
 
 
+def test_the_run_lists_each_test_image_with_its_prediction(cnn_run):
+    """predictions.csv: one row per test image (file relative to --data), in agreement with the
+    confusion matrix; robust and explain measure on exactly these files."""
+    from pixelab.apps.cnn import held_out_data, load_run_model, read_predictions
+
+    root, out, metrics = cnn_run
+    rows = read_predictions(out)
+    assert len(rows) == metrics["n_test"] and all((root / r["file"]).is_file() for r in rows)
+    assert all(r["file"].split("/")[0] == r["true"] for r in rows)
+    assert all(1 / 3 <= r["probability"] <= 1 for r in rows)
+    classes = ["c0", "c1", "c2"]
+    confusion = np.zeros((3, 3), int)
+    for r in rows:
+        confusion[classes.index(r["true"]), classes.index(r["predicted"])] += 1
+    assert confusion.tolist() == metrics["confusion"]
+    _, meta = load_run_model(out)
+    ds, held_out = held_out_data(out, meta, str(root))
+    assert held_out and [p.removeprefix(f"{root}/") for p in ds.paths] == [r["file"] for r in rows]
+
+
 def test_evaluate_with_test_time_augmentation_reports_it_apart(capsys, cnn_run):
     root, out, _ = cnn_run
     code, stdout, _ = cli(capsys, "cnn", "evaluate", str(out), "--data", str(root), "--tta",

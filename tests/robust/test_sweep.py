@@ -127,3 +127,35 @@ def test_on_shapes_rotation_augmentation_buys_rotation_invariance():
         rows = sweep(predict, test.images, test.labels, "rotate", amounts=(0, 45))
         loss[augment] = rows[0]["accuracy"] - rows[1]["accuracy"]
     assert loss["none"] > 0.2 and loss["rotate:180"] < loss["none"] / 3, loss
+
+
+def test_change_is_the_sweeps_change_with_its_random_choices_given():
+    """The studio's sliders: several factors at once at chosen amounts and places; one factor
+    alone is corrupt's change, and the neutral amounts change nothing."""
+    from pixelab.augment import to_float
+    from pixelab.robust import change
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
+    assert torch.equal(change(images), to_float(images))
+    for kw, (factor, amount) in [({"rotate": 30}, ("rotate", 30)), ({"scale": 0.75}, ("scale", 0.75)),
+                                 ({"brightness": 0.5}, ("brightness", 0.5))]:  # fmt: skip
+        assert torch.equal(change(images, **kw), corrupt(images, factor, amount)), kw
+    # a shift: corrupt draws the way it goes from its seed, change is told
+    moved = [corrupt(images[:1], "translate", 4, seed=s) for s in range(8)]
+    assert any(torch.equal(change(images[:1], shift=(4, 0)), m) for m in moved)
+    right = change(images, shift=(4, 0))
+    assert torch.allclose(right[..., 4:], to_float(images)[..., :-4], atol=1e-5)
+    assert (right[..., :4] == 0).all()  # what comes in from outside is black
+    # a grey square of a quarter of the area in the top left corner, nothing else touched
+    covered = change(images, occlude=0.25, occlude_at=(0.25, 0.25))
+    assert (covered[..., :8, :8] == 0.5).all()
+    assert torch.equal(covered[..., 8:, :], to_float(images)[..., 8:, :])
+    both = change(images, rotate=30, shift=(2, -2), scale=1.2, brightness=0.4, occlude=0.1)
+    assert both.shape == (3, 3, 16, 16) and both.min() >= 0 and both.max() <= 1
+    with pytest.raises(PixelabError, match="more than these 16-pixel images can take"):
+        change(images, shift=(9, 0))
+    with pytest.raises(PixelabError, match="rotate 200"):
+        change(images, rotate=200)
+    with pytest.raises(PixelabError, match="occlude_at"):
+        change(images, occlude=0.1, occlude_at=(1.5, 0))

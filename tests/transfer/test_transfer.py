@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from pixelab import PixelabError
+from pixelab.apps.cnn import held_out_data, read_predictions
 from pixelab.data.preprocess import ImagePreprocess
 from pixelab.models import create_model, load_model
 from pixelab.models.efficientnet_lite import SameConv2d, pretrained_lite0, pretrained_state
@@ -159,6 +160,16 @@ def test_transfer_train_makes_a_run_that_predict_and_evaluate_use(capsys, photo_
     assert "upsampled" in err and "repeated into 3 channels" in err
     _, meta = load_model(out)
     assert meta["preprocess"]["crop_fraction"] == 0.875 and meta["classes"] == ["c0", "c1", "c2"]
+    rows = read_predictions(out)  # the test images, each with its prediction
+    assert len(rows) == m["n_test"] and {r["true"] for r in rows} == {"c0", "c1", "c2"}
+    assert all((photo_folder / r["file"]).is_file() and r["file"].startswith(r["true"] + "/")
+               for r in rows)  # fmt: skip
+    assert sum(r["true"] == r["predicted"] for r in rows) == round(m["accuracy"] * m["n_test"])
+    # robust and explain measure on these test images only, not on images added since
+    (photo_folder / "c0" / "new.png").write_bytes((photo_folder / "c0" / "0.png").read_bytes())
+    ds, held_out = held_out_data(out, meta, str(photo_folder))
+    assert held_out and sorted(ds.paths) == sorted(str(photo_folder / r["file"]) for r in rows)
+    (photo_folder / "c0" / "new.png").unlink()
     code, stdout, err = cli(capsys, *args[:-2], str(tmp_path / "again"), "--json")
     assert code == 0 and json.loads(stdout)["from_cache"] == 14  # nothing embedded twice
     code, stdout, _ = cli(capsys, "predict", str(out), str(photo_folder / "c2" / "0.png"), "--json")
@@ -184,6 +195,10 @@ def test_transfer_train_bad_inputs_leave_nothing_behind(capsys, photo_folder, tm
     assert m["evaluation"] == "leave-one-out" and m["n_evaluated"] == m["n_train"] == 10
     assert m["accuracy"] >= 0.8  # colours apart; the one c1 image cannot be right without itself
     assert m["per_class"]["c1"]["recall"] == 0.0
+    rows = read_predictions(out)  # every image, each predicted by a head that never saw it
+    assert len(rows) == 10 and next(r for r in rows if r["true"] == "c1")["predicted"] != "c1"
+    _, meta = load_model(out)
+    assert held_out_data(out, meta, str(photo_folder))[1] is False  # all of them trained it
     import shutil
 
     shutil.rmtree(out)
@@ -256,6 +271,8 @@ def test_finetune_starts_from_the_probe_and_trains_the_last_layers(capsys, photo
     top = sum(p.numel() for p in pretrained_lite0().top.parameters())
     assert m["trained_parameters"] == top + 1280 * 3 + 3  # the top layer and the head
     assert {"curves.png", "confusion.png"} <= {p.name for p in (out / "figures").iterdir()}
+    rows = read_predictions(out)
+    assert len(rows) == m["n_test"] and all((photo_folder / r["file"]).is_file() for r in rows)
     assert not list(out.glob("checkpoint*")) and not (out / "probe.json").exists()
     model, meta = load_model(out)
     assert meta["backbone"]["trained_layers"] == ["top"] and not meta["backbone"]["frozen"]

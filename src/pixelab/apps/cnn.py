@@ -236,6 +236,8 @@ def _train_and_report(
         "run_format_version": RUN_FORMAT_VERSION,
     }
     save_model(model, run.path, meta=meta)
+    write_predictions(run.path, config.data, test.paths, test.labels, probabilities(logits),
+                      train.classes)  # fmt: skip
     metrics = {
         "accuracy": scores["accuracy"],
         "train_seconds": round(result.train_seconds, 2),
@@ -445,6 +447,61 @@ def top_predictions(
     ]
 
 
+#: The file of a model run that lists each test image with the model's prediction.
+PREDICTIONS = "predictions.csv"
+#: Its columns.
+PREDICTION_COLUMNS = ("file", "true", "predicted", "probability")
+
+
+def write_predictions(
+    path: str | os.PathLike[str],
+    data: str,
+    files: list[str],
+    labels: np.ndarray,
+    probs: np.ndarray,
+    classes: list[str],
+) -> Path:
+    """Write ``predictions.csv`` into the run folder ``path``: per evaluated image its file, true
+    class, predicted class and the probability the model gave that class, so a confusion
+    matrix's cell can be opened image by image (the studio, a spreadsheet) without running the
+    model again. Files under the folder ``data`` are written relative to it
+    (``cats/001.jpg``); images of a built-in set by their name (``digits:17``)."""
+    import csv
+    import io
+
+    from pixelab._core.io import atomic_write_text
+
+    root = Path(data) if Path(data).is_dir() else None
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(PREDICTION_COLUMNS)
+    for f, y, p in zip(files, labels, probs, strict=True):
+        k = int(np.argmax(p))
+        inside = root is not None and Path(f).is_relative_to(root)
+        name = Path(f).relative_to(root).as_posix() if inside else str(f)
+        writer.writerow([name, classes[int(y)], classes[k], f"{float(p[k]):.4f}"])
+    return atomic_write_text(Path(path) / PREDICTIONS, buf.getvalue())
+
+
+def read_predictions(run: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The rows of a run's ``predictions.csv`` (probability as a float); a clear error when the
+    run has none (runs made before pixelab wrote it, or a classic run)."""
+    import csv
+
+    path = Path(run) / PREDICTIONS
+    if not path.is_file():
+        raise PixelabError(f"{Path(run).name} has no per-image predictions ({PREDICTIONS})",
+                           hint="train it again: runs record them since this version")  # fmt: skip
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if rows and set(PREDICTION_COLUMNS) - set(rows[0]):
+        raise PixelabError(f"{path} lacks the columns {', '.join(PREDICTION_COLUMNS)}")
+    try:
+        return [{**r, "probability": float(r["probability"])} for r in rows]
+    except (TypeError, ValueError) as err:
+        raise PixelabError(f"{path} holds a probability that is not a number ({err})") from None
+
+
 def load_run_data(meta: dict[str, Any], data: str, *, seed: int = 0, progress: Any = None) -> Any:
     """``data`` loaded as the run's images were (size, mode; Fashion-MNIST's test split), with
     the run's classes checked: what evaluate and every explanation measure on."""
@@ -469,17 +526,18 @@ def held_out_data(
     seed: int = 0,
     progress: Any = None,
 ) -> tuple[Any, bool]:
-    """``data`` prepared as the run's images were; when it is the data a cnn run was trained
-    on, only the run's own test split (the images training never saw). Returns (images, held
-    out?)."""
+    """``data`` prepared as the run's images were; when it is the data the run was trained on,
+    only the run's own test images (those training never saw): for a folder, the files its
+    ``predictions.csv`` lists (still there), so images added since do not slip in; else, for a
+    cnn run, its test split made again. Returns (images, held out?)."""
     from pixelab.data import load_train_test
 
     cfg = _read_config(Path(run), kind=MODEL_RUN_KINDS)
-    if (
-        cfg.get("kind") != "cnn"
-        or data == "fashion-mnist"
-        or not _same_data(data, str(cfg.get("data", "")))
-    ):
+    same = data != "fashion-mnist" and _same_data(data, str(cfg.get("data", "")))
+    listed = _listed_test_images(Path(run), meta, data, progress) if same else None
+    if listed is not None:
+        return listed, True
+    if cfg.get("kind") != "cnn" or not same:
         return load_run_data(meta, data, seed=seed, progress=progress), data == "fashion-mnist"
     _, test = load_train_test(cfg["data"], size=cfg.get("size"), gray=cfg.get("gray"),
                               test_size=cfg.get("test_size", 0.2), limit=cfg.get("limit"),
@@ -487,6 +545,40 @@ def held_out_data(
     if test.classes != meta["classes"] or test.shape[:2] != (meta["preprocess"]["size"],) * 2:
         return load_run_data(meta, data, seed=seed, progress=progress), False
     return test, True
+
+
+def _listed_test_images(run: Path, meta: dict[str, Any], data: str, progress: Any) -> Any:
+    """The test images a run's ``predictions.csv`` lists under the folder ``data``, prepared as
+    in training (files gone since, or outside the folder, left out); None when there are none
+    or the run was measured by leaving each image out (all of them trained the model)."""
+    from pixelab._core.progress import report
+    from pixelab.data.imageset import ImageSet
+
+    root = Path(data)
+    if not (root.is_dir() and (run / PREDICTIONS).is_file()):
+        return None
+    try:
+        if RunDir(run).read_metrics().get("evaluation") == "leave-one-out":
+            return None
+        rows = read_predictions(run)
+    except PixelabError:
+        return None
+    pre, classes = run_preprocess(meta), list(meta["classes"])
+    images, labels, paths = [], [], []
+    for k, row in enumerate(rows):
+        path = root / row["file"]
+        if row["true"] in classes and path.resolve().is_relative_to(root.resolve()):
+            try:
+                images.append(pre.read(path))
+            except PixelabError:  # removed or damaged since the training
+                continue
+            labels.append(classes.index(row["true"]))
+            paths.append(str(path))
+        report(progress, "reading test images", k + 1, len(rows))
+    if not images:
+        return None
+    return ImageSet(images=np.stack(images), labels=np.asarray(labels, np.int64),
+                    classes=classes, paths=paths, name=root.name)  # fmt: skip
 
 
 def _same_data(a: str, b: str) -> bool:

@@ -90,7 +90,7 @@ class _Source:
     def __init__(self, data: str, pre: Any, *, seed: int) -> None:
         from pixelab.data.registry import _is_path
 
-        self.pre = pre
+        self.pre, self.data = pre, data
         self.grey = self.small = 0
         if _is_path(data):
             from pixelab.data.folder import list_folder
@@ -111,6 +111,10 @@ class _Source:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def name(self, i: int) -> str:
+        """Image ``i``'s file, or ``data:i`` for a built-in dataset (as an ImageSet names it)."""
+        return str(self.paths[i]) if self.paths is not None else f"{self.data}:{i}"
 
     def keys(self, index: np.ndarray) -> list[str]:
         """Content keys of the images ``index``; counts grey and small images on the way (from
@@ -160,21 +164,22 @@ MAX_LEAVE_ONE_OUT = 300
 def _leave_one_out(
     vectors: np.ndarray, labels: np.ndarray, k: int, c: float, seed: int, progress: Any
 ) -> np.ndarray:
-    """Each image's class as predicted by a head trained on all the others."""
+    """Each image's class probabilities (N, k) from a head trained on all the others."""
     from pixelab._core.progress import report
+    from pixelab.apps.cnn import probabilities
     from pixelab.train.probe import fit_linear_probe
 
-    pred = np.empty(len(labels), np.int64)
+    probs = np.zeros((len(labels), k))
     everyone = np.arange(len(labels))
     for i in everyone:
         rest = everyone != i
         if len(np.unique(labels[rest])) < 2:  # nothing to tell apart without this image
-            pred[i] = labels[rest][0]
+            probs[i, labels[rest][0]] = 1.0
         else:
             w, b = fit_linear_probe(vectors[rest], labels[rest], k, c=c, seed=seed)
-            pred[i] = int((vectors[i] @ w.T + b).argmax())
+            probs[i] = probabilities((vectors[i] @ w.T + b)[None])[0]
         report(progress, "leave-one-out", i + 1, len(labels))
-    return pred
+    return probs
 
 
 def _per_class(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -513,6 +518,7 @@ class _Job:
 
     def probe(self) -> dict[str, Any]:
         """Embed (streamed from disk, cached), fit the logistic-regression head, evaluate."""
+        from pixelab.apps.cnn import probabilities, write_predictions
         from pixelab.evaluate import classification
 
         config, src, order = self.config, self.src, self.order
@@ -538,17 +544,21 @@ class _Job:
         }  # fmt: skip
         if not (is_test.any() or config["leave_one_out"]):
             return {"accuracy": None, **metrics}
+        evaluated = order[ok] if config["leave_one_out"] else order[ok][is_test]
         if config["leave_one_out"]:
             truth = labels
-            pred = _leave_one_out(vectors, labels, len(src.classes), config["c"], config["seed"],
-                                  self.progress)  # fmt: skip
+            probs = _leave_one_out(vectors, labels, len(src.classes), config["c"],
+                                   config["seed"], self.progress)  # fmt: skip
             metrics["evaluation"] = "leave-one-out"
             what = f"{len(truth)} images, each left out in turn"
         else:
             truth = labels[is_test]
-            pred = (vectors[is_test] @ weight.T + bias).argmax(1)
+            probs = probabilities(vectors[is_test] @ weight.T + bias)
             metrics["evaluation"] = "test split"
             what = f"{metrics['n_test']} test images"
+        pred = probs.argmax(1)
+        write_predictions(self.run.path, config["data"], [src.name(int(i)) for i in evaluated],
+                          truth, probs, src.classes)  # fmt: skip
         scores = classification(truth, pred, classes=src.classes)
         metrics["n_evaluated"] = len(truth)
         title = f"linear probe on {BACKBONE}: accuracy {scores['accuracy']:.3f} on {what}"
@@ -583,8 +593,11 @@ class _Job:
         x = np.stack(images)
         y = src.labels[order[kept_a]]
 
+        names = [src.name(int(i)) for i in order[kept_a]]
+
         def subset(mask: np.ndarray) -> Any:
             return ImageSet(images=x[mask], labels=y[mask], classes=src.classes,
+                            paths=[n for n, m in zip(names, mask, strict=True) if m],
                             name=self.config["data"])  # fmt: skip
 
         return subset(~is_test), subset(is_test), [keys[j] for j in kept], self.skipped(failed)
@@ -593,7 +606,7 @@ class _Job:
         """Probe first (the head starts where the linear probe ends), then train the last
         layers and the head with the resumable fit loop; evaluate on the test images."""
         from pixelab._core.io import read_json
-        from pixelab.apps.cnn import _train_figures
+        from pixelab.apps.cnn import _train_figures, probabilities, write_predictions
         from pixelab.evaluate import classification
         from pixelab.train.checkpoint import has_checkpoint
         from pixelab.train.loop import predict_logits
@@ -620,6 +633,8 @@ class _Job:
             return _interrupted(run.path)
         logits = predict_logits(self.model, test.images, device=config["device"])
         pred = logits.argmax(1)
+        write_predictions(run.path, config["data"], test.paths, test.labels,
+                          probabilities(logits), self.src.classes)  # fmt: skip
         scores = classification(test.labels, pred, classes=self.src.classes)
         self.model.freeze([*_feature_layer_names()])  # saved as an ordinary, trainable model
         self.save(frozen=False, trainable=trainable)

@@ -26,6 +26,7 @@ RUN_FILES = (
     "model.json",
     "model.safetensors",
     "model.onnx",
+    "predictions.csv",
     "checkpoint.json",
     "probe.json",
     "partial.json",

@@ -9,13 +9,14 @@ from pixelab.robust.challenges import (
     corruption_errors,
     intra_class_suite,
 )
-from pixelab.robust.sweep import FACTORS, Factor, corrupt, sweep
+from pixelab.robust.sweep import FACTORS, Factor, change, corrupt, sweep
 
 __all__ = [
     "FACTORS",
     "FAMILIES",
     "Factor",
     "challenge_suite",
+    "change",
     "corrupt",
     "corrupt_family",
     "corruption_errors",

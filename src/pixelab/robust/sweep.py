@@ -83,6 +83,68 @@ def corrupt(
     return op.apply(x, params)
 
 
+def change(
+    images: np.ndarray,
+    *,
+    rotate: float = 0.0,
+    shift: tuple[float, float] = (0.0, 0.0),
+    scale: float = 1.0,
+    brightness: float = 1.0,
+    occlude: float = 0.0,
+    occlude_at: tuple[float, float] = (0.5, 0.5),
+    fill: float = 0.5,
+) -> Any:
+    """uint8 images ``(N, H, W, C)`` changed by several sweep factors at once, at chosen amounts
+    and places, as a float batch ``(N, C, H, W)`` in [0, 1]: what the studio's sliders show.
+
+    Amounts are in the units of :data:`FACTORS` and checked the same way: ``rotate`` degrees,
+    ``shift`` pixels (across, down), ``scale`` times the size, ``brightness`` times the light,
+    ``occlude`` the share of the image covered by a square of grey ``fill``, centred at
+    ``occlude_at`` (shares of the width and height). What a sweep draws at random (which way a
+    shift goes, where the cover lies and how grey it is) is given here instead. The geometric
+    changes (scale, then turn, then shift) are one resampling. A turn, zoom or light change
+    alone is exactly :func:`corrupt`'s at that amount, a shift too when it goes the way
+    corrupt's seed drew; the neutral amounts leave the images as they are.
+    """
+    from pixelab.augment import get_op, to_float
+    from pixelab.augment.geometric import compose, warp_affine
+
+    x = to_float(images)
+    n, side = len(x), int(min(images.shape[1:3]))
+    if len(occlude_at) != 2 or not all(0 <= v <= 1 for v in (*occlude_at, fill)):
+        raise PixelabError(f"occlude_at and fill must be shares in [0, 1], got {occlude_at!r} "
+                           f"and {fill!r}")  # fmt: skip
+
+    def op_params(name: str, amount: float, **params: float) -> tuple[Any, dict[str, Any]]:
+        f = _factor(name)
+        value = _checked_value(f, float(amount), side)
+        given = params or {"amount": value}
+        return get_op(f.op, abs(value)), {k: np.full(n, float(v)) for k, v in given.items()}
+
+    warps = []
+    dx, dy = (_checked_value(FACTORS["translate"], float(a), side) for a in shift)
+    for name, amount, params in (("scale", scale, {}), ("rotate", rotate, {}),
+                                 ("translate", max(abs(shift[0]), abs(shift[1])),
+                                  {"dx": dx, "dy": dy})):  # fmt: skip
+        if amount != FACTORS[name].neutral:
+            op, p = op_params(name, amount, **params)
+            warps.append(op.transform(p, x))
+    if warps:
+        fused = warps[0]
+        for then in warps[1:]:
+            fused = compose(fused, then)
+        x = warp_affine(x, *fused)
+    if brightness != FACTORS["brightness"].neutral:
+        op, p = op_params("brightness", brightness)
+        x = op.apply(x, p)
+    if occlude != FACTORS["occlude"].neutral:
+        side_share = float(np.sqrt(_checked_value(FACTORS["occlude"], float(occlude), side)))
+        op, p = op_params("occlude", occlude, cx=occlude_at[0], cy=occlude_at[1], w=side_share,
+                          h=side_share, fill=fill)  # fmt: skip
+        x = op.apply(x, p)
+    return x
+
+
 def _checked_value(f: Factor, amount: float, side: int) -> float:
     """The op's value for ``amount``; an amount the images cannot take is one clear error."""
     value = f.value(amount, side)
