@@ -144,3 +144,39 @@ def test_saliency_needs_images_or_data(capsys, colour_run, tmp_path):  # noqa: F
     _, run = colour_run
     code, _, err = cli(capsys, "explain", "saliency", str(run), "--out", str(tmp_path / "o"))
     assert code == 2 and "nothing to explain" in err
+
+
+def test_explain_image_gives_arrays_that_agree_with_saliency(colour_run):  # noqa: F811
+    """The studio's "why" view: one image's probabilities, saliency map (the same as the
+    saliency function's) and its most active feature maps, as arrays."""
+    from pixelab.apps.cnn import load_run_model
+    from pixelab.apps.explain import explain_image, model_input
+    from pixelab.explain.saliency import saliency
+
+    root, run = colour_run
+    model, meta = load_run_model(run)
+    image = next((root / "c1").glob("*.png"))
+    r = explain_image(model, meta, image, per_layer=3)
+    x = model_input(meta, image)
+    assert np.array_equal(r["image"], x) and r["saliency"].shape == x.shape[:2]
+    assert r["probabilities"].sum() == pytest.approx(1) and r["target"] == r["predicted"]
+    t = torch.from_numpy(x.transpose(2, 0, 1).copy()).float()[None] / 255
+    expected = saliency(model, t, r["target"], layer=r["layer"])[0].numpy()
+    assert np.allclose(r["saliency"], expected, atol=1e-6) and r["layer"] == "block3"
+    assert list(r["layers"]) == ["block1", "block2", "block3"]
+    for found in r["layers"].values():
+        means = found["maps"].mean((1, 2))
+        assert len(found["channels"]) == 3 and list(means) == sorted(means, reverse=True)
+    other = explain_image(model, meta, image, target="c0", method="occlusion", layers=["block2"])
+    assert other["target"] == 0 and list(other["layers"]) == ["block2"]
+    assert not np.allclose(other["saliency"], r["saliency"])
+    with pytest.raises(PixelabError, match="unknown class 'c7'"):
+        explain_image(model, meta, image, target="c7")
+    mlp = create_model("mlp", num_classes=2, image_size=8, hidden=(4,))
+    mlp_meta = {"classes": ["a", "b"], "preprocess": {"size": 8, "channels": 1}}
+    grey = np.zeros((8, 8, 1), np.uint8)
+    with pytest.raises(PixelabError, match="no feature maps") as err:
+        explain_image(mlp, mlp_meta, grey)
+    assert "gradients" in err.value.hint
+    found = explain_image(mlp, mlp_meta, grey, method="gradients")
+    assert found["layers"] == {} and found["saliency"].shape == (8, 8)

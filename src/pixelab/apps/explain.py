@@ -169,6 +169,87 @@ def explain_maps(
     return metrics
 
 
+def _check_target(target: str | None, classes: list[str]) -> None:
+    if target is not None and target not in classes:
+        raise PixelabError(
+            f"unknown class {target!r}", hint=f"the run's classes: {', '.join(classes)}"
+        )
+
+
+def _occlusion_window(side: int) -> dict[str, int]:
+    """Occlusion's window and stride for ``side``-pixel images: an eighth of the image per
+    window, half a window per step."""
+    return {"window": max(4, side // 8), "stride": max(2, side // 16)}
+
+
+def explain_image(
+    model: Any,
+    meta: dict[str, Any],
+    image: str | os.PathLike[str] | np.ndarray,
+    *,
+    method: str = "gradcam",
+    target: str | None = None,
+    layers: list[str] | None = None,
+    per_layer: int = 6,
+) -> dict[str, Any]:
+    """Why a run's model (``model, meta`` of :func:`~pixelab.apps.cnn.load_run_model`) decides
+    what it does for one image, as arrays, not a run folder (the studio's "why" view; the CLI's
+    ``explain saliency`` and ``explain maps`` write figures): the image as the model sees it,
+    every class's probability, the saliency map of ``target`` (default: the predicted class)
+    by ``method``, and the ``per_layer`` most active feature maps of ``layers`` (default: the
+    first, middle and last layer that outputs maps larger than one pixel). Grad-CAM looks at
+    the last such layer; a model without one (an MLP) is an error that names the methods left."""
+    import torch
+
+    from pixelab._core.checks import check_choice, check_positive_int
+    from pixelab.explain import capture, check_layers
+    from pixelab.explain.saliency import METHODS, saliency
+
+    check_choice(method, METHODS, name="method")
+    check_positive_int(per_layer, name="per_layer")
+    classes = list(meta["classes"])
+    _check_target(target, classes)
+    names = check_layers(model, layers)
+    x = model_input(meta, image)
+    t = torch.from_numpy(x.transpose(2, 0, 1).copy()).float().div(255)[None]
+    t = t.to(next(model.parameters()).device)
+    outputs = capture(model, t, names)  # also leaves the model in eval mode
+    spatial = [n for n in names if outputs[n].ndim == 4]
+    # a 1x1 map (a small image at the end of a deep network) shows no place: left out
+    spatial = [n for n in spatial if outputs[n].shape[-2:].numel() > 1] or spatial
+    if method == "gradcam" and not spatial:
+        raise PixelabError(
+            f"{model.model_name or 'this model'} has no feature maps (its layers pass vectors "
+            "on): Grad-CAM and feature maps need a convolutional model",
+            hint="choose the method gradients, integrated-gradients or occlusion",
+        )
+    with torch.no_grad():
+        probs = torch.softmax(model(t).float(), 1)[0].cpu().numpy()
+    predicted = int(probs.argmax())
+    goal = predicted if target is None else classes.index(target)
+    kw: dict[str, Any] = {}
+    if method == "gradcam":
+        kw["layer"] = spatial[-1]
+    elif method == "occlusion":
+        kw.update(_occlusion_window(int(meta["preprocess"]["size"])))
+    smap = saliency(model, t, goal, method=method, **kw)[0].detach().float().cpu().numpy()
+    shown = spatial
+    if layers is None and spatial:  # the first, middle and last
+        shown = list(dict.fromkeys(spatial[i] for i in (0, len(spatial) // 2, -1)))
+    maps = {}
+    for name in shown:
+        fmap = outputs[name][0].float().cpu().numpy()
+        top = np.argsort(-fmap.mean((1, 2)), kind="stable")[:per_layer]
+        maps[name] = {"shape": list(fmap.shape), "channels": top.tolist(), "maps": fmap[top]}
+    warnings = []
+    if method == "gradcam" and not smap.max() > 0:
+        warnings.append(f"Grad-CAM is empty for this image: no place of layer {kw['layer']} "
+                        "raises the class's score; another method shows more")  # fmt: skip
+    return {"image": x, "classes": classes, "probabilities": probs, "predicted": predicted,
+            "target": goal, "method": method, "layer": kw.get("layer"), "saliency": smap,
+            "layers": maps, "warnings": warnings}  # fmt: skip
+
+
 def _batches(n: int, size: int = 128) -> list[slice]:
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
@@ -216,13 +297,9 @@ def explain_saliency(
         kw["layer"] = spatial_layer(model, layer)  # an MLP or unknown layer: refused here
     elif layer is not None:
         raise PixelabError("--layer is for --method gradcam", hint="leave it out")
-    if method == "occlusion":  # an eighth of the image per window, half a window per step
-        side = meta["preprocess"]["size"]
-        kw.update(window=max(4, side // 8), stride=max(2, side // 16))
-    if target is not None and target not in classes:
-        raise PixelabError(
-            f"unknown class {target!r}", hint=f"the run's classes: {', '.join(classes)}"
-        )
+    if method == "occlusion":
+        kw.update(_occlusion_window(meta["preprocess"]["size"]))
+    _check_target(target, classes)
     xs = [model_input(meta, img) for img in images]
 
     def tensor(batch: np.ndarray) -> Any:

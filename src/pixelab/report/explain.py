@@ -99,10 +99,46 @@ def plot_feature_maps(image: np.ndarray, maps: dict[str, np.ndarray], *, per_lay
         for j in range(per_layer):
             ax = axes[r, j + 1]
             if j < c:
-                _show(ax, fmap[j], cmap="magma")
+                _show(ax, fmap[j], cmap=FEATURE_CMAP)
             else:
                 ax.axis("off")
     return fig
+
+
+#: How saliency is laid over an image: the colour map and its opacity.
+SALIENCY_CMAP, SALIENCY_ALPHA = "jet", 0.45
+#: The colour map of feature maps.
+FEATURE_CMAP = "magma"
+
+
+def colour_map(values: np.ndarray, cmap: str, *, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
+    """``values`` (H, W) as RGB floats (H, W, 3) in [0, 1] through the Matplotlib colour map
+    ``cmap``, from ``lo`` to ``hi`` (pictures as arrays: the studio sends them as PNGs)."""
+    from matplotlib import colormaps
+
+    scaled = (np.asarray(values, np.float32) - lo) / ((hi - lo) or 1.0)
+    return colormaps[cmap](np.clip(scaled, 0, 1))[..., :3].astype(np.float32)
+
+
+def saliency_overlay(image: np.ndarray, saliency: np.ndarray) -> np.ndarray:
+    """A uint8 image (H, W, C) with its saliency map (H, W; scaled by its maximum) laid over
+    it, as uint8 RGB: what :func:`plot_saliency` draws."""
+    m = np.asarray(saliency, np.float32)
+    colours = colour_map(m, SALIENCY_CMAP, hi=float(m.max()) or 1.0)
+    base = np.asarray(image, np.float32) / 255
+    base = np.repeat(base, 3, axis=2) if base.shape[2] == 1 else base
+    mixed = (1 - SALIENCY_ALPHA) * base + SALIENCY_ALPHA * colours
+    return (mixed * 255).round().astype(np.uint8)
+
+
+def feature_map_image(fmap: np.ndarray) -> np.ndarray:
+    """One feature map (h, w) as uint8 RGB, from its lowest to its highest value."""
+    m = np.asarray(fmap, np.float32)
+    return (
+        (colour_map(m, FEATURE_CMAP, lo=float(m.min()), hi=float(m.max())) * 255)
+        .round()
+        .astype(np.uint8)
+    )
 
 
 def plot_saliency(
@@ -118,10 +154,7 @@ def plot_saliency(
         if i >= n:
             ax.axis("off")
             continue
-        _show(ax, images[i])
-        m = np.asarray(maps[i], np.float32)
-        top = float(m.max()) or 1.0
-        ax.imshow(m / top, cmap="jet", alpha=0.45, vmin=0, vmax=1, interpolation="bilinear")
+        _show(ax, saliency_overlay(images[i], maps[i]))
         ax.set_title(titles[i], fontsize=8)
     if method:
         fig.suptitle(f"saliency: {method}", fontsize=10)
