@@ -62,10 +62,11 @@ def test_localhost_is_answered_too(client):
 
 
 def test_every_route_checks_the_token(client):
-    from pixelab.studio.api import images, jobs, page, projects, runs
+    from pixelab.studio.api import images, jobs, look, page, probe, projects, runs
 
-    routes = [r for m in (page, projects, images, jobs, runs) for r in m.router.routes]
-    assert len(routes) >= 15
+    modules = (page, projects, images, jobs, runs, look, probe)
+    routes = [r for m in modules for r in m.router.routes]
+    assert len(routes) >= 22
     for route in routes:
         path = route.path.replace("{", "").replace("}", "")  # each parameter: its own name
         for method in route.methods:
@@ -74,11 +75,21 @@ def test_every_route_checks_the_token(client):
 
 
 def test_openapi_description_lists_the_endpoints(client):
-    paths = client.get("/api/openapi.json").json()["paths"]
+    described = client.get("/api/openapi.json").json()
+    paths = described["paths"]
     for p in ("/api/project", "/api/classes", "/api/classes/{name}/images", "/api/jobs",
               "/api/jobs/{job_id}/cancel", "/api/jobs/{job_id}/events", "/api/runs",
-              "/api/runs/{run}/predict"):  # fmt: skip
+              "/api/runs/{run}/predict", "/api/runs/{run}/predictions",
+              "/api/runs/{run}/explain/{name}/{file}", "/api/runs/{run}/explain",
+              "/api/runs/{run}/probe/{name}/{file}", "/api/runs/{run}/challenges",
+              "/api/runs/{run}/challenges/figure"):  # fmt: skip
         assert p in paths
+    assert (
+        "multipart/form-data" in paths["/api/runs/{run}/explain"]["post"]["requestBody"]["content"]
+    )
+    assert "sliders" in paths["/api/runs/{run}/probe/{name}/{file}"]["post"]["description"]
+    sliders = described["components"]["schemas"]["ProbeRequest"]["properties"]
+    assert sliders["rotate"]["maximum"] == 180 and sliders["occlude"]["maximum"] == 0.9
     assert (
         "multipart/form-data"
         in paths["/api/classes/{name}/images"]["post"]["requestBody"]["content"]

@@ -48,7 +48,7 @@ def create_app(
     from starlette.exceptions import HTTPException
 
     from pixelab import __version__
-    from pixelab.studio.api import images, jobs, page, projects, runs
+    from pixelab.studio.api import images, jobs, look, page, probe, projects, runs
     from pixelab.studio.jobs import JobManager
     from pixelab.studio.security import allowed_hosts, check_request, new_token
 
@@ -56,7 +56,8 @@ def create_app(
     app = FastAPI(
         title="pixelab studio",
         version=__version__,
-        description="Gather images, train with one button, try the model: a local JSON API.",
+        description="Gather images, train with one button, try the model, look inside it and "
+        "probe it: a local JSON API.",
         dependencies=[Depends(check_request)],
         docs_url=None,
         redoc_url=None,
@@ -83,6 +84,6 @@ def create_app(
     async def http_error(request: Any, err: HTTPException) -> JSONResponse:
         return error(err.status_code, str(err.detail))
 
-    for module in (page, projects, images, jobs, runs):
+    for module in (page, projects, images, jobs, runs, look, probe):
         app.include_router(module.router)
     return app

@@ -1,12 +1,15 @@
-"""The one training a project runs at a time, in a background thread.
+"""The one job a project runs at a time, in a background thread: a training or a challenge suite.
 
-A job calls :func:`pixelab.apps.transfer.transfer_train` (or, for ``kind="cnn"``,
+A training calls :func:`pixelab.apps.transfer.transfer_train` (or, for ``kind="cnn"``,
 :func:`pixelab.apps.cnn.train_cnn`: a small CNN from scratch) with the project's ``images/``
-folder and a new folder under ``runs/``, with a progress callback that records where it is (read by
-the page through Server-Sent Events) and raises ``KeyboardInterrupt`` once a cancel was asked
-for: the app stops the way Ctrl-C stops the command line (a linear probe leaves no folder, its
-finished embeddings stay cached; a finetuning keeps its checkpoints for ``--resume``). Closing
-the browser does not stop a job: it belongs to the studio process, not to the page.
+folder and a new folder under ``runs/``; a challenge suite calls
+:func:`pixelab.apps.robust.robust_challenges` on a finished run, writing ``runs/<run>/challenges/``.
+Each gets a progress callback that records where it is (read by the page through Server-Sent
+Events) and raises ``KeyboardInterrupt`` once a cancel was asked for: the app stops the way
+Ctrl-C stops the command line (a linear probe leaves no folder, its finished embeddings stay
+cached; a finetuning keeps its checkpoints for ``--resume``; a suite keeps its finished
+challenges). Closing the browser does not stop a job: it belongs to the studio process, not to
+the page.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from pixelab._core.config import flag
 from pixelab._core.errors import PixelabError
-from pixelab.studio.project import Project, StudioError, run_summary
+from pixelab.studio.project import Project, StudioError, challenge_summary, run_summary
 
 #: What the page may choose, with the defaults (the CLI's: ``pixelab transfer train``).
 DEFAULTS: dict[str, Any] = {"mode": "probe", "size": 224, "test_size": 0.2, "epochs": 10,
@@ -26,6 +30,9 @@ DEFAULTS: dict[str, Any] = {"mode": "probe", "size": 224, "test_size": 0.2, "epo
 #: What can be trained: transfer learning (``pixelab transfer train``) or a CNN from scratch
 #: (``pixelab cnn train``).
 KINDS = ("transfer", "cnn")
+#: The other kind of job: the challenge suite on a finished run (``pixelab robust
+#: challenges``), and the folder of that run it writes to.
+CHALLENGES = "challenges"
 #: The image side a CNN from scratch trains at unless told (the folder loader's default).
 CNN_SIZE = 64
 #: The smallest image side the pretrained backbone takes.
@@ -126,7 +133,8 @@ class Job:
 
 
 class JobManager:
-    """Starts, tracks and cancels a project's trainings; refuses a second while one runs."""
+    """Starts, tracks and cancels a project's jobs (trainings, challenge suites); refuses a
+    second while one runs."""
 
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -140,19 +148,42 @@ class JobManager:
         return job if job is not None and job.active else None
 
     def start(self, kind: str, options: dict[str, Any]) -> Job:
+        """Start a training of ``kind`` (transfer or cnn) into a new run folder."""
         if kind not in KINDS:
             raise StudioError(f"unknown training kind {kind!r}", status=422,
                               hint=f"choose one of: {', '.join(KINDS)}")  # fmt: skip
         options = check_options(kind, options)
+        return self._launch(kind, lambda: self.project.new_run_name(kind), options)
+
+    def start_challenges(self, run: str, options: dict[str, Any]) -> Job:
+        """Start the challenge suite (``pixelab robust challenges``) on the finished run ``run``
+        with the project's images: its test images where the run lists them. The result goes
+        to ``runs/<run>/challenges/``, a robust-challenges run folder."""
+        from pixelab.robust import FAMILIES
+
+        summary = run_summary(self.project.run_path(run))
+        if not summary.get("predictable"):
+            raise StudioError(f"run {run} has no trained model to measure",
+                              hint="pick a finished training")  # fmt: skip
+        unknown = [f for f in options.get("families") or () if f not in FAMILIES]
+        if unknown:
+            raise StudioError(f"unknown challenge {unknown[0]!r}", status=422,
+                              hint=f"choose from: {', '.join(FAMILIES)}")  # fmt: skip
+        return self._launch(CHALLENGES, lambda: run, options)
+
+    def _launch(self, kind: str, run: Any, options: dict[str, Any]) -> Job:
+        """The job, started in its thread; 409 while another one runs (``run()`` names its
+        run, asked only once the slot is known to be free)."""
         with self._lock:
             busy = self.current()
             if busy is not None:
+                what = "challenge suite" if busy.kind == CHALLENGES else "training"
                 raise StudioError(
-                    f"a training is already running in this project (job {busy.id}, run "
+                    f"a {what} is already running in this project (job {busy.id}, run "
                     f"{busy.run}, {busy.task})",
                     status=409, hint="wait for it to finish, or cancel it first",
                 )  # fmt: skip
-            job = Job(kind, self.project.new_run_name(kind), options)
+            job = Job(kind, run(), options)
             self._jobs[job.id] = job
             self._current = job
             self.project.record_job(job.snapshot())
@@ -194,9 +225,20 @@ class JobManager:
 
     # ---- the worker ---------------------------------------------------------------------
 
+    def _out(self, job: Job) -> Path:
+        """The folder a job writes: its new run, or the measured run's challenges/."""
+        run = self.project.runs / job.run
+        return run / CHALLENGES if job.kind == CHALLENGES else run
+
     def _train(self, job: Job, out: Any, progress: Any) -> dict[str, Any]:
         """Run the app of ``job.kind`` on the project's images; its metrics."""
         data, o = str(self.project.images), dict(job.options)
+        if job.kind == CHALLENGES:
+            from pixelab.apps.robust import robust_challenges
+
+            families = tuple(o.pop("families", None) or ()) or None
+            return robust_challenges(self.project.runs / job.run, data, out, families=families,
+                                     progress=progress, **o)  # fmt: skip
         if job.kind == "transfer":
             from pixelab.apps.transfer import transfer_train
 
@@ -212,22 +254,17 @@ class JobManager:
             if job.cancel_asked.is_set():
                 raise KeyboardInterrupt  # the apps stop here as on Ctrl-C, keeping finished work
 
-        out = self.project.runs / job.run
+        out = self._out(job)
         try:
             try:
                 metrics = self._train(job, out, progress)
             except KeyboardInterrupt:
                 metrics = {"interrupted": True, "epochs_done": 0}
             if metrics.get("interrupted"):
-                kept = out.is_dir() and "resume" in metrics
-                message = "cancelled; " + (
-                    f"its {metrics.get('epochs_done', 0)} finished epoch(s) are kept in "
-                    f"runs/{job.run} ({metrics['resume']} goes on)"
-                    if kept else "nothing was half-written"
-                )  # fmt: skip
-                job.update(status="cancelled", message=message)
+                job.update(status="cancelled", message=_cancelled(job, out, metrics))
             else:
-                job.update(status="done", result=run_summary(out), message=None)
+                done = challenge_summary if job.kind == CHALLENGES else run_summary
+                job.update(status="done", result=done(out), message=None)
         except PixelabError as err:
             job.update(status="failed", message=str(err))
         except Exception as err:  # a bug must not take the studio down: show it on the page
@@ -235,3 +272,15 @@ class JobManager:
         finally:
             job.update(finished=time.time())
             self.project.record_job(job.snapshot())
+
+
+def _cancelled(job: Job, out: Path, metrics: dict[str, Any]) -> str:
+    """What a cancelled job kept, in the page's words."""
+    if not (out.is_dir() and "resume" in metrics):
+        return "cancelled; nothing was half-written"
+    if job.kind == CHALLENGES:
+        n = len(metrics.get("families_done", []))
+        return (f"cancelled; its {n} finished challenge(s) are kept in runs/{job.run}/"
+                f"{CHALLENGES} (running the suite again does the rest)")  # fmt: skip
+    return (f"cancelled; its {metrics.get('epochs_done', 0)} finished epoch(s) are kept in "
+            f"runs/{job.run} ({metrics['resume']} goes on)")  # fmt: skip

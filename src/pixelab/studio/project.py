@@ -224,7 +224,7 @@ class Project:
 
     def runs_list(self) -> list[dict[str, Any]]:
         """Every run folder (newest first) with its summary and the studio job that made it."""
-        jobs = {j["run"]: j for j in self.jobs()}
+        jobs = {j["run"]: j for j in self.jobs() if j["kind"] != "challenges"}
         out = []
         self.runs.mkdir(parents=True, exist_ok=True)
         for d in sorted(self.runs.iterdir(), key=_mtime, reverse=True):
@@ -304,10 +304,12 @@ def _mtime(path: Path) -> float:
 
 
 def run_summary(path: Path) -> dict[str, Any]:
-    """What the page shows of a run folder: kind, state, accuracy, per-class scores, confusion.
+    """What the page shows of a run folder: kind, state, accuracy, per-class scores, confusion,
+    the side its model takes, whether its test images can be opened per confusion cell.
 
     A folder that is not a run, or whose files are damaged, is listed with the reason."""
     from pixelab._core.io import read_json
+    from pixelab.apps.cnn import PREDICTIONS
 
     out: dict[str, Any] = {"name": path.name}
     try:
@@ -327,5 +329,28 @@ def run_summary(path: Path) -> dict[str, Any]:
             "per_class", "confusion", "warnings", "skipped_files")  # fmt: skip
     classes = list(m["per_class"]) if isinstance(m.get("per_class"), dict) else None
     predictable = (path / "model.json").is_file() and out["kind"] in ("cnn", "transfer")
+    if predictable and "size" not in m:  # a CNN run: the side its images were resized to
+        with contextlib.suppress(OSError, ValueError, AttributeError, KeyError, TypeError):
+            out["size"] = int(read_json(path / "model.json")["preprocess"]["size"])
     return {**out, "state": "finished", "predictable": predictable, "classes": classes,
+            "has_predictions": predictable and (path / PREDICTIONS).is_file(),
             **{k: m[k] for k in keys if k in m}}  # fmt: skip
+
+
+def challenge_summary(path: Path) -> dict[str, Any]:
+    """What the page shows of a challenge-suite folder (``runs/<run>/challenges/``): clean
+    accuracy, on how many images and whether they were the run's held-out ones, accuracy per
+    family and severity with what each family stands for; 404 when there is none yet."""
+    from pixelab._core.io import read_json
+
+    try:
+        m = read_json(path / "metrics.json")
+        families = {f: {k: r[k] for k in ("means", "accuracy", "mean_accuracy")}
+                    for f, r in m["families"].items()}  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise StudioError(f"no challenge results for run {path.parent.name} yet", status=404,
+                          hint="run the challenge suite first") from err  # fmt: skip
+    keys = ("clean_accuracy", "n_images", "held_out", "severities")
+    figure = (path / "figures" / "challenges.png").is_file()
+    return {"run": path.parent.name, "families": families, "figure": figure,
+            **{k: m.get(k) for k in keys}}  # fmt: skip

@@ -3,10 +3,13 @@ removal (to the project's trash, never deleted)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
@@ -106,15 +109,35 @@ def thumbnail(name: str, file: str, size: int = 96, studio: Any = Depends(get_st
     if not 16 <= size <= 512:
         raise StudioError(f"size must be between 16 and 512, got {size}")
     path = studio.project.image_path(name, file)
-    try:  # a file put there by hand may be anything: say so instead of failing
+    with unreadable_as_415(path, file):
         array = read_image(path, max_pixels=studio.project.limits.max_pixels)
-    except PixelabError as err:
-        raise StudioError(err.message.replace(str(path), file), status=415) from err
     img = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
     img.thumbnail((size, size))
+    return Response(png(img), media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@contextlib.contextmanager
+def unreadable_as_415(path: Path, shown: str) -> Iterator[None]:
+    """A file put in the project by hand may be anything: an error about ``path`` (it does not
+    decode as a whole image) becomes a 415 that names it ``shown``, not by its full path."""
+    try:
+        yield
+    except PixelabError as err:
+        if str(path) not in err.message:
+            raise
+        raise StudioError(err.message.replace(str(path), shown), status=415) from err
+
+
+def png(image: Any) -> bytes:
+    """A PIL image, or a uint8 array (H, W), (H, W, 1) or (H, W, 3), as PNG bytes."""
+    from PIL import Image
+
+    if not isinstance(image, Image.Image):
+        a = np.asarray(image)
+        image = Image.fromarray(a[:, :, 0] if a.ndim == 3 and a.shape[2] == 1 else a)
     buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return Response(buf.getvalue(), media_type="image/png", headers={"Cache-Control": "no-store"})
+    image.save(buf, format="PNG")
+    return buf.getvalue()
 
 
 @router.delete("/api/classes/{name}/images/{file}")

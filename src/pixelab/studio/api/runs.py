@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
@@ -48,7 +49,7 @@ def run(run: str, studio: Any = Depends(get_studio)) -> dict[str, Any]:
     return run_summary(studio.project.run_path(run))
 
 
-def _model(studio: Any, path: Path) -> tuple[Any, dict[str, Any], Any, bool]:
+def run_model(studio: Any, path: Path) -> tuple[Any, dict[str, Any], Any, bool]:
     """The run's model (channels-last), metadata, preprocessing and whether it predicts in
     bf16, loaded once per version of its weights."""
     import torch
@@ -92,19 +93,23 @@ def _threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _predict(studio: Any, path: Path, image: Path) -> dict[str, Any]:
-
+def predict_file(
+    studio: Any, path: Path, image: Path, change: Callable[[np.ndarray], np.ndarray] | None = None
+) -> dict[str, Any]:
+    """Every class's probability for the image file ``image`` (prepared as in training, then
+    through ``change`` when given: the probe's sliders; the image the model saw is then
+    returned too, as ``input``), with where the time went."""
     from pixelab.apps.cnn import probabilities, top_predictions
     from pixelab.data.folder import read_image
     from pixelab.train.loop import predict_logits
 
     clock = [time.perf_counter()]
     with studio.model_lock:
-        model, meta, pre, bf16 = _model(studio, path)
+        model, meta, pre, bf16 = run_model(studio, path)
         clock.append(time.perf_counter())
         pixels = read_image(image, mode=pre.mode, max_pixels=studio.project.limits.max_pixels)
         clock.append(time.perf_counter())
-        x = pre.apply(pixels)
+        x = pre.apply(pixels) if change is None else change(pre.apply(pixels))
         clock.append(time.perf_counter())
         with _threads(PREDICT_THREADS):
             logits = predict_logits(model, x[None], device="auto", bf16=bf16)
@@ -114,8 +119,9 @@ def _predict(studio: Any, path: Path, image: Path) -> dict[str, Any]:
     steps = ("load", "decode", "preprocess", "model")
     spans = zip(steps, clock[:-1], clock[1:], strict=True)
     timing = {k: round(1000 * (b - a), 2) for k, a, b in spans}
-    return {"run": path.name, "predictions": top["top"], "precision": "bf16" if bf16 else "fp32",
-            "timing_ms": timing}  # fmt: skip
+    result = {"run": path.name, "predictions": top["top"], "precision": "bf16" if bf16 else "fp32",
+              "timing_ms": timing}  # fmt: skip
+    return result if change is None else {**result, "input": x}
 
 
 @router.post("/api/runs/{run}/predict", openapi_extra=multipart_body("file", many=False))
@@ -134,7 +140,7 @@ async def predict(
         if len(checked) != 1:
             raise StudioError(f"send one image to predict, not {len(checked)}")
         received = time.perf_counter()
-        result = await run_in_threadpool(_predict, studio, path, checked[0][1])
+        result = await run_in_threadpool(predict_file, studio, path, checked[0][1])
     finally:
         studio.project.discard([tmp for _, tmp in checked])
     timing = {"upload": round(1000 * (received - start), 2), **result["timing_ms"]}
