@@ -1,7 +1,9 @@
 """The studio end to end in a real browser: Debian's Chromium driven by Playwright.
 
-Gather (two classes, eight images each), train with the button, drop a new image on Try and
-read the right class on the page. Then the webcam, Chromium's fake one (a moving test pattern,
+Gather (two classes, eight images each), train with the button, open a confusion cell's test
+images and see why one was predicted so (saliency and feature maps), drop a new image on Try
+and read the right class on the page, then probe a test image with the sliders and run the
+challenge suite. Then the webcam, Chromium's fake one (a moving test pattern,
 640 x 480): a burst recorded into a class by holding the button, and live predictions on Try.
 Screenshots of the main screens are written to
 ``$PIXELAB_STUDIO_SCREENSHOTS`` (the README's are made with ``PIXELAB_STUDIO_SCREENSHOTS=docs/studio``)
@@ -42,6 +44,17 @@ DROP = """([selector, b64, name]) => {
   target.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
   target.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
 }"""
+
+
+#: Moves a range slider as a drag does: sets it and sends the input event.
+SLIDE = """([id, value]) => {
+  const slider = document.getElementById(id);
+  slider.value = String(value);
+  slider.dispatchEvent(new Event("input", { bubbles: true }));
+}"""
+#: The natural widths of the images shown for a confusion cell, and in the "why" view.
+CELL_IMAGES = "[...document.querySelectorAll('#cell-images img')].map(i => i.naturalWidth)"
+WHY_IMAGES = "[...document.querySelectorAll('#why img')].map(i => i.naturalWidth)"
 
 
 @pytest.fixture
@@ -124,21 +137,90 @@ def test_gather_train_and_try_in_a_real_browser(server, tmp_path):
             expect(page.locator("#error")).to_be_hidden()  # the next good request cleared it
             page.screenshot(path=shots / "train.png", full_page=True)
 
+            # look under the hood: a confusion cell's test images, then why one is what it is
+            page.click('#confusion button.cell[data-true="blue"][data-predicted="blue"]')
+            expect(page.locator("#cell-title")).to_have_text(
+                "blue predicted as blue: 2 test images"
+            )
+            expect(page.locator("#cell-images button.thumb")).to_have_count(2)
+            page.wait_for_function(f"{CELL_IMAGES}.every(w => w > 0)")
+            expect(page.locator("#cell-images .confidence").first).to_contain_text("%")
+            page.screenshot(path=shots / "results.png", full_page=True)
+            page.locator("#cell-images button.thumb").first.click()
+            why = page.locator("#why")
+            expect(why).to_have_attribute("data-state", "done", timeout=60_000)  # loads the model
+            expect(page.locator("#why-title")).to_contain_text("Why blue?")
+            assert page.locator("#why-overlay").evaluate("i => i.naturalWidth") == 64  # its size
+            expect(page.locator("#why-layers .layer")).to_have_count(3)
+            expect(page.locator("#why-caption")).to_contain_text("Grad-CAM at layer")
+            page.wait_for_function(f"{WHY_IMAGES}.every(w => w > 0)")
+            page.screenshot(path=shots / "why.png")
+            page.select_option("#why-target", "red")
+            expect(why).to_have_attribute("data-target", "red")
+            page.select_option("#why-method", "gradients")
+            expect(page.locator("#why-caption")).to_contain_text("(gradients)")
+            page.click("#why-close")
+            expect(why).to_be_hidden()
+
             # try: drop a new image, read the prediction and its confidence bars
             page.click('.tab[data-screen="try"]')
             expect(page.locator("#run-select option")).to_have_count(1)
             for colour in ("blue", "red"):
                 image = base64.b64encode(png(COLOURS[colour], seed=7, size=80)).decode()
                 page.evaluate(DROP, ["#try-drop", image, f"new-{colour}.png"])
-                expect(page.locator(".pred.top .label")).to_have_text(colour)
-            expect(page.locator(".pred")).to_have_count(2)
-            width = page.locator(".pred.top .bar span").evaluate("e => e.style.width")
+                expect(page.locator("#predictions .pred.top .label")).to_have_text(colour)
+            expect(page.locator("#predictions .pred")).to_have_count(2)
+            width = page.locator("#predictions .pred.top .bar span").evaluate("e => e.style.width")
             assert float(width.rstrip("%")) > 50
             page.screenshot(path=shots / "try.png", full_page=True)
+            page.click("#try-why")  # why for the dropped image
+            expect(page.locator("#why-title")).to_contain_text("Why red? new-red.png")
+            expect(page.locator("#why")).to_have_attribute("data-state", "done")
+            page.click("#why-close")
+
+            # probe: a test image under the sliders, one request in flight, then the suite
+            flight = {"now": 0, "most": 0}
+
+            def sent(request):
+                if "/probe/" in request.url:
+                    flight["now"] += 1
+                    flight["most"] = max(flight["most"], flight["now"])
+
+            def ended(request):
+                if "/probe/" in request.url:
+                    flight["now"] -= 1
+
+            page.on("request", sent)
+            page.on("requestfinished", ended)
+            page.on("requestfailed", ended)
+            page.click('.tab[data-screen="probe"]')
+            expect(page.locator("#probe-images button.thumb")).to_have_count(3)  # a fifth of 16
+            expect(page.locator("#probe-predictions .pred")).to_have_count(2)
+            plain = page.locator("#probe-input").get_attribute("src")
+            top = page.locator("#probe-predictions .pred.top .pct").text_content()
+            for angle in range(5, 46, 5):  # a drag: many moves, answered one at a time
+                page.evaluate(SLIDE, ["s-rotate", angle])
+            for name, value in (("brightness", 0.5), ("occlude", 0.15), ("occlude_x", 0.3)):
+                page.evaluate(SLIDE, [f"s-{name}", value])
+            page.wait_for_function("!window.pixelabProbe.busy && window.pixelabProbe.answers >= 2")
+            page.wait_for_timeout(300)
+            page.wait_for_function("!window.pixelabProbe.busy && !window.pixelabProbe.again")
+            expect(page.locator("#s-rotate + output")).to_have_text("45°")
+            assert page.locator("#probe-input").get_attribute("src") != plain  # the changed image
+            assert page.locator("#probe-predictions .pred.top .pct").text_content() != top
+            assert flight["most"] == 1, flight
+            sent_count = page.evaluate("window.pixelabProbe.sent")
+            assert 2 <= sent_count < 13, sent_count  # fewer requests than moves
+            page.click("#challenge-button")
+            expect(page.locator("#challenge-status")).to_have_attribute("data-status", "done",
+                                                                        timeout=120_000)  # fmt: skip
+            expect(page.locator("#challenges tbody tr")).to_have_count(8)
+            page.wait_for_function("document.querySelector('img.figure')?.naturalWidth > 0")
+            page.screenshot(path=shots / "probe.png", full_page=True)
             assert errors == []
         finally:
             browser.close()
-    for name in ("gather", "train", "try"):
+    for name in ("gather", "train", "results", "why", "try", "probe"):
         assert (shots / f"{name}.png").stat().st_size > 5_000
 
 
@@ -220,8 +302,8 @@ def test_webcam_burst_into_a_class_then_live_predictions(server, tmp_path):
             page.click("#live-toggle")
             expect(page.locator("#live-toggle")).to_have_attribute("aria-pressed", "true")
             page.wait_for_function("window.pixelabLive.count >= 3", timeout=60_000)
-            expect(page.locator(".pred.top .label")).to_have_text("camera")
-            expect(page.locator(".pred")).to_have_count(2)
+            expect(page.locator("#predictions .pred.top .label")).to_have_text("camera")
+            expect(page.locator("#predictions .pred")).to_have_count(2)
             first = page.evaluate("window.pixelabLive.count")
             page.wait_for_function(f"window.pixelabLive.count >= {first + 5}")  # it goes on
             expect(page.locator("#live-rate")).to_contain_text("predictions/s")

@@ -27,21 +27,24 @@ function showError(message) {
   box.hidden = !message;
 }
 
+// A JSON API call; its error is shown on the page unless `quiet` (a look-up whose 404 is news,
+// not a fault: "no challenge results yet"), and thrown with the status as `err.status`.
 async function api(path, options = {}) {
-  const headers = { "X-Pixelab-Token": TOKEN, ...(options.headers || {}) };
-  let body = options.body;
+  const { quiet, ...rest } = options;
+  const headers = { "X-Pixelab-Token": TOKEN, ...(rest.headers || {}) };
+  let body = rest.body;
   if (body && !(body instanceof FormData)) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(body);
   }
-  const response = await fetch(path, { ...options, headers, body });
+  const response = await fetch(path, { ...rest, headers, body });
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const message = (data.error || response.statusText) + (data.hint ? ` (${data.hint})` : "");
-    showError(message);
-    throw new Error(message);
+    if (!quiet) showError(message);
+    throw Object.assign(new Error(message), { status: response.status });
   }
-  showError("");
+  if (!quiet) showError("");
   return data;
 }
 
@@ -59,6 +62,7 @@ function show(screen) {
     tab.classList.toggle("active", tab.dataset.screen === screen);
   }
   for (const section of document.querySelectorAll(".screen")) section.hidden = section.id !== screen;
+  if (screen === "probe") handler(loadProbe)();
   if (screen !== "try") stopLive();
   if (screen !== "gather") closeCapture();
 }
@@ -126,7 +130,10 @@ async function refresh() {
   $("#images-path").textContent = project.images;
   renderClasses(project.classes);
   renderRuns(project.runs);
-  if (project.job && !following) follow(project.job);
+  const job = project.job;
+  if (job && job.id !== following && job.id !== suite.following) {
+    (job.kind === "challenges" ? followSuite : follow)(job);
+  }
   return project;
 }
 
@@ -403,29 +410,133 @@ function showResult(run) {
     box.append(el("h3", { text: "Per class" }),
       el("table", { id: "per-class" }, el("thead", {}, el("tr", {}, ...["class", "precision", "recall", "test images"].map((t) => el("th", { text: t })))), el("tbody", {}, ...rows)));
   }
+  $("#cell").hidden = true;
   if (run.confusion && run.classes) {
     const head = el("tr", {}, el("th", { text: "true \\ predicted" }), ...run.classes.map((c) => el("th", { text: c })));
-    const rows = run.confusion.map((row, i) => el("tr", {}, el("th", { text: run.classes[i] }), ...row.map((n) => el("td", { text: String(n) }))));
+    const cell = (n, i, j) => {
+      const kind = i === j ? "right" : n ? "wrong" : "";
+      if (!run.has_predictions || !n) return el("td", { class: kind, text: String(n) });
+      const open = el("button", { class: "cell", type: "button", "data-true": run.classes[i], "data-predicted": run.classes[j],
+        title: `show the ${n} test image${n === 1 ? "" : "s"} of ${run.classes[i]} predicted as ${run.classes[j]}`, text: String(n) });
+      open.addEventListener("click", handler(() => openCell(run.name, run.classes[i], run.classes[j])));
+      return el("td", { class: kind }, open);
+    };
+    const rows = run.confusion.map((row, i) => el("tr", {}, el("th", { text: run.classes[i] }), ...row.map((n, j) => cell(n, i, j))));
     box.append(el("h3", { text: "Confusion matrix" }), el("table", { id: "confusion" }, el("thead", {}, head), el("tbody", {}, ...rows)));
+    box.append(el("p", { class: "muted", text: run.has_predictions
+      ? "Click a number to see those test images; the cells off the diagonal are the mistakes."
+      : "This run did not record its test images one by one (trained before pixelab did): train again to open the cells." }));
   }
   for (const w of run.warnings || []) box.append(el("p", { class: "muted", text: "note: " + w }));
 }
 
 function renderRuns(runs) {
   const body = $("#runs tbody");
-  body.replaceChildren(...runs.map((r) => el("tr", {}, el("td", { text: r.name }), el("td", { text: r.state }),
+  const name = (r) => {
+    if (r.state !== "finished") return el("td", { text: r.name });
+    const open = el("button", { class: "link-button", type: "button", text: r.name });
+    open.addEventListener("click", handler(async () => showResult(await api(`/api/runs/${enc(r.name)}`))));
+    return el("td", {}, open);
+  };
+  body.replaceChildren(...runs.map((r) => el("tr", { "data-run": r.name }, name(r), el("td", { text: r.state }),
     el("td", { text: pct(r.accuracy) }), el("td", { text: r.n_train == null ? "" : `${r.n_train}/${r.n_test}` }))));
-  const select = $("#run-select");
-  const chosen = select.value;
   const usable = runs.filter((r) => r.predictable);
-  select.replaceChildren(...usable.map((r) => el("option", { value: r.name, "data-size": r.size || 224, text: `${r.name} (${pct(r.accuracy)})` })));
-  if (usable.some((r) => r.name === chosen)) select.value = chosen;
+  for (const select of [$("#run-select"), $("#probe-run")]) {
+    const chosen = select.value;
+    select.replaceChildren(...usable.map((r) => el("option", { value: r.name, "data-size": r.size || 224, text: `${r.name} (${pct(r.accuracy)})` })));
+    if (usable.some((r) => r.name === chosen)) select.value = chosen;
+  }
 }
+
+// ---- look under the hood: a confusion cell's test images, and why a prediction ----------------
+
+function thumbURL(cls, name) {
+  return withToken(`/api/classes/${enc(cls)}/images/${enc(name)}/thumbnail`);
+}
+
+async function openCell(run, truth, predicted) {
+  const cell = await api(`/api/runs/${enc(run)}/predictions?true=${enc(truth)}&predicted=${enc(predicted)}`);
+  $("#cell-title").textContent = `${truth} predicted as ${predicted}: ${cell.count} test image${cell.count === 1 ? "" : "s"}`
+    + (truth === predicted ? "" : " (mistakes)");
+  $("#cell-images").replaceChildren(...cell.images.map((im) => {
+    const caption = el("span", { class: "confidence", text: pct(im.probability) });
+    if (!im.in_project) return el("div", { class: "thumb missing", title: `${im.file}: no longer in the project` }, caption);
+    const open = el("button", { class: "thumb", type: "button", title: `${im.file}: why ${predicted}?` },
+      el("img", { src: thumbURL(im.class, im.name), alt: im.file }), caption);
+    open.addEventListener("click", () => openWhy({ run, cls: im.class, name: im.name, label: im.file }));
+    return open;
+  }));
+  $("#cell").hidden = false;
+}
+
+// The "why" view: one image (of the project, or a file dropped on Try) through a run's model.
+let why = null;
+
+function openWhy(source) {
+  why = { ...source, token: (why ? why.token : 0) + 1 };
+  $("#why-title").textContent = `Why? ${source.label || ""}`;
+  $("#why-target").replaceChildren(el("option", { value: "", text: "the predicted class" }));
+  for (const id of ["#why-input", "#why-overlay"]) $(id).removeAttribute("src");
+  $("#why-predictions").replaceChildren();
+  $("#why-layers").replaceChildren();
+  const dialog = $("#why");
+  if (!dialog.open) dialog.showModal();
+  handler(explainNow)();
+}
+
+async function explainNow() {
+  if (!why) return;
+  const mine = ++why.token;
+  const query = `method=${enc($("#why-method").value)}` + ($("#why-target").value ? `&target=${enc($("#why-target").value)}` : "");
+  $("#why-status").textContent = "looking…";
+  $("#why").dataset.state = "busy";
+  let result;
+  try {
+    if (why.file) {
+      const form = new FormData();
+      form.append("file", why.file, why.file.name || "image.png");
+      result = await api(`/api/runs/${enc(why.run)}/explain?${query}`, { method: "POST", body: form });
+    } else {
+      result = await api(`/api/runs/${enc(why.run)}/explain/${enc(why.cls)}/${enc(why.name)}?${query}`);
+    }
+  } catch (err) {
+    if (why && mine === why.token) { $("#why-status").textContent = err.message; $("#why").dataset.state = "failed"; }
+    throw err;
+  }
+  if (!why || mine !== why.token) return;  // a newer request was made meanwhile
+  showWhy(result);
+}
+
+function showWhy(r) {
+  const target = $("#why-target");
+  if (target.options.length === 1) {
+    for (const p of [...r.predictions].sort((a, b) => a.class.localeCompare(b.class))) {
+      target.append(el("option", { value: p.class, text: p.class }));
+    }
+  }
+  $("#why-title").textContent = `Why ${r.predicted}? ${why.label || ""}`;
+  $("#why-input").src = r.input;
+  $("#why-overlay").src = r.overlay;
+  const how = { gradcam: `Grad-CAM at layer ${r.layer}`, gradients: "gradients", "integrated-gradients": "integrated gradients", occlusion: "occlusion" }[r.method];
+  $("#why-caption").textContent = `what ${r.target} rests on (${how}); red: most`;
+  showPredictions(r.predictions, $("#why-predictions"));
+  $("#why-notes").textContent = r.warnings.join(" ");
+  $("#why-layers").replaceChildren(...r.layers.map((layer) => el("div", { class: "layer" },
+    el("span", { class: "layer-name", text: `${layer.name} (${layer.shape.join("×")})` }),
+    ...layer.maps.map((m) => el("img", { src: m.image, alt: `${layer.name} channel ${m.channel}`, title: `channel ${m.channel}` })))));
+  $("#why-status").textContent = `${r.seconds.toFixed(2)} s`;
+  $("#why").dataset.state = "done";
+  $("#why").dataset.target = r.target;
+}
+
+$("#why-method").addEventListener("change", handler(explainNow));
+$("#why-target").addEventListener("change", handler(explainNow));
+$("#why-close").addEventListener("click", () => $("#why").close());
+$("#why").addEventListener("close", () => { why = null; });
 
 // ---- try -----------------------------------------------------------------------------------
 
-function showPredictions(predictions) {
-  const box = $("#predictions");
+function showPredictions(predictions, box = $("#predictions")) {
   box.replaceChildren(...predictions.slice(0, 5).map((p, i) =>
     el("div", { class: "pred" + (i === 0 ? " top" : ""), "data-class": p.class },
       el("span", { class: "label", text: p.class }),
@@ -445,6 +556,9 @@ async function tryImage(files) {
   form.append("file", file, file.name || "image.png");
   const result = await api(`/api/runs/${enc(run)}/predict`, { method: "POST", body: form });
   showPredictions(result.predictions);
+  const button = $("#try-why");
+  button.hidden = false;
+  button.onclick = () => openWhy({ run, file, label: file.name || "" });
 }
 
 $("#try-file").addEventListener("change", handler((e) => tryImage(e.target.files)));
@@ -479,6 +593,7 @@ async function startLive() {
   }
   if (live.session !== session || !live.on) return;
   $("#preview").hidden = true;
+  $("#try-why").hidden = true;
   video.hidden = false;
   while (live.on && live.session === session) {
     const option = $("#run-select").selectedOptions[0];
@@ -528,5 +643,177 @@ function stopLive() {
 }
 
 $("#live-toggle").addEventListener("click", () => (live.on ? stopLive() : startLive()));
+
+// ---- probe: sliders on a test image ------------------------------------------------------------
+
+// The sliders' answers come one request at a time: a move while one is out only marks the
+// latest values as wanted, sent when the answer is in (like the live webcam). For the browser
+// test (window.pixelabProbe): answers drawn and requests sent.
+const probe = { run: "", image: null, busy: false, again: false, timer: null, answers: 0, sent: 0 };
+window.pixelabProbe = probe;
+const SLIDERS = ["rotate", "shift_x", "shift_y", "scale", "brightness", "occlude", "occlude_x", "occlude_y"];
+
+function sliderValues() {
+  const values = {};
+  for (const key of SLIDERS) values[key] = Number($(`#s-${key}`).value);
+  return values;
+}
+
+function showSlider(input) {
+  const out = input.parentElement.querySelector("output");
+  out.textContent = input.value + out.dataset.unit;
+}
+
+async function loadProbe() {
+  const run = $("#probe-run").value;
+  if (!run) { $("#probe-hint").textContent = "No trained model yet: train one first."; return; }
+  if (run === probe.run) return;
+  probe.run = run;
+  probe.image = null;
+  const side = Number($("#probe-run").selectedOptions[0].dataset.size || 224);
+  for (const key of ["shift_x", "shift_y"]) {
+    const input = $(`#s-${key}`);
+    input.max = String(Math.floor(side / 2));
+    input.min = String(-Math.floor(side / 2));
+  }
+  $("#probe-images").replaceChildren();
+  $("#probe-input").removeAttribute("src");
+  $("#probe-predictions").replaceChildren();
+  handler(loadSuite)(run);
+  let listed;
+  try {
+    listed = await api(`/api/runs/${enc(run)}/predictions`, { quiet: true });
+  } catch (err) {
+    $("#probe-hint").textContent = err.status === 404 ? "This run did not record its test images (trained before pixelab did): train again to probe it." : err.message;
+    return;
+  }
+  $("#probe-hint").textContent = "Pick one of the images this model was tested on (never trained on); ✗ marks its mistakes:";
+  const images = listed.images.filter((im) => im.in_project);
+  $("#probe-images").replaceChildren(...images.map((im) => {
+    const wrong = im.true !== im.predicted;
+    const pick = el("button", { class: "thumb" + (wrong ? " wrong" : ""), type: "button", "data-file": im.file,
+      title: `${im.file}: ${im.predicted} (${pct(im.probability)})` },
+      el("img", { src: thumbURL(im.class, im.name), alt: im.file }), el("span", { class: "confidence", text: wrong ? `✗ ${im.predicted}` : im.true }));
+    pick.addEventListener("click", () => pickProbeImage(im, pick));
+    return pick;
+  }));
+  if (images.length) pickProbeImage(images[0], $("#probe-images .thumb"));
+}
+
+function pickProbeImage(im, button) {
+  for (const b of document.querySelectorAll("#probe-images .thumb")) b.classList.toggle("chosen", b === button);
+  probe.image = im;
+  probeSoon(0);
+}
+
+function probeSoon(wait = 30) {
+  clearTimeout(probe.timer);
+  probe.timer = setTimeout(() => handler(probeNow)(), wait);
+}
+
+async function probeNow() {
+  if (!probe.image || !probe.run) return;
+  if (probe.busy) { probe.again = true; return; }
+  probe.busy = true;
+  probe.sent += 1;
+  const { run, image } = probe;
+  try {
+    const result = await api(`/api/runs/${enc(run)}/probe/${enc(image.class)}/${enc(image.name)}`,
+      { method: "POST", body: sliderValues() });
+    if (run === probe.run && image === probe.image) {
+      $("#probe-input").src = result.input;
+      showPredictions(result.predictions, $("#probe-predictions"));
+      probe.answers += 1;
+      $("#probe-predictions").dataset.count = String(probe.answers);
+    }
+  } finally {
+    probe.busy = false;
+    if (probe.again) { probe.again = false; probeSoon(0); }
+  }
+}
+
+for (const key of SLIDERS) {
+  const input = $(`#s-${key}`);
+  showSlider(input);
+  input.addEventListener("input", () => { showSlider(input); probeSoon(); });
+}
+$("#probe-reset").addEventListener("click", () => {
+  for (const key of SLIDERS) {
+    const input = $(`#s-${key}`);
+    input.value = input.defaultValue;
+    showSlider(input);
+  }
+  probeSoon(0);
+});
+$("#probe-why").addEventListener("click", () => {
+  if (probe.image) openWhy({ run: probe.run, cls: probe.image.class, name: probe.image.name, label: probe.image.file });
+});
+$("#probe-run").addEventListener("change", handler(loadProbe));
+
+// ---- probe: the challenge suite, a background job like a training --------------------------------
+
+const suite = { following: null, run: null };
+
+async function loadSuite(run) {
+  $("#challenge-result").replaceChildren();
+  try {
+    showSuite(await api(`/api/runs/${enc(run)}/challenges`, { quiet: true }));
+  } catch (err) {
+    if (err.status !== 404) throw err;  // 404: not run yet on this model
+  }
+}
+
+$("#challenge-button").addEventListener("click", handler(async () => {
+  const run = $("#probe-run").value;
+  if (!run) { showError("no trained model yet: train one first"); return; }
+  followSuite(await api(`/api/runs/${enc(run)}/challenges`, { method: "POST", body: {} }));
+}));
+
+$("#challenge-cancel").addEventListener("click", handler(async () => {
+  if (suite.following) await api(`/api/jobs/${suite.following}/cancel`, { method: "POST" });
+}));
+
+function followSuite(job) {
+  suite.following = job.id;
+  suite.run = job.run;
+  $("#challenge-button").disabled = true;
+  $("#challenge-cancel").hidden = false;
+  $("#challenge-progress").hidden = false;
+  showSuiteJob(job);
+  const events = new EventSource(withToken(`/api/jobs/${job.id}/events`));
+  events.addEventListener("progress", (e) => showSuiteJob(JSON.parse(e.data)));
+  events.addEventListener("end", (e) => {
+    events.close();
+    suite.following = null;
+    const state = JSON.parse(e.data);
+    showSuiteJob(state);
+    $("#challenge-button").disabled = false;
+    $("#challenge-cancel").hidden = true;
+    $("#challenge-progress").hidden = true;
+    if (state.status === "done" && state.result && state.run === $("#probe-run").value) showSuite(state.result);
+  });
+  events.onerror = () => { if (events.readyState === EventSource.CLOSED) suite.following = null; };
+}
+
+function showSuiteJob(job) {
+  const bar = $("#challenge-progress");
+  bar.max = job.total || 1;
+  bar.value = job.total ? job.done : 0;
+  const where = job.status === "running" ? `${job.task} ${job.total ? `${job.done}/${job.total}` : ""}` : job.status;
+  $("#challenge-status").textContent = `${job.run}: ${where}${job.message ? " — " + job.message : ""}`;
+  $("#challenge-status").dataset.status = job.status;
+}
+
+function showSuite(r) {
+  const head = el("tr", {}, el("th", { text: "challenge" }), ...r.severities.map((s) => el("th", { text: `severity ${s}` })), el("th", { text: "mean" }));
+  const rows = Object.entries(r.families).map(([name, f]) => el("tr", { title: f.means },
+    el("th", { text: name }), ...f.accuracy.map((a) => el("td", { text: pct(a) })), el("td", { text: pct(f.mean_accuracy) })));
+  const where = r.held_out ? `its ${r.n_images} test images` : `${r.n_images} images of the project, training ones included (the run lists no test images)`;
+  $("#challenge-result").replaceChildren(
+    el("p", {}, `Accuracy on ${where}: `, el("strong", { text: `${pct(r.clean_accuracy)} unchanged` }), ", then each challenge at five severities:"),
+    el("table", { id: "challenges" }, el("thead", {}, head), el("tbody", {}, ...rows)),
+    r.figure ? el("img", { class: "figure", alt: "accuracy per challenge and severity",
+      src: withToken(`/api/runs/${enc(r.run)}/challenges/figure`) + `&t=${Date.now()}` }) : "");
+}
 
 handler(refresh)();
