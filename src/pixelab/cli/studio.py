@@ -1,4 +1,4 @@
-"""``pixelab studio``: the local web page to gather images, train and try a model."""
+"""``pixelab studio``: the local web page to gather, train, try, look inside and probe a model."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def studio(
         False, "--no-browser", help="Only print the URL; do not open a browser."
     ),
 ) -> None:
-    """Open the studio: gather images per class, train with one button, try the model.
+    """Open the studio: gather images per class, train with one button, try the model, see why
+    it decides (saliency, feature maps) and probe it (sliders, the challenge suite).
 
     It listens on 127.0.0.1 only and prints a URL with a start token (like Jupyter); the page
     needs it. Ctrl-C stops it. The project stays a plain folder: 'pixelab transfer train
