@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
@@ -30,6 +30,8 @@ router = APIRouter(tags=["look"])
 
 #: The saliency methods the page offers (pixelab.explain.saliency.METHODS), Grad-CAM first.
 Method = Literal["gradcam", "gradients", "integrated-gradients", "occlusion"]
+#: The class whose reasons are shown.
+Target = Annotated[str | None, Query(description="explain this class (default: the predicted)")]
 #: Feature maps shown per layer.
 PER_LAYER = 6
 
@@ -119,7 +121,7 @@ async def explain(
     name: str,
     file: str,
     method: Method = "gradcam",
-    target: str | None = Query(None, description="explain this class (default: the predicted)"),
+    target: Target = None,
     studio: Any = Depends(get_studio),
 ) -> dict[str, Any]:
     """Why the run's model predicts what it does for the project image ``name/file``: the
@@ -138,7 +140,7 @@ async def explain_upload(
     run: str,
     request: Request,
     method: Method = "gradcam",
-    target: str | None = Query(None, description="explain this class (default: the predicted)"),
+    target: Target = None,
     studio: Any = Depends(get_studio),
 ) -> dict[str, Any]:
     """The same for an image sent as multipart field ``file`` (Try's dropped image), checked

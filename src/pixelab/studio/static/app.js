@@ -372,28 +372,32 @@ function follow(job) {
   $("#cancel-button").hidden = false;
   $("#result").replaceChildren();
   showJob(job);
-  const events = new EventSource(withToken(`/api/jobs/${job.id}/events`));
-  events.addEventListener("progress", (e) => showJob(JSON.parse(e.data)));
-  events.addEventListener("end", (e) => {
-    events.close();
+  watchJob(job, showJob, (state) => {
     following = null;
-    const state = JSON.parse(e.data);
     showJob(state);
     $("#train-button").disabled = false;
     $("#cancel-button").hidden = true;
     if (state.status === "done" && state.result) showResult(state.result);
     handler(refresh)();
-  });
-  events.onerror = () => { if (events.readyState === EventSource.CLOSED) following = null; };
+  }, () => { following = null; });
 }
 
-function showJob(job) {
-  const bar = $("#progress");
+// Follows a job's Server-Sent Events: onProgress(state) whenever it moves, onEnd(state) once
+// at the end, onLost() if the stream closes for good before that.
+function watchJob(job, onProgress, onEnd, onLost) {
+  const events = new EventSource(withToken(`/api/jobs/${job.id}/events`));
+  events.addEventListener("progress", (e) => onProgress(JSON.parse(e.data)));
+  events.addEventListener("end", (e) => { events.close(); onEnd(JSON.parse(e.data)); });
+  events.onerror = () => { if (events.readyState === EventSource.CLOSED) onLost(); };
+}
+
+// A job's progress bar and status line (Train's, or the challenge suite's on Probe).
+function showJob(job, bar = $("#progress"), status = $("#status")) {
   bar.max = job.total || 1;
   bar.value = job.total ? job.done : 0;
   const where = job.status === "running" ? `${job.task} ${job.total ? `${job.done}/${job.total}` : ""}` : job.status;
-  $("#status").textContent = `${job.run}: ${where}${job.message ? " — " + job.message : ""}`;
-  $("#status").dataset.status = job.status;
+  status.textContent = `${job.run}: ${where}${job.message ? " — " + job.message : ""}`;
+  status.dataset.status = job.status;
 }
 
 function pct(x) { return x == null ? "–" : `${(100 * x).toFixed(1)} %`; }
@@ -779,29 +783,16 @@ function followSuite(job) {
   $("#challenge-button").disabled = true;
   $("#challenge-cancel").hidden = false;
   $("#challenge-progress").hidden = false;
-  showSuiteJob(job);
-  const events = new EventSource(withToken(`/api/jobs/${job.id}/events`));
-  events.addEventListener("progress", (e) => showSuiteJob(JSON.parse(e.data)));
-  events.addEventListener("end", (e) => {
-    events.close();
+  const show = (state) => showJob(state, $("#challenge-progress"), $("#challenge-status"));
+  show(job);
+  watchJob(job, show, (state) => {
     suite.following = null;
-    const state = JSON.parse(e.data);
-    showSuiteJob(state);
+    show(state);
     $("#challenge-button").disabled = false;
     $("#challenge-cancel").hidden = true;
     $("#challenge-progress").hidden = true;
     if (state.status === "done" && state.result && state.run === $("#probe-run").value) showSuite(state.result);
-  });
-  events.onerror = () => { if (events.readyState === EventSource.CLOSED) suite.following = null; };
-}
-
-function showSuiteJob(job) {
-  const bar = $("#challenge-progress");
-  bar.max = job.total || 1;
-  bar.value = job.total ? job.done : 0;
-  const where = job.status === "running" ? `${job.task} ${job.total ? `${job.done}/${job.total}` : ""}` : job.status;
-  $("#challenge-status").textContent = `${job.run}: ${where}${job.message ? " — " + job.message : ""}`;
-  $("#challenge-status").dataset.status = job.status;
+  }, () => { suite.following = null; });
 }
 
 function showSuite(r) {
