@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +172,7 @@ class JobManager:
                               hint=f"choose from: {', '.join(FAMILIES)}")  # fmt: skip
         return self._launch(CHALLENGES, lambda: run, options)
 
-    def _launch(self, kind: str, run: Any, options: dict[str, Any]) -> Job:
+    def _launch(self, kind: str, run: Callable[[], str], options: dict[str, Any]) -> Job:
         """The job, started in its thread; 409 while another one runs (``run()`` names its
         run, asked only once the slot is known to be free)."""
         with self._lock:
