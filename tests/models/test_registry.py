@@ -49,6 +49,11 @@ def test_kwargs_shape_the_model():
     assert model.forward_features(torch.rand(2, 1, 28, 28)).shape == (2, 16, 14, 14)
     assert model.get_classifier().in_features == 16 * 7 * 7  # flat head, 14 x 14 pooled to 7 x 7
     assert model(torch.rand(2, 1, 28, 28)).shape == (2, 4)
+    model = create_model("small_cnn", num_classes=4, widths=(8, 16), convs_per_block=[1, 3])
+    convs = [sum(isinstance(m, torch.nn.Conv2d) for m in b.modules()) for b in model.blocks.values()]
+    assert convs == [1, 3]
+    assert model.config["convs_per_block"] == [1, 3]  # saved as given: the model rebuilds
+    assert create_model(**model.config).config == model.config
     model = create_model("small_cnn", num_classes=4, widths=(8, 16), head="gap")
     assert model.get_classifier().in_features == 16
     assert model(torch.rand(2, 1, 40, 36)).shape == (2, 4)
@@ -98,6 +103,8 @@ def test_unknown_option_lists_the_valid_ones():
         ("small_cnn", {"num_classes": 2, "widths": (8, -1)}, "each entry of widths"),
         ("small_cnn", {"num_classes": 2, "dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
         ("small_cnn", {"num_classes": 2, "convs_per_block": 0}, "convs_per_block must be"),
+        ("small_cnn", {"num_classes": 2, "convs_per_block": [1, 2]}, "2 entries for 3 blocks"),
+        ("small_cnn", {"num_classes": 2, "convs_per_block": [1, 0, 1]}, "each entry of convs"),
         ("small_cnn", {"num_classes": 2, "head": "avg"}, "unknown head 'avg'"),
         ("resnet", {"num_classes": 2, "depths": (1, 1)}, "one depth per stage"),
         ("mlp", {"num_classes": 2, "hidden": [0]}, "each entry of hidden"),

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pixelab._core.checks import check_choice, check_positive_int
+from pixelab._core.errors import PixelabError
 from pixelab.models.base import PixelabModel, check_dropout, check_sizes
 from pixelab.models.registry import register_model
 
@@ -47,7 +48,8 @@ class SmallCNN(PixelabModel):
     """``len(widths)`` conv blocks named ``block1``, ``block2``, ...; a linear head.
 
     ``widths`` sets the channels of each block (and the depth), ``convs_per_block`` the number of
-    conv-BN-ReLU layers in each, ``head`` how the last map reaches the classifier ("flat" or
+    conv-BN-ReLU layers in each (one number for all, or one per block, e.g. ``[1, 2, 2]``: a
+    second convolution costs least in the small late blocks), ``head`` how the last map reaches the classifier ("flat" or
     "gap", see the module docstring), ``grid`` the flat head's map size and ``dropout`` the
     dropout before the classifier.
     """
@@ -61,14 +63,14 @@ class SmallCNN(PixelabModel):
         in_channels: int = 1,
         image_size: int = 28,
         widths: Sequence[int] = (32, 64, 128),
-        convs_per_block: int = 1,
+        convs_per_block: int | Sequence[int] = 1,
         head: str = "flat",
         grid: int = 7,
         dropout: float = 0.0,
     ) -> None:
         super().__init__(num_classes=num_classes, in_channels=in_channels, image_size=image_size)
         self.widths = check_sizes(widths, name="widths")
-        self.convs_per_block = check_positive_int(convs_per_block, name="convs_per_block")
+        self.convs_per_block = _per_block(convs_per_block, len(self.widths))
         self.head_type = check_choice(head, HEADS, name="head")
         self.grid = check_positive_int(grid, name="grid")
         self.dropout = check_dropout(dropout)
@@ -79,9 +81,10 @@ class SmallCNN(PixelabModel):
         n = len(self.widths)
         for i, width in enumerate(self.widths, start=1):
             layers: list[nn.Module] = []
-            for j in range(self.convs_per_block):
+            convs = self.convs_per_block[i - 1]
+            for j in range(convs):
                 layers.append(nn.Conv2d(channels, width, 3, padding=1, bias=False))
-                if i < n and j == self.convs_per_block - 1:
+                if i < n and j == convs - 1:
                     layers.append(nn.MaxPool2d(2))  # before BN + ReLU: 4x less work for them
                 layers += [nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
                 channels = width
@@ -100,6 +103,8 @@ class SmallCNN(PixelabModel):
     def config(self) -> dict[str, Any]:
         cfg = super().config
         cfg["head"] = self.head_type
+        counts = set(self.convs_per_block)  # one number when all blocks have the same count
+        cfg["convs_per_block"] = counts.pop() if len(counts) == 1 else list(self.convs_per_block)
         return cfg
 
     @property
@@ -123,3 +128,20 @@ class SmallCNN(PixelabModel):
 
     def feature_layers(self) -> dict[str, nn.Module]:
         return dict(self.blocks.items())
+
+
+def _per_block(value: int | Sequence[int], blocks: int) -> tuple[int, ...]:
+    """``convs_per_block`` as one positive count per block.
+
+    >>> _per_block(2, 3), _per_block([1, 2, 2], 3)
+    ((2, 2, 2), (1, 2, 2))
+    """
+    if isinstance(value, int):
+        return (check_positive_int(value, name="convs_per_block"),) * blocks
+    counts = check_sizes(value, name="convs_per_block")
+    if len(counts) != blocks:
+        raise PixelabError(
+            f"convs_per_block has {len(counts)} entries for {blocks} blocks (widths)",
+            hint="give one number for every block, or a single number for all",
+        )
+    return counts
