@@ -445,6 +445,55 @@ def test_compare_reports_each_runs_own_numbers_and_leaves_out_other_folders(
     assert code == 2 and "none of the 2 folder(s) is a finished classic, CNN or transfer run" in err
 
 
+def test_a_classic_run_keeps_its_pipeline_and_predicts_like_its_test_list(
+    capsys, folder, straight, tmp_path
+):
+    """A classic run keeps its fitted pipeline (no pickle): ``predict`` opens it and gives each
+    test image the class its ``predictions.csv`` records; a classifier pixelab does not save
+    (rf) says so. ``compare`` shows the settings that differ."""
+    from pixelab.apps.cnn import read_predictions
+
+    run = tmp_path / "hog"
+    code, _, err = cli(capsys, "classic", "train", "--data", str(folder), "--features", "hog",
+                       "--classifier", "logreg", "--size", "16", "--out", str(run))  # fmt: skip
+    assert code == 0, err
+    assert (run / "pipeline.json").is_file() and (run / "pipeline.safetensors").is_file()
+    assert json.loads((run / "metrics.json").read_text())["model_saved"] is True
+    rows = read_predictions(run)
+    assert len(rows) == 4 and all(r["file"].startswith("c") for r in rows)
+    files = [str(folder / r["file"]) for r in rows]
+    code, out, err = cli(capsys, "predict", str(run), *files, "--top", "2", "--json")
+    assert code == 0, err
+    got = json.loads(out)["predictions"]
+    assert [p["top"][0]["class"] for p in got] == [r["predicted"] for r in rows]
+    for p, r in zip(got, rows, strict=True):
+        assert p["top"][0]["probability"] == pytest.approx(r["probability"], abs=1e-4)
+        assert sum(t["probability"] for t in p["top"]) == pytest.approx(1, abs=1e-3)
+    svm = tmp_path / "svm"
+    assert cli(capsys, "classic", "train", "--data", str(folder), "--features", "hog",
+               "--classifier", "svm", "--size", "16", "--out", str(svm))[0] == 0  # fmt: skip
+    code, out, err = cli(capsys, "predict", str(svm), files[0])
+    assert code == 0 and "gives a class, not probabilities" in err and "100.0%" in out
+    forest = tmp_path / "rf"
+    assert cli(capsys, "classic", "train", "--data", str(folder), "--features", "hog",
+               "--classifier", "rf", "--out", str(forest))[0] == 0  # fmt: skip
+    assert not (forest / "pipeline.json").exists()
+    code, _, err = cli(capsys, "predict", str(forest), files[0])
+    assert code == 2 and "kept no model" in err and "--classifier logreg" in err
+    code, out, err = cli(capsys, "compare", str(run), str(svm), str(straight[0]), "--json")
+    result = json.loads(out)
+    assert code == 0, err
+    assert result["settings"]["classifier"] == ["logreg", "svm", None]
+    assert result["settings"]["epochs"] == [None, None, 3] and "data" not in result["settings"]
+    assert (
+        result["runs"][0]["confusion"]
+        == json.loads((run / "metrics.json").read_text())["confusion"]
+    )
+    assert set(result["runs"][2]["per_class"]) == {"c0", "c1"}
+    code, out, _ = cli(capsys, "compare", str(run), str(svm))
+    assert code == 0 and "settings that differ" in out and "logreg" in out
+
+
 def test_evaluate_on_the_training_data_warns(capsys, folder, straight, tmp_path):
     code, _, err = cli(capsys, "cnn", "evaluate", str(straight[0]), "--data", str(folder))
     assert code == 0 and "data this run was trained on" in err

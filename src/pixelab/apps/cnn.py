@@ -403,21 +403,35 @@ def read_inputs(pre: Any, files: list[str]) -> tuple[list[np.ndarray], list[Any]
 def predict_files(
     run: str | os.PathLike[str], files: list[str], *, top_k: int = 3, device: str = "auto"
 ) -> dict[str, Any]:
-    """Top-k class predictions with probabilities for image files (and folders of them).
+    """Top-k class predictions with probabilities for image files (and folders of them), by
+    a model run's network or a classic run's saved pipeline.
 
     Files that cannot be read are skipped and listed under "skipped" with the reason; only
-    when none can be read is it an error.
+    when none can be read is it an error. A classic classifier without probabilities (an
+    SVM) gives its class probability 1, and the result says so under "note".
     """
     from pixelab._core.checks import check_positive_int
+    from pixelab.report.rundir import run_kind
     from pixelab.train.loop import predict_logits, resolve_device
 
     check_positive_int(top_k, name="--top")
     resolve_device(device)
-    model, meta = load_run_model(run)
-    pre = run_preprocess(meta)
-    images, kept, skipped = read_inputs(pre, files)
-    probs = probabilities(predict_logits(model, np.stack(images), device=device))
-    return {"predictions": top_predictions(kept, probs, meta["classes"], top_k), "skipped": skipped}
+    note = None
+    if run_kind(run) == "classic":
+        from pixelab.apps.classic import load_classic_run, predict_classic
+
+        pipe, meta = load_classic_run(run)
+        images, kept, skipped = read_inputs(run_preprocess(meta), files)
+        probs, own = predict_classic(pipe, meta, images)
+        if not own:
+            note = f"the {meta['classifier']} classifier gives a class, not probabilities"
+    else:
+        model, meta = load_run_model(run)
+        images, kept, skipped = read_inputs(run_preprocess(meta), files)
+        probs = probabilities(predict_logits(model, np.stack(images), device=device))
+    result = {"predictions": top_predictions(kept, probs, meta["classes"], top_k),
+              "skipped": skipped}  # fmt: skip
+    return result if note is None else {**result, "note": note}
 
 
 def probabilities(logits: np.ndarray) -> np.ndarray:
@@ -713,14 +727,16 @@ MODEL_KINDS = ("cnn", "transfer", "classic")
 
 
 def compare_runs(runs: list[str], *, out: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Accuracy, size, training time and inference throughput of runs side by side.
+    """Accuracy, size, training time and inference throughput of runs side by side, with
+    each run's per-class scores and confusion matrix, and the settings (``config.json``
+    entries) that differ between them ("settings": name -> one value per run).
 
     Folders that are not finished classic or CNN runs are left out and listed under
     "skipped" with the reason (so ``compare runs/*`` works); none left is an error.
     """
     from pixelab.report.rundir import run_kind
 
-    rows, skipped = [], []
+    rows, skipped, configs = [], [], []
     for r in runs:
         path = Path(r)
         kind = run_kind(path)
@@ -741,7 +757,11 @@ def compare_runs(runs: list[str], *, out: str | os.PathLike[str] | None = None) 
             "data": cfg.get("data"), "accuracy": m.get("accuracy"),
             "num_parameters": m.get("num_parameters"), "train_seconds": m.get("train_seconds"),
             "images_per_second": round(m["n_test"] / m["predict_seconds"], 1) if m.get("predict_seconds") else None,
+            "n_train": m.get("n_train"), "n_test": m.get("n_test"),
+            "classes": list(m["per_class"]) if isinstance(m.get("per_class"), dict) else None,
+            "per_class": m.get("per_class"), "confusion": m.get("confusion"),
         })  # fmt: skip
+        configs.append(cfg)
     if not rows:
         raise PixelabError(
             f"none of the {len(runs)} folder(s) is a finished classic, CNN or transfer run ("
@@ -750,7 +770,8 @@ def compare_runs(runs: list[str], *, out: str | os.PathLike[str] | None = None) 
             hint="pass folders written by 'pixelab classic train', 'cnn train' or 'transfer train'; "
             "an unfinished CNN run completes with 'pixelab cnn train --out RUN --resume'",
         )
-    result: dict[str, Any] = {"runs": rows, "skipped": skipped}
+    result: dict[str, Any] = {"runs": rows, "skipped": skipped,
+                              "settings": differing_settings(configs)}  # fmt: skip
     if out:
         with RunDir.create(out, kind="compare", replace_same_kind=True) as rd:
             rd.write_config({"runs": runs}, kind="compare")
@@ -768,3 +789,20 @@ def compare_runs(runs: list[str], *, out: str | os.PathLike[str] | None = None) 
             result["figures"] = [str(rd.save_figure(fig, "compare").relative_to(rd.path))]
             rd.write_metrics(result)
     return result
+
+
+#: config.json entries that are records of a run, not settings to compare.
+NOT_SETTINGS = ("format_version", "kind", "train", "test", "notes", "resumed")
+
+
+def differing_settings(configs: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The settings that differ between runs' ``config.json``: name -> one value per run
+    (None where a run has no such setting), in the order of the first run that has it.
+
+    >>> differing_settings([{"epochs": 3, "lr": 0.1, "kind": "cnn"},
+    ...                     {"epochs": 5, "lr": 0.1, "mode": "probe", "kind": "transfer"}])
+    {'epochs': [3, 5], 'mode': [None, 'probe']}
+    """
+    names = list(dict.fromkeys(k for c in configs for k in c if k not in NOT_SETTINGS))
+    values = {k: [c.get(k) for c in configs] for k in names}
+    return {k: v for k, v in values.items() if any(x != v[0] for x in v)}

@@ -314,7 +314,9 @@ def evaluate_cmd(
 
 
 def predict(
-    run: str = typer.Argument(..., help="A CNN run folder."),
+    run: str = typer.Argument(
+        ..., help="A run folder: cnn, transfer, or a classic run that kept its model."
+    ),
     images: list[str] = typer.Argument(..., help="Image files or folders."),
     top: int = typer.Option(3, "--top", help="How many classes to show per image (at least 1)."),
     json: bool = typer.Option(False, "--json", help="Print predictions as JSON on stdout."),
@@ -327,6 +329,8 @@ def predict(
 
     result = predict_files(run, images, top_k=top)
     print_predictions(result, title="predictions", json=json)
+    if result.get("note") and not json:
+        err_console.print(f"note: {result['note']}", highlight=False)
     if result["skipped"]:
         raise typer.Exit(1)
 
@@ -355,7 +359,8 @@ def compare(
     out: str = typer.Option(None, "--out", help="Write metrics.json and a comparison figure here."),
     json: bool = typer.Option(False, "--json", help="Print the comparison as JSON on stdout."),
 ) -> None:
-    """Accuracy, parameters, training time and inference throughput of runs side by side."""
+    """Accuracy, parameters, training time and inference throughput of runs side by side, and
+    the settings that differ between them."""
     from pixelab.apps.cnn import compare_runs
 
     result = compare_runs(runs, out=out)
@@ -377,6 +382,12 @@ def compare(
         list(columns.values()),
         [[_cell(r[k]) for k in columns] for r in result["runs"]],
     )
+    if result["settings"]:
+        table(
+            "settings that differ",
+            ["setting", *[r["run"] for r in result["runs"]]],
+            [[k, *map(_cell, values)] for k, values in result["settings"].items()],
+        )
 
 
 def _cell(value: object) -> str:

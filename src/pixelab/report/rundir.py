@@ -25,6 +25,8 @@ RUN_FILES = (
     "metrics.json",
     "model.json",
     "model.safetensors",
+    "pipeline.json",
+    "pipeline.safetensors",
     "model.onnx",
     "predictions.csv",
     "checkpoint.json",

@@ -10,7 +10,9 @@ True
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -210,3 +212,166 @@ def _num_parameters(clf: Any) -> int | None:
     if hasattr(clf, "_fit_X"):  # k-NN stores the training set itself
         return int(clf._fit_X.size)
     return None
+
+
+# ---- a fitted pipeline on disk: safetensors + JSON, never a pickle ----------------------------
+
+#: The files a saved pipeline is written to: its arrays, and the JSON that says how to rebuild it.
+PIPELINE_ARRAYS, PIPELINE_JSON = "pipeline.safetensors", "pipeline.json"
+#: The steps whose fitted state is arrays, numbers and names, so they are written without a
+#: pickle and rebuilt only from this list (a JSON that names another class is refused). The
+#: other classifiers (rf, knn, mlp) keep trees, search structures or optimiser objects: their
+#: runs are not saved, and cannot predict new images.
+SAVED_STEPS = (
+    "pixelab.features._transformers.PixelFeatures",
+    "pixelab.features._transformers.HOGFeatures",
+    "pixelab.features._transformers.HOGPixelFeatures",
+    "pixelab.features._transformers.ColorHistogramFeatures",
+    "sklearn.preprocessing._data.StandardScaler",
+    "pixelab.train._pca.CappedPCA",
+    "sklearn.decomposition._pca.PCA",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.svm._classes.LinearSVC",
+    "sklearn.svm._classes.SVC",
+)
+
+
+def _qualname(obj: Any) -> str:
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def _encode(value: Any, arrays: dict[str, np.ndarray], key: str) -> Any:
+    """``value`` as JSON, its arrays moved to ``arrays`` under keys that start with ``key``."""
+    import math
+
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            raise PixelabError(f"{key} is an array of Python objects, which is not saved")
+        arrays[key] = np.ascontiguousarray(value)
+        return {"__array__": key}
+    if isinstance(value, np.generic):
+        return {"__scalar__": value.dtype.str, "value": _encode(value.item(), arrays, key)}
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"__float__": repr(value)}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        items = [_encode(v, arrays, f"{key}.{i}") for i, v in enumerate(value)]
+        return {"__tuple__": items} if isinstance(value, tuple) else items
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"__dict__": {k: _encode(v, arrays, f"{key}.{k}") for k, v in value.items()}}
+    if _qualname(value) in SAVED_STEPS:
+        return {"__step__": _qualname(value), "state": _encode(vars(value), arrays, key)}
+    raise PixelabError(f"{key} holds a {type(value).__name__}, which pixelab does not save")
+
+
+def _decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """The inverse of :func:`_encode`; only the classes of :data:`SAVED_STEPS` are built."""
+    import importlib
+
+    if isinstance(value, list):
+        return [_decode(v, arrays) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__array__" in value:
+        return arrays[value["__array__"]]
+    if "__scalar__" in value:
+        return np.dtype(value["__scalar__"]).type(_decode(value["value"], arrays))
+    if "__float__" in value:
+        return float(value["__float__"])
+    if "__tuple__" in value:
+        return tuple(_decode(v, arrays) for v in value["__tuple__"])
+    if "__dict__" in value:
+        return {k: _decode(v, arrays) for k, v in value["__dict__"].items()}
+    name = value.get("__step__")
+    if name not in SAVED_STEPS:
+        raise PixelabError(f"a saved pipeline names the step {name!r}, which pixelab does not load")
+    module, _, cls_name = name.rpartition(".")
+    cls = getattr(importlib.import_module(module), cls_name)
+    step = cls.__new__(cls)
+    step.__dict__.update(_decode(value["state"], arrays))
+    return step
+
+
+def pipeline_saveable(pipe: Any) -> str | None:
+    """None when :func:`save_pipeline` can write the fitted ``pipe``, else why not."""
+    for name, step in pipe.steps:
+        if _qualname(step) not in SAVED_STEPS:
+            return f"its {name} step ({type(step).__name__}) is not one pixelab saves"
+    return None
+
+
+def save_pipeline(pipe: Any, folder: str | os.PathLike[str], *, meta: dict[str, Any]) -> Path:
+    """Write a fitted classic pipeline to ``folder`` as :data:`PIPELINE_ARRAYS` +
+    :data:`PIPELINE_JSON` (``meta``, e.g. class names and preprocessing, goes into the JSON);
+    the arrays first, then the JSON that points at them, each atomically. A step outside
+    :data:`SAVED_STEPS` is an error (:func:`pipeline_saveable` says so beforehand)."""
+    import sklearn
+    from safetensors.numpy import save_file
+
+    from pixelab._core.io import atomic_write, write_json
+
+    why = pipeline_saveable(pipe)
+    if why is not None:
+        raise PixelabError(f"cannot save this pipeline: {why}")
+    arrays: dict[str, np.ndarray] = {}
+    steps = [{"name": name, **_encode(step, arrays, name)} for name, step in pipe.steps]
+    folder = Path(folder)
+    atomic_write(folder / PIPELINE_ARRAYS, lambda p: save_file(arrays, str(p)))
+    write_json(folder / PIPELINE_JSON, {"format_version": 1, "sklearn": sklearn.__version__,
+                                        "steps": steps, **meta})  # fmt: skip
+    return folder
+
+
+def load_pipeline(folder: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
+    """The fitted pipeline :func:`save_pipeline` wrote to ``folder``, and its ``meta``.
+
+    Only the step classes of :data:`SAVED_STEPS` are built, from arrays and JSON values (no
+    code is run from the files). A pipeline saved by another scikit-learn version is refused:
+    the fitted state of its steps may mean something else there."""
+    import json
+
+    import sklearn
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+    from sklearn.pipeline import Pipeline
+
+    folder = Path(folder)
+    try:
+        saved = json.loads((folder / PIPELINE_JSON).read_text(encoding="utf-8"))
+        arrays = load_file(str(folder / PIPELINE_ARRAYS))
+    except (OSError, ValueError, SafetensorError) as err:
+        raise PixelabError(f"cannot read the saved pipeline in {folder} ({err})") from err
+    if saved.get("sklearn") != sklearn.__version__:
+        raise PixelabError(
+            f"{folder} was saved with scikit-learn {saved.get('sklearn')}, this is "
+            f"{sklearn.__version__}",
+            hint="train the classic run again with this version",
+        )
+    try:
+        steps = [(s["name"], _decode({k: v for k, v in s.items() if k != "name"}, arrays))
+                 for s in saved["steps"]]  # fmt: skip
+    except (KeyError, TypeError, AttributeError) as err:
+        raise PixelabError(f"{folder / PIPELINE_JSON} is damaged ({err!r})") from None
+    meta = {k: v for k, v in saved.items() if k not in ("format_version", "sklearn", "steps")}
+    return Pipeline(steps), meta
+
+
+def pipeline_probabilities(
+    pipe: Any, images: np.ndarray, n_classes: int, *, predicted: np.ndarray | None = None
+) -> tuple[np.ndarray, bool]:
+    """Per image (N, H, W, C uint8) a probability for each of the ``n_classes`` labels (N, K),
+    and whether they are the classifier's own: logistic regression gives them; an SVM gives
+    only a class, which then gets 1 and the others 0 (``predicted``, the classes already
+    predicted for ``images``, saves predicting them again)."""
+    classifier = pipe.steps[-1][1]
+    labels = [int(c) for c in classifier.classes_]  # the labels it saw in training
+    out = np.zeros((len(images), n_classes))
+    try:
+        out[:, labels] = pipe.predict_proba(images)
+        return out, True
+    except AttributeError:  # no predict_proba (LinearSVC; SVC without probability=True)
+        pass
+    pred = pipe.predict(images) if predicted is None else predicted
+    out[np.arange(len(images)), np.asarray(pred, int)] = 1.0
+    return out, False
