@@ -62,11 +62,11 @@ def test_localhost_is_answered_too(client):
 
 
 def test_every_route_checks_the_token(client):
-    from pixelab.studio.api import images, jobs, look, page, probe, projects, runs
+    from pixelab.studio.api import history, images, jobs, look, page, probe, projects, runs
 
-    modules = (page, projects, images, jobs, runs, look, probe)
+    modules = (page, projects, images, jobs, runs, look, probe, history)
     routes = [r for m in modules for r in m.router.routes]
-    assert len(routes) >= 22
+    assert len(routes) >= 26
     for route in routes:
         path = route.path.replace("{", "").replace("}", "")  # each parameter: its own name
         for method in route.methods:
@@ -82,7 +82,8 @@ def test_openapi_description_lists_the_endpoints(client):
               "/api/runs/{run}/predict", "/api/runs/{run}/predictions",
               "/api/runs/{run}/explain/{name}/{file}", "/api/runs/{run}/explain",
               "/api/runs/{run}/probe/{name}/{file}", "/api/runs/{run}/challenges",
-              "/api/runs/{run}/challenges/figure"):  # fmt: skip
+              "/api/runs/{run}/challenges/figure", "/api/compare", "/api/runs/{run}/export",
+              "/api/runs/{run}/model.onnx", "/api/runs/{run}/resume"):  # fmt: skip
         assert p in paths
     assert (
         "multipart/form-data" in paths["/api/runs/{run}/explain"]["post"]["requestBody"]["content"]

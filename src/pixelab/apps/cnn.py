@@ -108,7 +108,7 @@ def _train_main(
         if resume:
             if applied:
                 saved.setdefault("resumed", []).append(
-                    {"after_epochs": _epochs_done(run.path), **applied}
+                    {"after_epochs": epochs_done(run.path), **applied}
                 )
                 write_json(run.path / "config.json", saved)
         else:
@@ -171,7 +171,8 @@ def _resume_changes(config: CNNConfig, changes: dict[str, Any]) -> tuple[CNNConf
     return (CNNConfig.from_dict({**saved, **applied}) if applied else config), applied
 
 
-def _epochs_done(path: Path) -> int:
+def epochs_done(path: Path) -> int:
+    """The epochs a training run folder has checkpointed (0 without a checkpoint)."""
     from pixelab.train.checkpoint import STATE
 
     if not (path / STATE).is_file():
@@ -182,11 +183,23 @@ def _epochs_done(path: Path) -> int:
         return 0
 
 
+def checkpoint_history(path: Path) -> list[dict[str, Any]]:
+    """The per-epoch history (loss, accuracy, ...) a training has checkpointed so far in the
+    run folder ``path``: what a page draws while it trains; [] before the first epoch."""
+    from pixelab.train.checkpoint import STATE
+
+    try:
+        history = read_json(path / STATE)["history"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return history if isinstance(history, list) else []
+
+
 def _interrupted(path: Path, command: str = "pixelab cnn train") -> dict[str, Any]:
     """What an interrupted training job returns: epochs saved and the command that goes on."""
     return {
         "interrupted": True,
-        "epochs_done": _epochs_done(path),
+        "epochs_done": epochs_done(path),
         "resume": f"{command} --out {path} --resume",
     }
 

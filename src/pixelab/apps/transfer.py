@@ -379,7 +379,7 @@ def _feature_layer_names() -> list[str]:
 
 
 def _epochs_done(path: Path) -> int:
-    from pixelab.apps.cnn import _epochs_done as done
+    from pixelab.apps.cnn import epochs_done as done
 
     return done(path)
 

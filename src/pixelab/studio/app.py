@@ -29,6 +29,7 @@ class Studio:
     hosts: tuple[str, ...]
     models: dict[str, Any] = dataclasses.field(default_factory=dict)
     model_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    export_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
 
 def create_app(
@@ -48,7 +49,7 @@ def create_app(
     from starlette.exceptions import HTTPException
 
     from pixelab import __version__
-    from pixelab.studio.api import images, jobs, look, page, probe, projects, runs
+    from pixelab.studio.api import history, images, jobs, look, page, probe, projects, runs
     from pixelab.studio.jobs import JobManager
     from pixelab.studio.security import allowed_hosts, check_request, new_token
 
@@ -56,8 +57,8 @@ def create_app(
     app = FastAPI(
         title="pixelab studio",
         version=__version__,
-        description="Gather images, train with one button, try the model, look inside it and "
-        "probe it: a local JSON API.",
+        description="Gather images, train with one button, try the model, look inside it, "
+        "probe it, compare and export runs: a local JSON API.",
         dependencies=[Depends(check_request)],
         docs_url=None,
         redoc_url=None,
@@ -84,6 +85,6 @@ def create_app(
     async def http_error(request: Any, err: HTTPException) -> JSONResponse:
         return error(err.status_code, str(err.detail))
 
-    for module in (page, projects, images, jobs, runs, look, probe):
+    for module in (page, projects, images, jobs, runs, look, probe, history):
         app.include_router(module.router)
     return app

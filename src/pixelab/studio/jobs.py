@@ -1,15 +1,19 @@
 """The one job a project runs at a time, in a background thread: a training or a challenge suite.
 
 A training calls :func:`pixelab.apps.transfer.transfer_train` (or, for ``kind="cnn"``,
-:func:`pixelab.apps.cnn.train_cnn`: a small CNN from scratch) with the project's ``images/``
-folder and a new folder under ``runs/``; a challenge suite calls
-:func:`pixelab.apps.robust.robust_challenges` on a finished run, writing ``runs/<run>/challenges/``.
-Each gets a progress callback that records where it is (read by the page through Server-Sent
-Events) and raises ``KeyboardInterrupt`` once a cancel was asked for: the app stops the way
-Ctrl-C stops the command line (a linear probe leaves no folder, its finished embeddings stay
-cached; a finetuning keeps its checkpoints for ``--resume``; a suite keeps its finished
-challenges). Closing the browser does not stop a job: it belongs to the studio process, not to
-the page.
+:func:`pixelab.apps.cnn.train_cnn`: a small CNN from scratch; for ``kind="classic"``,
+:func:`pixelab.apps.run_classic` with HOG features) with the project's ``images/`` folder and a
+new folder under ``runs/``; resuming calls ``train_cnn(resume=True)`` or
+:func:`pixelab.apps.transfer.resume_transfer` on an interrupted run's folder; a challenge suite
+calls :func:`pixelab.apps.robust.robust_challenges` on a finished run, writing
+``runs/<run>/challenges/``. Each gets a progress callback that records where it is (read by the
+page through Server-Sent Events; at each new epoch also the history the training checkpointed,
+for the live curves) and raises ``KeyboardInterrupt`` once a cancel was asked for: the app stops
+the way Ctrl-C stops the command line (a linear probe or a classic run leaves no folder, a
+probe's finished embeddings stay cached; a finetuning or a CNN keeps its checkpoints, which
+Resume continues; a suite keeps its finished challenges). Closing the browser does not stop a
+job: it belongs to the studio process, not to the page; a studio stopped mid-training leaves
+the same checkpoints.
 """
 
 from __future__ import annotations
@@ -25,58 +29,77 @@ from pixelab._core.config import flag
 from pixelab._core.errors import PixelabError
 from pixelab.studio.project import Project, StudioError, challenge_summary, run_summary
 
-#: What the page may choose, with the defaults (the CLI's: ``pixelab transfer train``).
-DEFAULTS: dict[str, Any] = {"mode": "probe", "size": 224, "test_size": 0.2, "epochs": 10,
-                            "seed": 0}  # fmt: skip
-#: What can be trained: transfer learning (``pixelab transfer train``) or a CNN from scratch
-#: (``pixelab cnn train``).
-KINDS = ("transfer", "cnn")
+#: What can be trained: transfer learning (``pixelab transfer train``), a CNN from scratch
+#: (``pixelab cnn train``) or the classic HOG pipeline (``pixelab classic train``, see
+#: :data:`CLASSIC`).
+KINDS = ("transfer", "cnn", "classic")
+#: The kinds in the page's words.
+NAMES = {"transfer": "transfer learning", "cnn": "a CNN from scratch",
+         "classic": "the classic HOG pipeline"}  # fmt: skip
+#: The options each kind takes, with their defaults (the CLI's, but for the image side).
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "transfer": {"mode": "probe", "size": 224, "test_size": 0.2, "epochs": 10, "seed": 0},
+    "cnn": {"size": 64, "test_size": 0.2, "epochs": 10, "seed": 0},  # the folder loader's side
+    "classic": {"size": 64, "test_size": 0.2, "seed": 0},
+}
+#: The options each kind takes besides those with defaults.
+OPTIONAL = {"transfer": ("limit", "lr", "device", "batch_size"),
+            "cnn": ("limit", "lr", "device", "batch_size", "augment", "val_fraction"),
+            "classic": ("limit",)}  # fmt: skip
+#: The classic pipeline the studio trains: ``pixelab classic train``'s features (HOG, which
+#: sees edges and shapes, with the raw pixels, which keep brightness and filled areas) and a
+#: logistic regression, which gives probabilities (Try's bars) as transfer learning's head does
+#: on learned features.
+CLASSIC = {"features": "hog+pixels", "classifier": "logreg"}
 #: The other kind of job: the challenge suite on a finished run (``pixelab robust
 #: challenges``), and the folder of that run it writes to.
 CHALLENGES = "challenges"
-#: The image side a CNN from scratch trains at unless told (the folder loader's default).
-CNN_SIZE = 64
 #: The smallest image side the pretrained backbone takes.
 TRANSFER_MIN_SIZE = 32
-#: Options only one kind has: the settings of a CNN from scratch (transfer learning's
-#: finetuning always shifts and flips, and keeps no validation images) and the transfer mode.
-ONLY = {"augment": "cnn", "val_fraction": "cnn", "mode": "transfer"}
 #: What the page calls the options in its messages.
 LABELS = {"augment": "augmentation", "val_fraction": "validation share",
           "test_size": "test share", "batch_size": "batch size", "lr": "learning rate"}  # fmt: skip
 
 
+def options_of(kind: str) -> set[str]:
+    """Every option ``kind`` takes."""
+    return set(DEFAULTS[kind]) | set(OPTIONAL[kind])
+
+
 def check_options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
     """The page's training options with the defaults of ``kind`` filled in.
 
-    An unknown option, or one the other kind has, is an error (422); so are values the app
+    An unknown option, or one only other kinds have, is an error (422); so are values the app
     would refuse only once its thread has started (a CNN's augmentation policy, no test
     images to report on, an image too small for the backbone): the page hears about them at once, in the
     page's words, instead of reading a failed job."""
-    known = set(DEFAULTS) - set(ONLY) | {"limit", "lr", "device", "batch_size"}
-    known |= {option for option, only in ONLY.items() if only == kind}
-    unknown = sorted(set(options) - known - set(ONLY))
+    known = options_of(kind)
     given = {k: v for k, v in options.items() if v is not None}
-    for option, only in ONLY.items():
-        if option in given and only != kind:
-            what = "transfer learning" if only == "transfer" else "a CNN from scratch"
-            unknown.append(f"{option} ({what} only)")
+    unknown = []
+    for option in sorted(set(options) - known):
+        others = [NAMES[k] for k in KINDS if option in options_of(k)]
+        if not others:
+            unknown.append(option)
+        elif option in given:
+            unknown.append(f"{option} ({' or '.join(others)} only)")
     if unknown:
         raise StudioError(f"unknown training option(s) for {kind}: {', '.join(unknown)}",
                           status=422, hint=f"known: {', '.join(sorted(known))}")  # fmt: skip
-    defaults = {**DEFAULTS, "size": CNN_SIZE} if kind == "cnn" else DEFAULTS
-    options = {
-        k: v for k, v in {**defaults, **given}.items() if not (kind == "cnn" and k == "mode")
-    }
+    options = {**DEFAULTS[kind], **{k: v for k, v in given.items() if k in known}}
     if kind == "transfer" and options["size"] < TRANSFER_MIN_SIZE:
         raise StudioError(f"image size {options['size']} is too small for transfer learning",
                           status=422, hint=f"choose {TRANSFER_MIN_SIZE} px or more")  # fmt: skip
-    if not options["test_size"] > 0 and (kind == "cnn" or options.get("mode") == "finetune"):
-        what = "a CNN from scratch" if kind == "cnn" else "finetuning"
+    needs_test = kind != "transfer" or options.get("mode") == "finetune"
+    if needs_test and not options["test_size"] > 0:
+        what = "finetuning" if kind == "transfer" else NAMES[kind]
         raise StudioError(f"test share must be above 0 for {what}", status=422,
                           hint="0.2 keeps a fifth of the images apart to measure accuracy")  # fmt: skip
     if kind == "cnn":
         _check_cnn(options)
+    if kind == "classic":
+        from pixelab.train import ClassicConfig
+
+        _in_page_words(lambda: ClassicConfig(data="images", **CLASSIC, **options).check())
     return options
 
 
@@ -87,11 +110,17 @@ def _check_cnn(options: dict[str, Any]) -> None:
     if options["test_size"] + options.get("val_fraction", 0) * (1 - options["test_size"]) > 0.9:
         raise StudioError("test and validation shares leave under a tenth of the images to "
                           "train on", status=422, hint="lower one of them")  # fmt: skip
+    _in_page_words(lambda: CNNConfig(data="images", **options).check())
+
+
+def _in_page_words(check: Callable[[], Any]) -> None:
+    """Run a config's ``check``; its error becomes a 422 in the page's words (the command
+    line's flag names replaced by the settings' labels)."""
     try:
-        CNNConfig(data="images", **options).check()
+        check()
     except PixelabError as err:
         message = err.message
-        for name, label in LABELS.items():  # the command line's flag names, in the page's words
+        for name, label in LABELS.items():
             message = message.replace(flag(name), label)
         raise StudioError(message, status=422, hint=err.hint) from None
 
@@ -106,6 +135,7 @@ class Job:
         self.task, self.done, self.total = "starting", 0, 0
         self.message: str | None = None
         self.result: dict[str, Any] | None = None
+        self.history: list[dict[str, Any]] = []  # a training's epochs so far
         self.started, self.finished = time.time(), None
         self.version = 0  # bumped on every change; the event stream sends when it moves
         self.cancel_asked = threading.Event()
@@ -128,7 +158,7 @@ class Job:
                 "status": self.status, "task": self.task, "done": self.done, "total": self.total,
                 "message": self.message, "result": self.result, "started": self.started,
                 "finished": self.finished, "version": self.version,
-                "cancel_asked": self.cancel_asked.is_set(),
+                "cancel_asked": self.cancel_asked.is_set(), "history": self.history,
                 "accuracy": (self.result or {}).get("accuracy"),
             }  # fmt: skip
 
@@ -149,7 +179,7 @@ class JobManager:
         return job if job is not None and job.active else None
 
     def start(self, kind: str, options: dict[str, Any]) -> Job:
-        """Start a training of ``kind`` (transfer or cnn) into a new run folder."""
+        """Start a training of ``kind`` (transfer, cnn or classic) into a new run folder."""
         if kind not in KINDS:
             raise StudioError(f"unknown training kind {kind!r}", status=422,
                               hint=f"choose one of: {', '.join(KINDS)}")  # fmt: skip
@@ -163,7 +193,11 @@ class JobManager:
         from pixelab.robust import FAMILIES
 
         summary = run_summary(self.project.run_path(run))
-        if not summary.get("predictable"):
+        if summary.get("kind") == "classic":
+            raise StudioError(f"run {run} is the classic HOG pipeline: the challenge suite "
+                              "measures neural networks (transfer learning or a CNN)",
+                              hint="pick a transfer-learning or CNN run")  # fmt: skip
+        if not summary.get("network"):
             raise StudioError(f"run {run} has no trained model to measure",
                               hint="pick a finished training")  # fmt: skip
         unknown = [f for f in options.get("families") or () if f not in FAMILIES]
@@ -171,6 +205,19 @@ class JobManager:
             raise StudioError(f"unknown challenge {unknown[0]!r}", status=422,
                               hint=f"choose from: {', '.join(FAMILIES)}")  # fmt: skip
         return self._launch(CHALLENGES, lambda: run, options)
+
+    def resume(self, run: str) -> Job:
+        """Go on with the interrupted training ``run`` (cancelled, or cut off by a studio that
+        stopped) from its last checkpoint, as ``--resume`` does; 409 when it has none."""
+        summary = run_summary(self.project.run_path(run))
+        if not summary.get("resumable"):
+            why = {"finished": "it is finished",
+                   "unfinished": "it is not a training that goes on in epochs"}  # fmt: skip
+            raise StudioError(
+                f"run {run} has nothing to resume: {why.get(summary['state'], summary['state'])}",
+                status=409, hint="train a new run instead",
+            )  # fmt: skip
+        return self._launch(summary["kind"], lambda: run, {"resume": True})
 
     def _launch(self, kind: str, run: Callable[[], str], options: dict[str, Any]) -> Job:
         """The job, started in its thread; 409 while another one runs (``run()`` names its
@@ -233,6 +280,9 @@ class JobManager:
 
     def _train(self, job: Job, out: Any, progress: Any) -> dict[str, Any]:
         """Run the app of ``job.kind`` on the project's images; its metrics."""
+        from pixelab.apps.cnn import train_cnn
+        from pixelab.apps.transfer import resume_transfer
+
         data, o = str(self.project.images), dict(job.options)
         if job.kind == CHALLENGES:
             from pixelab.apps.robust import robust_challenges
@@ -240,22 +290,35 @@ class JobManager:
             families = tuple(o.pop("families", None) or ()) or None
             return robust_challenges(self.project.runs / job.run, data, out, families=families,
                                      progress=progress, **o)  # fmt: skip
+        if o.get("resume"):
+            if job.kind == "transfer":
+                return resume_transfer(out, progress=progress)
+            return train_cnn(None, out, resume=True, progress=progress)
         if job.kind == "transfer":
             from pixelab.apps.transfer import transfer_train
 
             return transfer_train(data, out, progress=progress, **o)
-        from pixelab.apps.cnn import train_cnn
+        if job.kind == "classic":
+            from pixelab.apps import run_classic
+            from pixelab.train import ClassicConfig
+
+            return run_classic(ClassicConfig(data=data, **CLASSIC, **o), out, progress=progress)
         from pixelab.train import CNNConfig
 
         return train_cnn(CNNConfig(data=data, **o), out, progress=progress)
 
     def _work(self, job: Job) -> None:
+        from pixelab.apps.cnn import checkpoint_history
+
+        out = self._out(job)
+
         def progress(task: str, done: int, total: int) -> None:
+            if task != job.task and task.startswith("epoch "):  # the last epoch is checkpointed
+                job.update(history=checkpoint_history(out))
             job.update(task=task, done=done, total=total)
             if job.cancel_asked.is_set():
                 raise KeyboardInterrupt  # the apps stop here as on Ctrl-C, keeping finished work
 
-        out = self._out(job)
         try:
             try:
                 metrics = self._train(job, out, progress)
@@ -265,7 +328,9 @@ class JobManager:
                 job.update(status="cancelled", message=_cancelled(job, out, metrics))
             else:
                 done = challenge_summary if job.kind == CHALLENGES else run_summary
-                job.update(status="done", result=done(out), message=None)
+                result = done(out)
+                job.update(status="done", result=result, message=None,
+                           history=result.get("history") or job.history)  # fmt: skip
         except PixelabError as err:
             job.update(status="failed", message=str(err))
         except Exception as err:  # a bug must not take the studio down: show it on the page
@@ -284,4 +349,4 @@ def _cancelled(job: Job, out: Path, metrics: dict[str, Any]) -> str:
         return (f"cancelled; its {n} finished challenge(s) are kept in runs/{job.run}/"
                 f"{CHALLENGES} (running the suite again does the rest)")  # fmt: skip
     return (f"cancelled; its {metrics.get('epochs_done', 0)} finished epoch(s) are kept in "
-            f"runs/{job.run} ({metrics['resume']} goes on)")  # fmt: skip
+            f"runs/{job.run}: Resume in the history goes on ({metrics['resume']})")  # fmt: skip

@@ -30,6 +30,10 @@ from pixelab.data.folder import IMAGE_EXTENSIONS
 
 #: Longest class or file name accepted (characters).
 MAX_NAME = 100
+#: The index's one table: the jobs started from the studio.
+_JOBS_TABLE = ("CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, kind TEXT, run TEXT, "
+               "status TEXT, options TEXT, message TEXT, accuracy REAL, started REAL, "
+               "finished REAL)")  # fmt: skip
 
 
 class StudioError(PixelabError):
@@ -223,8 +227,12 @@ class Project:
         return name
 
     def runs_list(self) -> list[dict[str, Any]]:
-        """Every run folder (newest first) with its summary and the studio job that made it."""
-        jobs = {j["run"]: j for j in self.jobs() if j["kind"] != "challenges"}
+        """Every run folder (newest first) with its summary and the studio job that last
+        worked on it (the one that made it, or the one that resumed it)."""
+        jobs: dict[str, dict[str, Any]] = {}
+        for j in self.jobs():  # newest first: the first of each run is its latest
+            if j["kind"] != "challenges":
+                jobs.setdefault(j["run"], j)
         out = []
         self.runs.mkdir(parents=True, exist_ok=True)
         for d in sorted(self.runs.iterdir(), key=_mtime, reverse=True):
@@ -235,17 +243,31 @@ class Project:
     # ---- the SQLite index -------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
+        """The index, made again if it was removed by hand; a file that is not an SQLite
+        database (damaged, or replaced by hand) is moved aside to ``.studio/`` and a new,
+        empty index started: it only records jobs, the run folders are what counts."""
+        try:
+            return self._open_index()
+        except sqlite3.OperationalError:  # locked, or not writable: not for us to mend
+            raise
+        except sqlite3.DatabaseError:  # "file is not a database"
+            damaged = self.root / ".studio" / f"studio.sqlite.damaged-{time.time_ns()}"
+            damaged.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.index, damaged)
+            return self._open_index()
+
+    def _open_index(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.index, timeout=10)
         db.row_factory = sqlite3.Row
+        try:
+            db.execute(_JOBS_TABLE)
+        except BaseException:
+            db.close()
+            raise
         return db
 
     def _init_index(self) -> None:
         with contextlib.closing(self._connect()) as db, db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, kind TEXT, run TEXT, "
-                "status TEXT, options TEXT, message TEXT, accuracy REAL, started REAL, "
-                "finished REAL)"
-            )
             # a job left 'running' by a studio that stopped: its thread is gone
             db.execute(
                 "UPDATE jobs SET status='interrupted', message='the studio stopped during this "
@@ -303,22 +325,32 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
+#: Run kinds whose model is a neural network: what saliency, feature maps, the challenge suite
+#: and the ONNX export need (a classic run's HOG pipeline predicts, and nothing more).
+NETWORK_KINDS = ("cnn", "transfer")
+
+
 def run_summary(path: Path) -> dict[str, Any]:
     """What the page shows of a run folder: kind, state, accuracy, per-class scores, confusion,
-    the side its model takes, whether its test images can be opened per confusion cell.
+    the curves of its epochs, the side its model takes, whether its test images can be opened
+    per confusion cell, what it can do (predict; explain, probe and export: networks only),
+    and the command lines that use it. An unfinished training says whether it can resume.
 
     A folder that is not a run, or whose files are damaged, is listed with the reason."""
     from pixelab._core.io import read_json
     from pixelab.apps.cnn import PREDICTIONS
+    from pixelab.train.classic import PIPELINE_JSON
 
     out: dict[str, Any] = {"name": path.name}
     try:
         config = read_json(path / "config.json")
     except (OSError, ValueError):
         return {**out, "state": "not a run", "kind": None}
-    out["kind"] = config.get("kind") if isinstance(config, dict) else None
+    config = config if isinstance(config, dict) else {}
+    out["kind"] = config.get("kind")
+    out["method"] = _method(config)
     if not (path / "metrics.json").is_file():
-        return {**out, "state": "unfinished"}
+        return {**out, "state": "unfinished", **_resumable(path, config)}
     try:
         m = read_json(path / "metrics.json")
     except (OSError, ValueError):
@@ -326,15 +358,55 @@ def run_summary(path: Path) -> dict[str, Any]:
     if not isinstance(m, dict):
         return {**out, "state": "damaged", "error": "metrics.json does not hold an object"}
     keys = ("accuracy", "n_train", "n_test", "train_seconds", "mode", "size", "evaluation",
-            "per_class", "confusion", "warnings", "skipped_files")  # fmt: skip
+            "per_class", "confusion", "warnings", "skipped_files", "history")  # fmt: skip
     classes = list(m["per_class"]) if isinstance(m.get("per_class"), dict) else None
-    predictable = (path / "model.json").is_file() and out["kind"] in ("cnn", "transfer")
-    if predictable and "size" not in m:  # a CNN run: the side its images were resized to
+    network = (path / "model.json").is_file() and out["kind"] in NETWORK_KINDS
+    model_file = "model.json" if network else PIPELINE_JSON
+    predictable = network or (out["kind"] == "classic" and (path / PIPELINE_JSON).is_file())
+    if predictable and "size" not in m:  # the side its images were resized to
         with contextlib.suppress(OSError, ValueError, AttributeError, KeyError, TypeError):
-            out["size"] = int(read_json(path / "model.json")["preprocess"]["size"])
-    return {**out, "state": "finished", "predictable": predictable, "classes": classes,
-            "has_predictions": predictable and (path / PREDICTIONS).is_file(),
+            out["size"] = int(read_json(path / model_file)["preprocess"]["size"])
+    return {**out, "state": "finished", "predictable": predictable, "network": network,
+            "classes": classes, "has_predictions": predictable and (path / PREDICTIONS).is_file(),
+            "onnx": network and (path / "model.onnx").is_file(),
+            "commands": _commands(path, network) if predictable else None,
             **{k: m[k] for k in keys if k in m}}  # fmt: skip
+
+
+def _method(config: dict[str, Any]) -> str | None:
+    """A run's method in the page's words."""
+    kind = config.get("kind")
+    if kind == "transfer":
+        return "transfer learning, fine-tuned" if config.get("mode") == "finetune" else (
+            "transfer learning")  # fmt: skip
+    if kind == "cnn":
+        return f"CNN from scratch ({config.get('model', 'small_cnn')})"
+    if kind == "classic":
+        return f"classic: {config.get('features')} + {config.get('classifier')}"
+    return None
+
+
+def _resumable(path: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """Whether an unfinished run is a training that ``--resume`` completes (a CNN's or a
+    finetuning's: from its last checkpoint, or from the start when it stopped before its
+    first epoch ended), with its epochs done and asked for."""
+    from pixelab.apps.cnn import epochs_done
+
+    kind, mode = config.get("kind"), config.get("mode")
+    if not (kind == "cnn" or (kind == "transfer" and mode == "finetune")):
+        return {"resumable": False}
+    return {"resumable": True, "epochs_done": epochs_done(path), "epochs": config.get("epochs")}
+
+
+def _commands(path: Path, network: bool) -> dict[str, str]:
+    """The command lines that use a run folder where it lies."""
+    import shlex
+
+    run = shlex.quote(str(path))
+    commands = {"predict": f"pixelab predict {run} image.jpg"}
+    if network:
+        commands["export"] = f"pixelab export {run} --format onnx"
+    return commands
 
 
 def challenge_summary(path: Path) -> dict[str, Any]:

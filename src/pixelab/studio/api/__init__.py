@@ -1,5 +1,6 @@
 """The studio's JSON API, one router per area: the page, the project, images, jobs, runs (and
-Try's predictions), look (confusion cells, why a prediction) and probe (sliders, challenges).
+Try's predictions), look (confusion cells, why a prediction), probe (sliders, challenges) and
+history (compare two runs, export to ONNX, resume).
 
 Routes stay thin: they check what came in and call :mod:`pixelab.studio.project`,
 :mod:`pixelab.studio.jobs` or the apps; the security check is the app's, not theirs.

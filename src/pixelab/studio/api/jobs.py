@@ -1,4 +1,5 @@
-"""Train: start the one training of the project, follow it (Server-Sent Events), cancel it."""
+"""Train: start the one training of the project, follow it (Server-Sent Events, with the
+epochs' history for the live curves), cancel it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from pixelab.studio.api import get_studio
-from pixelab.studio.jobs import DEFAULTS
 
 router = APIRouter(tags=["jobs"])
 
@@ -20,19 +20,25 @@ POLL_SECONDS = 0.2
 
 
 class TrainRequest(BaseModel):
-    """What the Train button sends; the defaults are ``pixelab transfer train``'s."""
+    """What the Train button sends; what is left out gets the defaults of the kind
+    (``pixelab transfer train``'s, ``cnn train``'s, ``classic train``'s; 64 px but for
+    transfer learning's 224)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["transfer", "cnn"] = "transfer"
+    #: transfer learning, a CNN from scratch, or the classic HOG pipeline (HOG and pixel
+    #: features, a logistic regression)
+    kind: Literal["transfer", "cnn", "classic"] = "transfer"
     #: transfer only: a new head on the frozen backbone (probe, the default), or its last
     #: layers trained too (finetune)
     mode: Literal["probe", "finetune"] | None = None
-    #: the side images are resized to (default 224 for transfer, 64 for a CNN)
+    #: the side images are resized to (default 224 for transfer, 64 for the others)
     size: int | None = Field(None, ge=16, le=512)
-    test_size: float = Field(DEFAULTS["test_size"], ge=0, lt=1)
-    epochs: int = Field(DEFAULTS["epochs"], ge=1, le=1000)
-    seed: int = Field(DEFAULTS["seed"], ge=0)
+    #: the share of the images kept apart to measure accuracy (default 0.2)
+    test_size: float | None = Field(None, ge=0, lt=1)
+    #: finetuning and CNN: passes over the training images (default 10)
+    epochs: int | None = Field(None, ge=1, le=1000)
+    seed: int | None = Field(None, ge=0)
     limit: int | None = Field(None, ge=1)
     #: the learning rate (finetuning and CNN; each has its own default)
     lr: float | None = Field(None, gt=0, lt=1)

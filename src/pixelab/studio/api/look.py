@@ -94,7 +94,7 @@ def _explain(studio: Any, path: Path, image: Path, method: str, target: str | No
 
     start = time.perf_counter()
     with studio.model_lock:
-        model, meta, pre, _ = run_model(studio, path)
+        model, meta, pre, _, _ = run_model(studio, path, network=True)
         pixels = read_image(image, mode=pre.mode, max_pixels=studio.project.limits.max_pixels)
         r = explain_image(model, meta, pixels, method=method, target=target, per_layer=PER_LAYER)
     classes, smap = r["classes"], r["saliency"]

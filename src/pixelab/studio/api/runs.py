@@ -1,7 +1,9 @@
 """Runs and Try: the project's run folders with their scores, and predictions for an image.
 
 Predictions go through the same functions as ``pixelab predict``
-(:func:`pixelab.apps.cnn.load_run_model`, the run's own preprocessing, ``top_predictions``);
+(:func:`pixelab.apps.cnn.load_run_model`, or for a classic run
+:func:`pixelab.apps.classic.load_classic_run` and ``predict_classic``; the run's own
+preprocessing, ``top_predictions``);
 the loaded model is kept while its files are unchanged, so trying many images (and the live
 webcam's frames) stays quick. Two things are for speed: the model's weights are kept
 channels-last, and a run that trained in bfloat16 (``"precision": "bf16"`` in its
@@ -20,7 +22,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from fastapi import APIRouter, Depends, Request, Response
@@ -49,29 +51,59 @@ def run(run: str, studio: Any = Depends(get_studio)) -> dict[str, Any]:
     return run_summary(studio.project.run_path(run))
 
 
-def run_model(studio: Any, path: Path) -> tuple[Any, dict[str, Any], Any, bool]:
-    """The run's model (channels-last), metadata, preprocessing and whether it predicts in
-    bf16, loaded once per version of its weights."""
+class Loaded(NamedTuple):
+    """A run's model as the routes use it: a network (channels-last) or, for a classic run, its
+    fitted pipeline; its metadata, preprocessing, and whether it predicts in bf16."""
+
+    model: Any
+    meta: dict[str, Any]
+    pre: Any
+    bf16: bool
+    classic: bool
+
+
+def run_model(studio: Any, path: Path, *, network: bool = False) -> Loaded:
+    """The run's model, loaded once per version of its files. ``network=True`` (saliency,
+    feature maps) refuses a classic run's pipeline with what it cannot do."""
     import torch
 
     from pixelab._core.io import read_json
     from pixelab.apps.cnn import load_run_model, run_preprocess
+    from pixelab.report.rundir import run_kind
+    from pixelab.train.classic import PIPELINE_JSON
 
+    classic = run_kind(path) == "classic"
+    if classic and network:
+        raise StudioError(
+            f"run {path.name} is the classic HOG pipeline: it has no feature maps or saliency "
+            "(a logistic regression on hand-made HOG features, not a network)",
+            hint="pick a transfer-learning or CNN run to look inside",
+        )  # fmt: skip
+    files = (PIPELINE_JSON if classic else "model.json", "metrics.json")
     try:
-        stamp = tuple((path / f).stat().st_mtime_ns for f in ("model.json", "metrics.json"))
+        stamp = tuple((path / f).stat().st_mtime_ns for f in files)
     except OSError:
         stamp = None
     cached = studio.models.get(str(path))
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    model, meta = load_run_model(path)
-    try:
-        precision = read_json(path / "metrics.json").get("precision")
-    except (OSError, ValueError, AttributeError):
-        precision = None
-    # transfer runs say "bf16" or "fp32"; CNN runs say what choose_precision chose, as a dict
-    bf16 = precision == "bf16" or (isinstance(precision, dict) and precision.get("bf16") is True)
-    loaded = (model.to(memory_format=torch.channels_last).eval(), meta, run_preprocess(meta), bf16)
+    if classic:
+        from pixelab.apps.classic import load_classic_run
+
+        pipe, meta = load_classic_run(path)
+        loaded = Loaded(pipe, meta, run_preprocess(meta), False, True)
+    else:
+        model, meta = load_run_model(path)
+        try:
+            precision = read_json(path / "metrics.json").get("precision")
+        except (OSError, ValueError, AttributeError):
+            precision = None
+        # transfer runs say "bf16" or "fp32"; CNN runs say what choose_precision chose (a dict)
+        bf16 = precision == "bf16" or (
+            isinstance(precision, dict) and precision.get("bf16") is True
+        )
+        model = model.to(memory_format=torch.channels_last).eval()
+        loaded = Loaded(model, meta, run_preprocess(meta), bf16, False)
     studio.models.clear()  # one model at a time: they can be large
     studio.models[str(path)] = (stamp, loaded)
     return loaded
@@ -99,23 +131,27 @@ def predict_file(
     """Every class's probability for the image file ``image`` (prepared as in training, then
     through ``change`` when given: the probe's sliders; the image the model saw is then
     returned too, as ``input``), with where the time went."""
+    from pixelab.apps.classic import predict_classic
     from pixelab.apps.cnn import probabilities, top_predictions
     from pixelab.data.folder import read_image
     from pixelab.train.loop import predict_logits
 
     clock = [time.perf_counter()]
     with studio.model_lock:
-        model, meta, pre, bf16 = run_model(studio, path)
+        model, meta, pre, bf16, classic = run_model(studio, path)
         clock.append(time.perf_counter())
         pixels = read_image(image, mode=pre.mode, max_pixels=studio.project.limits.max_pixels)
         clock.append(time.perf_counter())
         x = pre.apply(pixels) if change is None else change(pre.apply(pixels))
         clock.append(time.perf_counter())
         with _threads(PREDICT_THREADS):
-            logits = predict_logits(model, x[None], device="auto", bf16=bf16)
+            if classic:
+                probs = predict_classic(model, meta, [x])[0]
+            else:
+                probs = probabilities(predict_logits(model, x[None], device="auto", bf16=bf16))
         clock.append(time.perf_counter())
     classes = list(meta["classes"])
-    (top,) = top_predictions(["upload"], probabilities(logits), classes, len(classes))
+    (top,) = top_predictions(["upload"], probs, classes, len(classes))
     steps = ("load", "decode", "preprocess", "model")
     spans = zip(steps, clock[:-1], clock[1:], strict=True)
     timing = {k: round(1000 * (b - a), 2) for k, a, b in spans}
