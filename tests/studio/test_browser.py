@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -324,4 +325,160 @@ def test_webcam_burst_into_a_class_then_live_predictions(server, tmp_path):
         finally:
             browser.close()
     for name in ("capture", "live"):
+        assert (shots / f"{name}.png").stat().st_size > 5_000
+
+
+#: Drops a folder on an element as Chromium hands a folder dragged from the file manager to a
+#: page: DataTransfer items whose webkitGetAsEntry() gives a directory entry to walk. A page's
+#: own DataTransfer cannot hold folders, so the entries here are stand-ins with the same methods
+#: (isFile, isDirectory, name, file(), createReader().readEntries() in batches).
+DROP_FOLDER = """([selector, folder, files]) => {
+  const file = ([name, b64]) => new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type: "image/png" });
+  const fileEntry = (f) => ({ isFile: true, isDirectory: false, name: f.name, file: (ok) => ok(f) });
+  const dirEntry = (name, children) => ({ isFile: false, isDirectory: true, name, createReader() {
+    let batches = [children.slice(0, 2), children.slice(2), []];
+    return { readEntries: (ok) => ok(batches.shift() || []) };
+  } });
+  const transfer = { items: [{ kind: "file", webkitGetAsEntry: () => dirEntry(folder, files.map((f) => fileEntry(file(f)))) }], files: [] };
+  const drop = new Event("drop", { bubbles: true, cancelable: true });
+  Object.defineProperty(drop, "dataTransfer", { value: transfer });
+  document.querySelector(selector).dispatchEvent(drop);
+}"""
+
+
+def test_folders_classic_live_curves_resume_compare_and_export(server, tmp_path):
+    """A folder of class folders chosen with the folder picker makes its classes; a folder
+    dropped on a class adds its images; the classic pipeline trains; a CNN draws its curves
+    while it trains, is cancelled and resumed to its last epoch; the two runs side by side;
+    the CNN exported to ONNX and downloaded."""
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = Path(os.environ.get("PIXELAB_STUDIO_SCREENSHOTS") or tmp_path / "shots")
+    shots.mkdir(parents=True, exist_ok=True)
+    photos = tmp_path / "photos"  # a folder of class folders, as a person keeps them
+    for name in COLOURS:
+        (photos / name).mkdir(parents=True)
+        for f, data in class_images(name):
+            (photos / name / f).write_bytes(data)
+    (photos / "blue" / "notes.txt").write_text("not an image")
+    (photos / ".hidden").mkdir()
+    (photos / ".hidden" / "x.png").write_bytes(png(COLOURS["red"]))
+    images = server.app.state.studio.project.images
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 820}, accept_downloads=True)
+            errors: list[str] = []
+            page.on("pageerror", lambda err: errors.append(str(err)))
+            page.goto(server.url)
+            expect(page.locator("#classes")).to_contain_text("No classes yet")
+
+            # gather: a folder of class folders makes those classes; a folder dropped on a class
+            page.locator("#folder-input").set_input_files(photos)
+            status = page.locator("#folder-status")
+            expect(status).to_contain_text("added 8 images to")
+            expect(status).to_contain_text("left out 2 files")
+            for name in COLOURS:
+                card = page.locator(f'.class-card[data-class="{name}"]')
+                expect(card.locator(".count")).to_have_text("8 images")
+            assert sorted(p.name for p in images.iterdir()) == ["blue", "red"]
+            extra = [[f"more-red{i}.png", base64.b64encode(png(COLOURS["red"], seed=50 + i)).decode()]
+                     for i in range(3)]  # fmt: skip
+            page.evaluate(DROP_FOLDER, ['.class-card[data-class="red"]', "more", extra])
+            red = page.locator('.class-card[data-class="red"]')
+            expect(red.locator(".count")).to_have_text("11 images")
+            expect(red.locator(".thumb img")).to_have_count(11)
+            page.screenshot(path=shots / "folders.png", full_page=True)
+            page.evaluate(DROP_FOLDER, ["#folder-drop", "green", extra[:2]])  # a new class
+            expect(page.locator('.class-card[data-class="green"] .count')).to_have_text("2 images")
+            shutil.rmtree(images / "green")  # by hand: the trainings see two classes
+
+            # train: the classic HOG pipeline, in seconds
+            page.click('.tab[data-screen="train"]')
+            page.select_option("#mode", "classic")
+            expect(page.locator("#size")).to_have_value("64")
+            page.click("#advanced summary")
+            expect(page.locator("#epochs")).to_be_hidden()
+            expect(page.locator("#batch-size")).to_be_hidden()
+            page.click("#train-button")
+            expect(page.locator("#status")).to_have_attribute(
+                "data-status", "done", timeout=120_000
+            )
+            expect(page.locator("#result")).to_contain_text("classic: hog+pixels + logreg")
+            expect(page.locator("#predict-command")).to_contain_text("pixelab predict ")
+            expect(page.locator("#classic-note")).to_contain_text("no ONNX export")
+            expect(page.locator("#export-button")).to_have_count(0)
+            expect(page.locator("#curves")).to_be_hidden()  # no epochs, no curves
+
+            # a CNN: its curves grow while it trains; cancelled, then resumed to the end
+            page.select_option("#mode", "cnn")
+            page.select_option("#size", "32")
+            page.fill("#epochs", "100")
+            page.fill("#batch-size", "4")
+            page.click("#train-button")
+            page.wait_for_function(
+                "document.querySelector('#status').dataset.status === 'running'"
+                " && Number(document.querySelector('#curves').dataset.epochs || 0) >= 3",
+                timeout=120_000,
+            )
+            curve = page.locator(
+                '#curves svg[data-chart="loss"] polyline[data-series="train_loss"]'
+            )
+            assert len(curve.get_attribute("points").split()) >= 3
+            expect(page.locator('#curves svg[data-chart="accuracy"] polyline')).to_have_count(1)
+            page.screenshot(path=shots / "curves.png", full_page=True)
+            page.click("#cancel-button")
+            expect(page.locator("#status")).to_have_attribute("data-status", "cancelled")
+            expect(page.locator("#status")).to_contain_text("Resume")
+            row = page.locator('#runs tbody tr[data-state="unfinished"]')
+            expect(row.locator("td.state")).to_contain_text("interrupted after")
+            row.locator("button.resume").click()
+            expect(page.locator("#status")).to_have_attribute(
+                "data-status", "done", timeout=120_000
+            )
+            expect(page.locator("#curves")).to_have_attribute("data-epochs", "100")
+            expect(page.locator("#runs tbody tr")).to_have_count(2)
+            expect(page.locator("#runs button.resume")).to_have_count(0)
+
+            # history: the two runs side by side
+            for box in page.locator("#runs .tick").all():
+                box.check()
+            page.click("#compare-button")
+            expect(page.locator("#compare-table thead th")).to_have_count(3)
+            expect(page.locator("#compare-classes tbody tr")).to_have_count(2)
+            expect(page.locator("#compare table.confusion")).to_have_count(2)
+            expect(page.locator("#compare-settings")).to_contain_text("classifier")
+
+            # export the CNN to ONNX and download it
+            page.locator("#runs tbody tr", has_text="CNN from scratch").locator(
+                "button.link-button"
+            ).click()
+            with page.expect_download() as download:
+                page.click("#export-button")
+                page.locator("#onnx-link").click()
+            saved = tmp_path / "downloaded.onnx"
+            download.value.save_as(saved)
+            assert saved.stat().st_size > 1000 and download.value.suggested_filename.endswith(
+                ".onnx"
+            )
+            expect(page.locator("#export-status")).to_contain_text("of PyTorch")
+            page.screenshot(path=shots / "history.png", full_page=True)
+
+            # try and probe a classic run: predictions, and no "why" offered
+            page.click('.tab[data-screen="try"]')
+            classic = page.locator("#run-select option", has_text="classic")
+            page.select_option("#run-select", classic.get_attribute("value"))
+            image = base64.b64encode(png(COLOURS["blue"], seed=9, size=80)).decode()
+            page.evaluate(DROP, ["#try-drop", image, "new-blue.png"])
+            expect(page.locator("#predictions .pred.top .label")).to_have_text("blue")
+            expect(page.locator("#try-why")).to_be_hidden()
+            page.click('.tab[data-screen="probe"]')
+            page.select_option("#probe-run", classic.get_attribute("value"))
+            expect(page.locator("#challenge-status")).to_contain_text("measures networks")
+            expect(page.locator("#challenge-button")).to_be_disabled()
+            expect(page.locator("#probe-predictions .pred")).to_have_count(2)
+            assert errors == []
+        finally:
+            browser.close()
+    for name in ("folders", "curves", "history"):
         assert (shots / f"{name}.png").stat().st_size > 5_000

@@ -274,7 +274,7 @@ def test_a_cancelled_training_resumes_to_the_epochs_asked_with_live_curves(tmp_p
         summary = c.get(f"/api/runs/{run}").json()
         assert summary["state"] == "unfinished" and summary["resumable"]
         done_before = summary["epochs_done"]
-        assert 4 <= done_before < 30 and summary["epochs"] == 30
+        assert len(curve) <= done_before < 30 and summary["epochs"] == 30
         r = c.post(f"/api/runs/{run}/resume")
         assert r.status_code == 202, r.text
         resumed = r.json()

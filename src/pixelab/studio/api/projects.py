@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from pixelab.data.folder import IMAGE_EXTENSIONS
 from pixelab.studio.api import get_studio
 
 router = APIRouter(tags=["project"])
@@ -29,5 +30,7 @@ def project(studio: Any = Depends(get_studio)) -> dict[str, Any]:
             "max_pixels": limits.max_pixels,
             "max_files": limits.max_files,
         },
+        # what a dropped folder's files may end in (the rest is left out before uploading)
+        "image_extensions": list(IMAGE_EXTENSIONS),
         "command_line": f"pixelab transfer train --data {p.images}",
     }

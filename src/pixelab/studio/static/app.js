@@ -123,11 +123,16 @@ for (const tab of document.querySelectorAll(".tab")) {
 
 // ---- gather --------------------------------------------------------------------------------
 
+// What a dropped folder's files may end in (the server's list, from /api/project).
+let imageEndings = [".jpg", ".jpeg", ".png"];
+
 async function refresh() {
   const project = await api("/api/project");
   $("#project-name").textContent = project.name;
   $("#project-name").title = project.path;
   $("#images-path").textContent = project.images;
+  $("#runs-path").textContent = `${project.path}/runs`;
+  imageEndings = project.image_extensions || imageEndings;
   renderClasses(project.classes);
   renderRuns(project.runs);
   const job = project.job;
@@ -148,7 +153,7 @@ function countText(n) { return `${n} image${n === 1 ? "" : "s"}`; }
 
 function classCard(c) {
   const input = el("input", { type: "file", accept: "image/*", multiple: "", class: "upload", hidden: "" });
-  input.addEventListener("change", handler(() => upload(c.name, input.files)));
+  input.addEventListener("change", handler(() => addToClass(c.name, [...input.files].map((file) => ({ file, path: file.name })))));
   const thumbs = el("div", { class: "thumbs" });
   const count = el("span", { class: "count", text: countText(c.count) });
   const webcam = el("button", { class: "webcam link-button", type: "button", text: "webcam" });
@@ -174,7 +179,7 @@ function classCard(c) {
       if (capture && capture.name === c.name && card.isConnected) openCapture(card, c.name, count, reloadThumbs);
     });
   }
-  dropTarget(card, (files) => upload(c.name, files));
+  dropTarget(card, (items) => addToClass(c.name, items));
   handler(loadThumbs)(c.name, thumbs);
   return card;
 }
@@ -281,23 +286,119 @@ async function loadThumbs(name, box) {
   }
 }
 
-function dropTarget(node, onFiles) {
+// A drop target: onDrop(items) with what was dropped, folders opened: [{file, path}], the path
+// as it was inside the drop ("cats/001.jpg" for a file of a dropped folder "cats").
+function dropTarget(node, onDrop) {
   node.addEventListener("dragover", (e) => { e.preventDefault(); node.classList.add("dragover"); });
   node.addEventListener("dragleave", () => node.classList.remove("dragover"));
   node.addEventListener("drop", (e) => {
     e.preventDefault();
     node.classList.remove("dragover");
-    if (e.dataTransfer && e.dataTransfer.files.length) handler(onFiles)(e.dataTransfer.files);
+    if (!e.dataTransfer) return;
+    const dropped = droppedItems(e.dataTransfer);  // read now: the drop's data lasts one event
+    handler(async () => {
+      const items = await dropped;
+      if (items.length) await onDrop(items);
+    })();
   });
 }
 
-async function upload(name, files) {
-  if (!files || !files.length) return;
-  const form = new FormData();
-  for (const f of files) form.append("files", f, f.name);
-  await api(`/api/classes/${enc(name)}/images`, { method: "POST", body: form });
-  await refresh();
+// The files of a drop, the insides of dropped folders included, through the browser's entries
+// (webkitGetAsEntry). The entries are taken before the first await, while the drop lasts.
+async function droppedItems(transfer) {
+  const entries = [...(transfer.items || [])].map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry()).filter(Boolean);
+  const files = [...(transfer.files || [])];
+  if (!entries.length) return files.map((file) => ({ file, path: file.name }));
+  const items = [];
+  for (const entry of entries) await readEntry(entry, "", items);
+  return items;
 }
+
+async function readEntry(entry, prefix, items) {
+  const path = prefix + entry.name;
+  if (entry.isFile) {
+    items.push({ file: await new Promise((resolve, reject) => entry.file(resolve, reject)), path });
+  } else if (entry.isDirectory) {
+    const reader = entry.createReader();
+    for (;;) {  // a folder's entries come in batches until an empty one
+      const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+      if (!batch.length) break;
+      for (const child of batch) await readEntry(child, path + "/", items);
+    }
+  }
+}
+
+// A file found inside a dropped folder that may be uploaded: an image ending, nothing hidden.
+function isImagePath(path) {
+  const lower = path.toLowerCase();
+  return !path.split("/").some((part) => part.startsWith(".")) && imageEndings.some((end) => lower.endsWith(end));
+}
+
+// Files per request: each request is checked whole by the server (one bad file keeps none of it).
+const UPLOAD_CHUNK = 100;
+
+// Uploads `files` into class `name`, UPLOAD_CHUNK at a time; how many were stored.
+async function uploadFiles(name, files) {
+  let stored = 0;
+  for (let i = 0; i < files.length; i += UPLOAD_CHUNK) {
+    const form = new FormData();
+    for (const f of files.slice(i, i + UPLOAD_CHUNK)) form.append("files", f, f.name);
+    stored += (await api(`/api/classes/${enc(name)}/images`, { method: "POST", body: form })).stored.length;
+  }
+  return stored;
+}
+
+// Files dropped or chosen for one class: loose files go as they are (the server says what is
+// wrong with one), files found inside a dropped folder only where they look like images.
+async function addToClass(name, items) {
+  const files = items.filter((i) => !i.path.includes("/") || isImagePath(i.path)).map((i) => i.file);
+  if (!files.length) { showError("no images in what was dropped"); return; }
+  try {
+    await uploadFiles(name, files);
+  } finally {
+    await refresh();
+  }
+}
+
+// Folders dropped on Gather (or chosen): each image goes into the class named after the folder
+// it lies in, made when missing, so a folder of class folders makes those classes.
+async function addFolders(items) {
+  const groups = new Map();
+  const left = [];
+  for (const item of items) {
+    const parts = item.path.split("/");
+    if (parts.length < 2 || !isImagePath(item.path)) { left.push(item.path); continue; }
+    const name = parts[parts.length - 2];
+    if (!groups.has(name)) groups.set(name, []);
+    groups.get(name).push(item.file);
+  }
+  const status = $("#folder-status");
+  if (!groups.size) {
+    showError("no images inside folders in what was dropped (drop loose images on a class)");
+    return;
+  }
+  const known = new Set((await api("/api/classes")).map((c) => c.name));
+  const added = [];
+  try {
+    for (const [name, files] of groups) {
+      status.textContent = `adding ${countText(files.length)} to ${name}…`;
+      if (!known.has(name)) await api("/api/classes", { method: "POST", body: { name } });
+      added.push(`${countText(await uploadFiles(name, files))} to ${name}`);
+    }
+  } finally {
+    const skipped = left.length ? `; left out ${left.length} file${left.length === 1 ? "" : "s"} that ${left.length === 1 ? "is" : "are"} not an image inside a folder (${left.slice(0, 3).join(", ")}${left.length > 3 ? ", …" : ""})` : "";
+    status.textContent = (added.length ? `added ${added.join(", ")}` : "nothing added") + skipped;
+    status.dataset.added = String(added.length);
+    await refresh();
+  }
+}
+
+dropTarget($("#folder-drop"), addFolders);
+$("#folder-input").addEventListener("change", handler(async (e) => {
+  const items = [...e.target.files].map((file) => ({ file, path: file.webkitRelativePath || file.name }));
+  e.target.value = "";
+  await addFolders(items);
+}));
 
 $("#class-form").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -323,7 +424,8 @@ function showSettings() {
 
 $("#mode").addEventListener("change", () => {
   showSettings();
-  $("#size").value = $("#mode").value === "cnn" ? "64" : "224";  // a CNN from scratch learns small images
+  // a CNN from scratch and the classic pipeline learn small images
+  $("#size").value = ["cnn", "classic"].includes($("#mode").value) ? "64" : "224";
 });
 showSettings();
 
@@ -335,7 +437,7 @@ const SETTINGS = [["#epochs", "epochs", "epochs"], ["#lr", "lr", "learning rate"
 // The options of the Train button; an impossible value is an Error naming the setting.
 function trainOptions() {
   const method = $("#mode").value;
-  const options = method === "cnn" ? { kind: "cnn" } : { kind: "transfer", mode: method };
+  const options = ["cnn", "classic"].includes(method) ? { kind: method } : { kind: "transfer", mode: method };
   options.size = Number($("#size").value);
   for (const [selector, key, name] of SETTINGS) {
     const input = $(selector);
@@ -371,10 +473,13 @@ function follow(job) {
   $("#train-button").disabled = true;
   $("#cancel-button").hidden = false;
   $("#result").replaceChildren();
-  showJob(job);
-  watchJob(job, showJob, (state) => {
+  $("#compare").replaceChildren();
+  const progress = (state) => { showJob(state); showCurves(state.history, epochsOf(state)); };
+  progress(job);
+  for (const button of document.querySelectorAll("#runs .resume")) button.disabled = true;
+  watchJob(job, progress, (state) => {
     following = null;
-    showJob(state);
+    progress(state);
     $("#train-button").disabled = false;
     $("#cancel-button").hidden = true;
     if (state.status === "done" && state.result) showResult(state.result);
@@ -402,12 +507,86 @@ function showJob(job, bar = $("#progress"), status = $("#status")) {
 
 function pct(x) { return x == null ? "–" : `${(100 * x).toFixed(1)} %`; }
 
+// ---- train: the curves of the epochs, drawn as they arrive (inline SVG, no library) ----------
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  for (const c of children) node.append(c);
+  return node;
+}
+
+// The epochs a training job was asked for: from its task ("epoch 3/10"), else its options.
+function epochsOf(job) {
+  const m = /^epoch \d+\/(\d+)/.exec(job.task || "");
+  return m ? Number(m[1]) : (job.options && job.options.epochs) || 0;
+}
+
+// One chart: a line per [label, key, colour] of `series` over epochs 1..epochs, y from 0 to
+// `top` (1 for accuracy; else the largest value).
+function chart(title, history, series, epochs, top) {
+  const W = 330, H = 180, L = 42, R = 12, T = 24, B = 30;
+  const values = history.flatMap((h) => series.map(([, key]) => h[key]).filter((v) => v != null));
+  const ymax = top || Math.max(1e-6, ...values);
+  const x = (e) => L + (epochs > 1 ? (e - 1) / (epochs - 1) : 0.5) * (W - L - R);
+  const y = (v) => T + (1 - v / ymax) * (H - T - B);
+  const text = (attrs, words) => svg("text", attrs, words);
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: "chart", "data-chart": title, role: "img", "aria-label": `${title} per epoch` });
+  root.append(text({ x: L, y: 15, class: "chart-title" }, title),
+    svg("line", { x1: L, y1: T, x2: L, y2: H - B, class: "axis" }),
+    svg("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, class: "axis" }),
+    text({ x: (L + W - R) / 2, y: H - 3, class: "tick", "text-anchor": "middle" }, "epoch"));
+  for (const v of [0, ymax / 2, ymax]) {
+    root.append(text({ x: L - 5, y: y(v) + 4, class: "tick", "text-anchor": "end" }, top === 1 ? `${Math.round(100 * v)}%` : v.toPrecision(2)));
+  }
+  for (const e of new Set([1, epochs])) root.append(text({ x: x(e), y: H - B + 14, class: "tick", "text-anchor": "middle" }, String(e)));
+  series.forEach(([label, key, colour], i) => {
+    const points = history.filter((h) => h[key] != null).map((h) => [x(h.epoch), y(h[key])]);
+    if (!points.length) return;
+    root.append(svg("polyline", { points: points.map((p) => p.map((v) => v.toFixed(1)).join(",")).join(" "), stroke: colour, class: "line", "data-series": key }));
+    for (const [cx, cy] of points) root.append(svg("circle", { cx: cx.toFixed(1), cy: cy.toFixed(1), r: 2.5, fill: colour }));
+    root.append(text({ x: W - R, y: T + 10 + 13 * i, fill: colour, class: "legend", "text-anchor": "end" }, label));
+  });
+  return root;
+}
+
+// The loss and accuracy of every epoch so far (a training's, or a finished run's); hidden for
+// trainings without epochs (a linear probe, the classic pipeline).
+function showCurves(history, epochs) {
+  const box = $("#curves");
+  if (!history || !history.length) { box.hidden = true; box.replaceChildren(); delete box.dataset.epochs; return; }
+  const last = history[history.length - 1].epoch;
+  box.hidden = false;
+  box.dataset.epochs = String(history.length);
+  box.replaceChildren(
+    chart("loss", history, [["train", "train_loss", "#2f6fde"], ["validation", "val_loss", "#c0392b"]], Math.max(epochs || 0, last)),
+    chart("accuracy", history, [["train", "train_accuracy", "#2f6fde"], ["validation", "val_accuracy", "#c0392b"]], Math.max(epochs || 0, last), 1));
+}
+
+// A confusion matrix as a table; `open(i, j)` (if given) makes its non-zero numbers buttons.
+function confusionTable(classes, matrix, open, id) {
+  const head = el("tr", {}, el("th", { text: "true \\ predicted" }), ...classes.map((c) => el("th", { text: c })));
+  const cell = (n, i, j) => {
+    const kind = i === j ? "right" : n ? "wrong" : "";
+    if (!open || !n) return el("td", { class: kind, text: String(n) });
+    const button = el("button", { class: "cell", type: "button", "data-true": classes[i], "data-predicted": classes[j],
+      title: `show the ${n} test image${n === 1 ? "" : "s"} of ${classes[i]} predicted as ${classes[j]}`, text: String(n) });
+    button.addEventListener("click", handler(() => open(i, j)));
+    return el("td", { class: kind }, button);
+  };
+  const rows = matrix.map((row, i) => el("tr", {}, el("th", { text: classes[i] }), ...row.map((n, j) => cell(n, i, j))));
+  return el("table", id ? { id, class: "confusion" } : { class: "confusion" }, el("thead", {}, head), el("tbody", {}, ...rows));
+}
+
 function showResult(run) {
   const box = $("#result");
   box.replaceChildren(
     el("p", {}, "Accuracy on held-out images: ", el("span", { class: "accuracy", id: "accuracy", text: pct(run.accuracy) }),
-      el("span", { class: "muted", text: `  (${run.n_train} training, ${run.n_test} test images; run ${run.name})` })),
+      el("span", { class: "muted", text: `  (${run.method ? run.method + "; " : ""}${run.n_train} training, ${run.n_test} test images; run ${run.name})` })),
   );
+  showCurves(run.history);
   if (run.per_class) {
     const rows = Object.entries(run.per_class).map(([name, s]) =>
       el("tr", {}, el("td", { text: name }), el("td", { text: pct(s.precision) }), el("td", { text: pct(s.recall) }), el("td", { text: String(s.support) })));
@@ -416,25 +595,58 @@ function showResult(run) {
   }
   $("#cell").hidden = true;
   if (run.confusion && run.classes) {
-    const head = el("tr", {}, el("th", { text: "true \\ predicted" }), ...run.classes.map((c) => el("th", { text: c })));
-    const cell = (n, i, j) => {
-      const kind = i === j ? "right" : n ? "wrong" : "";
-      if (!run.has_predictions || !n) return el("td", { class: kind, text: String(n) });
-      const open = el("button", { class: "cell", type: "button", "data-true": run.classes[i], "data-predicted": run.classes[j],
-        title: `show the ${n} test image${n === 1 ? "" : "s"} of ${run.classes[i]} predicted as ${run.classes[j]}`, text: String(n) });
-      open.addEventListener("click", handler(() => openCell(run.name, run.classes[i], run.classes[j])));
-      return el("td", { class: kind }, open);
-    };
-    const rows = run.confusion.map((row, i) => el("tr", {}, el("th", { text: run.classes[i] }), ...row.map((n, j) => cell(n, i, j))));
-    box.append(el("h3", { text: "Confusion matrix" }), el("table", { id: "confusion" }, el("thead", {}, head), el("tbody", {}, ...rows)));
+    const open = run.has_predictions ? (i, j) => openCell(run.name, run.classes[i], run.classes[j]) : null;
+    box.append(el("h3", { text: "Confusion matrix" }), confusionTable(run.classes, run.confusion, open, "confusion"));
     box.append(el("p", { class: "muted", text: run.has_predictions
       ? "Click a number to see those test images; the cells off the diagonal are the mistakes."
       : "This run did not record its test images one by one (trained before pixelab did): train again to open the cells." }));
   }
   for (const w of run.warnings || []) box.append(el("p", { class: "muted", text: "note: " + w }));
+  if (run.predictable) box.append(useElsewhere(run));
 }
 
+// How to use a run outside the studio: its command line and, for a network, the ONNX export.
+function useElsewhere(run) {
+  const box = el("div", { id: "use" }, el("h3", { text: "Use it elsewhere" }),
+    el("p", {}, "From the command line (the project is a plain folder): ", el("code", { class: "command", id: "predict-command", text: run.commands.predict })));
+  if (!run.network) {
+    box.append(el("p", { class: "muted", id: "classic-note", text: "A classic pipeline is no network: it has no ONNX export, saliency, feature maps or challenge suite. Try, the sliders and pixelab predict use it as it is." }));
+    return box;
+  }
+  const button = el("button", { id: "export-button", type: "button", text: "Export to ONNX" });
+  const said = el("span", { id: "export-status", class: "muted" });
+  const link = (bytes, diff) => {
+    const a = el("a", { id: "onnx-link", href: withToken(`/api/runs/${enc(run.name)}/model.onnx`), download: `${run.name}.onnx`, text: "download model.onnx" });
+    said.replaceChildren(a, bytes ? ` (${(bytes / 1e6).toFixed(2)} MB${diff == null ? "" : `; within ${diff.toExponential(1)} of PyTorch`})` : " (exported before)");
+  };
+  if (run.onnx) link();
+  button.addEventListener("click", handler(async () => {
+    button.disabled = true;
+    said.textContent = "exporting…";
+    try {
+      const r = await api(`/api/runs/${enc(run.name)}/export`, { method: "POST" });
+      link(r.bytes, r.max_abs_difference);
+    } catch (err) {
+      said.textContent = "";
+      throw err;
+    } finally {
+      button.disabled = false;
+    }
+  }));
+  box.append(el("div", { class: "row" }, button, said),
+    el("p", { class: "muted" }, "The same from the command line: ", el("code", { class: "command", text: run.commands.export }),
+      ". model.onnx carries the class names and the preprocessing in its metadata, so it works without pixelab."));
+  return box;
+}
+
+// The runs of the last refresh, by name (what each can do: predictable, network, resumable).
+let runsByName = {};
+// The runs ticked for comparing, in the order they were ticked (two at most).
+let ticked = [];
+
 function renderRuns(runs) {
+  runsByName = Object.fromEntries(runs.map((r) => [r.name, r]));
+  ticked = ticked.filter((name) => runsByName[name] && runsByName[name].state === "finished");
   const body = $("#runs tbody");
   const name = (r) => {
     if (r.state !== "finished") return el("td", { text: r.name });
@@ -442,14 +654,75 @@ function renderRuns(runs) {
     open.addEventListener("click", handler(async () => showResult(await api(`/api/runs/${enc(r.name)}`))));
     return el("td", {}, open);
   };
-  body.replaceChildren(...runs.map((r) => el("tr", { "data-run": r.name }, name(r), el("td", { text: r.state }),
-    el("td", { text: pct(r.accuracy) }), el("td", { text: r.n_train == null ? "" : `${r.n_train}/${r.n_test}` }))));
+  const tick = (r) => {
+    if (r.state !== "finished" || !r.classes) return el("td");
+    const box = el("input", { type: "checkbox", class: "tick", title: `compare ${r.name}` });
+    box.checked = ticked.includes(r.name);
+    box.addEventListener("change", () => {
+      ticked = ticked.filter((n) => n !== r.name);
+      if (box.checked) ticked.push(r.name);
+      if (ticked.length > 2) ticked.shift();  // the two ticked last
+      for (const other of document.querySelectorAll("#runs .tick")) other.checked = ticked.includes(other.closest("tr").dataset.run);
+      $("#compare-button").disabled = ticked.length !== 2;
+    });
+    return el("td", {}, box);
+  };
+  const training = (r) => r.job && r.job.status === "running";
+  const state = (r) => (r.state === "unfinished" && r.resumable && !training(r)
+    ? `interrupted after ${r.epochs_done} of ${r.epochs} epochs` : training(r) ? "training" : r.state);
+  const action = (r) => {
+    if (!r.resumable || training(r)) return el("td");
+    const resume = el("button", { class: "resume", type: "button", text: "Resume", title: `go on from epoch ${r.epochs_done + 1} of ${r.epochs}` });
+    resume.disabled = Boolean(following || suite.following);
+    resume.addEventListener("click", handler(async () => follow(await api(`/api/runs/${enc(r.name)}/resume`, { method: "POST" }))));
+    return el("td", {}, resume);
+  };
+  body.replaceChildren(...runs.map((r) => el("tr", { "data-run": r.name, "data-state": r.state }, tick(r), name(r), el("td", { text: r.method || "" }),
+    el("td", { class: "state", text: state(r) }), el("td", { text: pct(r.accuracy) }),
+    el("td", { text: r.n_train == null ? "" : `${r.n_train}/${r.n_test}` }), action(r))));
+  $("#compare-button").disabled = ticked.length !== 2;
   const usable = runs.filter((r) => r.predictable);
   for (const select of [$("#run-select"), $("#probe-run")]) {
     const chosen = select.value;
-    select.replaceChildren(...usable.map((r) => el("option", { value: r.name, "data-size": r.size || 224, text: `${r.name} (${pct(r.accuracy)})` })));
+    select.replaceChildren(...usable.map((r) => el("option", { value: r.name, "data-size": r.size || 224, "data-network": String(Boolean(r.network)), text: `${r.name} (${pct(r.accuracy)})` })));
     if (usable.some((r) => r.name === chosen)) select.value = chosen;
   }
+}
+
+function isNetwork(run) { return Boolean(runsByName[run] && runsByName[run].network); }
+
+// ---- history: two runs side by side ----------------------------------------------------------
+
+$("#compare-button").addEventListener("click", handler(async () => {
+  if (ticked.length !== 2) return;
+  showCompare(await api(`/api/compare?a=${enc(ticked[0])}&b=${enc(ticked[1])}`));
+}));
+
+function showCompare(r) {
+  const [a, b] = r.runs;
+  const number = (v, digits = 1) => (v == null ? "–" : Number(v).toLocaleString("en", { maximumFractionDigits: digits }));
+  const rows = [["method", (x) => x.method || x.what], ["accuracy", (x) => pct(x.accuracy)],
+    ["parameters", (x) => number(x.num_parameters, 0)], ["training seconds", (x) => number(x.train_seconds)],
+    ["test images per second", (x) => number(x.images_per_second)], ["images (train/test)", (x) => `${x.n_train}/${x.n_test}`]];
+  const better = a.accuracy === b.accuracy ? null : a.accuracy > b.accuracy ? 0 : 1;
+  const head = el("tr", {}, el("th"), ...r.runs.map((x) => el("th", { text: x.run })));
+  const overview = el("table", { id: "compare-table" }, el("thead", {}, head), el("tbody", {}, ...rows.map(([label, f]) =>
+    el("tr", {}, el("th", { text: label }), ...r.runs.map((x, i) => el("td", { class: label === "accuracy" && i === better ? "best" : "", text: f(x) }))))));
+  const classHead = el("tr", {}, el("th", { text: "class" }), ...r.runs.flatMap((x) => [el("th", { text: `${x.run}: precision` }), el("th", { text: "recall" })]));
+  const classRows = r.classes.map((c) => el("tr", {}, el("th", { text: c }),
+    ...r.runs.flatMap((x) => [el("td", { text: pct(x.per_class[c].precision) }), el("td", { text: pct(x.per_class[c].recall) })])));
+  const perClass = el("table", { id: "compare-classes" }, el("thead", {}, classHead), el("tbody", {}, ...classRows));
+  const matrices = el("div", { class: "row top" }, ...r.runs.map((x) => el("figure", {}, confusionTable(r.classes, x.confusion, null),
+    el("figcaption", { class: "muted", text: x.run }))));
+  const names = Object.keys(r.settings);
+  const shown = (v) => (v == null ? "–" : typeof v === "object" ? JSON.stringify(v) : String(v));
+  const settings = names.length
+    ? el("table", { id: "compare-settings" }, el("thead", {}, el("tr", {}, el("th", { text: "setting" }), el("th", { text: a.run }), el("th", { text: b.run }))),
+      el("tbody", {}, ...names.map((k) => el("tr", {}, el("th", { text: k }), ...r.settings[k].map((v) => el("td", { text: shown(v) }))))))
+    : el("p", { class: "muted", text: "Both were trained with the same settings." });
+  $("#compare").replaceChildren(el("h3", { text: `${a.run} and ${b.run} side by side` }), overview,
+    el("h3", { text: "Per class" }), perClass, el("h3", { text: "Confusion matrices" }), matrices,
+    el("h3", { text: "Settings that differ" }), settings);
 }
 
 // ---- look under the hood: a confusion cell's test images, and why a prediction ----------------
@@ -465,6 +738,9 @@ async function openCell(run, truth, predicted) {
   $("#cell-images").replaceChildren(...cell.images.map((im) => {
     const caption = el("span", { class: "confidence", text: pct(im.probability) });
     if (!im.in_project) return el("div", { class: "thumb missing", title: `${im.file}: no longer in the project` }, caption);
+    if (!isNetwork(run)) {  // a classic pipeline has no saliency: the image, without a Why
+      return el("div", { class: "thumb", title: `${im.file} (Why? needs a network)` }, el("img", { src: thumbURL(im.class, im.name), alt: im.file }), caption);
+    }
     const open = el("button", { class: "thumb", type: "button", title: `${im.file}: why ${predicted}?` },
       el("img", { src: thumbURL(im.class, im.name), alt: im.file }), caption);
     open.addEventListener("click", () => openWhy({ run, cls: im.class, name: im.name, label: im.file }));
@@ -561,12 +837,12 @@ async function tryImage(files) {
   const result = await api(`/api/runs/${enc(run)}/predict`, { method: "POST", body: form });
   showPredictions(result.predictions);
   const button = $("#try-why");
-  button.hidden = false;
+  button.hidden = !isNetwork(run);  // a classic pipeline has no saliency or feature maps
   button.onclick = () => openWhy({ run, file, label: file.name || "" });
 }
 
 $("#try-file").addEventListener("change", handler((e) => tryImage(e.target.files)));
-dropTarget($("#try-drop"), tryImage);
+dropTarget($("#try-drop"), (items) => tryImage(items.map((i) => i.file)));
 
 // ---- try: live webcam ------------------------------------------------------------------------
 
@@ -683,7 +959,12 @@ async function loadProbe() {
   $("#probe-images").replaceChildren();
   $("#probe-input").removeAttribute("src");
   $("#probe-predictions").replaceChildren();
-  handler(loadSuite)(run);
+  const network = isNetwork(run);
+  $("#probe-why").hidden = !network;
+  $("#challenge-button").disabled = !network || Boolean(suite.following);
+  $("#challenge-status").textContent = network ? "" : "The challenge suite measures networks: this run is the classic HOG pipeline. Pick a transfer-learning or CNN run to run it.";
+  if (network) handler(loadSuite)(run);
+  else $("#challenge-result").replaceChildren();
   let listed;
   try {
     listed = await api(`/api/runs/${enc(run)}/predictions`, { quiet: true });
