@@ -44,6 +44,13 @@ def upload(client, name: str, files: list[tuple[str, bytes]]):
                        files=[("files", (f, data, "image/png")) for f, data in files])  # fmt: skip
 
 
+def colour_classes(client) -> None:
+    """The classes of :data:`COLOURS`, eight images each, added through the API."""
+    for name in COLOURS:
+        assert client.post("/api/classes", json={"name": name}).status_code == 201
+        assert upload(client, name, class_images(name)).status_code == 201
+
+
 def wait_for(client, job_id: str, until, timeout: float = 120.0) -> dict:
     """Poll a job until ``until(state)`` holds (or it stopped running); return the state."""
     import time

@@ -17,6 +17,7 @@ from tests.studio.helpers import (
     PORT,
     TOKEN,
     class_images,
+    colour_classes,
     make_client,
     past_epoch,
     png,
@@ -240,9 +241,7 @@ def trained(tmp_path_factory, _private_cache):
     its event stream: (client, project folder, the events, the final state)."""
     root = tmp_path_factory.mktemp("trained") / "project"
     with make_client(root) as c:
-        for name in COLOURS:
-            c.post("/api/classes", json={"name": name})
-            assert upload(c, name, class_images(name)).status_code == 201
+        colour_classes(c)
         r = c.post("/api/jobs", json={"mode": "probe", "size": 64, "test_size": 0.25})
         assert r.status_code == 202, r.text
         job = r.json()
@@ -388,9 +387,7 @@ def test_try_refuses_bad_input(trained, tmp_path):
 
 
 def test_a_second_training_is_refused_and_cancel_keeps_the_finished_epochs(client, tmp_path):
-    for name in COLOURS:
-        client.post("/api/classes", json={"name": name})
-        upload(client, name, class_images(name))
+    colour_classes(client)
     job = client.post("/api/jobs", json={"mode": "finetune", "size": 32, "epochs": 500,
                                          "batch_size": 8, "lr": 2e-4}).json()  # fmt: skip
     state = wait_for(client, job["id"], past_epoch(2))
@@ -416,9 +413,7 @@ def test_a_second_training_is_refused_and_cancel_keeps_the_finished_epochs(clien
 
 
 def test_a_cnn_from_scratch_is_the_second_choice(client, tmp_path):
-    for name in COLOURS:
-        client.post("/api/classes", json={"name": name})
-        upload(client, name, class_images(name))
+    colour_classes(client)
     refused = client.post("/api/jobs", json={"kind": "cnn", "mode": "probe"})
     assert refused.status_code == 422 and "transfer learning only" in refused.json()["error"]
     advanced = {"batch_size": 4, "lr": 0.01, "augment": "basic", "val_fraction": 0.25}

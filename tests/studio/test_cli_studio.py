@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 
 from tests.cli.test_cli import cli
-from tests.studio.helpers import COLOURS, class_images, past_epoch, upload, wait_for
+from tests.studio.helpers import colour_classes, past_epoch, wait_for
 
 
 def test_help_names_the_options(capsys):
@@ -93,9 +93,7 @@ def test_stopping_the_studio_mid_training_keeps_the_finished_epochs(tmp_path):
     base = f"http://127.0.0.1:{server.port}"
     try:
         with TestClient(server.app, base_url=base, headers={"X-Pixelab-Token": server.token}) as c:
-            for name in COLOURS:
-                c.post("/api/classes", json={"name": name})
-                upload(c, name, class_images(name))
+            colour_classes(c)
             job = c.post("/api/jobs", json={"mode": "finetune", "size": 32, "epochs": 500}).json()
             wait_for(c, job["id"], past_epoch(2))
             server.finish_jobs()  # what Ctrl-C on 'pixelab studio' does once the server stops

@@ -15,6 +15,7 @@ import pytest
 from tests.studio.helpers import (
     COLOURS,
     class_images,
+    colour_classes,
     make_client,
     past_epoch,
     png,
@@ -29,9 +30,7 @@ def runs(tmp_path_factory, _private_cache):
     classic run, trained through the API: (client, project folder, {kind: run})."""
     root = tmp_path_factory.mktemp("history") / "project"
     with make_client(root) as c:
-        for name in COLOURS:
-            c.post("/api/classes", json={"name": name})
-            assert upload(c, name, class_images(name)).status_code == 201
+        colour_classes(c)
         made = {}
         for kind, body in (("transfer", {"size": 64}),
                            ("cnn", {"kind": "cnn", "size": 32, "epochs": 3}),
@@ -250,9 +249,7 @@ def test_a_cancelled_training_resumes_to_the_epochs_asked_with_live_curves(tmp_p
     project = tmp_path / "project"
     asked = {"kind": "cnn", "size": 32, "epochs": 30, "batch_size": 4, "test_size": 0.25}
     with make_client(project) as c:
-        for name in COLOURS:
-            c.post("/api/classes", json={"name": name})
-            upload(c, name, class_images(name))
+        colour_classes(c)
         job = c.post("/api/jobs", json=asked).json()
         run = job["run"]
         state = wait_for(c, job["id"], past_epoch(4))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.studio.helpers import COLOURS, class_images, make_client, png, upload, wait_for
+from tests.studio.helpers import COLOURS, colour_classes, make_client, png, wait_for
 
 
 def decode(url: str) -> np.ndarray:
@@ -28,9 +28,7 @@ def runs(tmp_path_factory, _private_cache):
     both trained through the API: (client, project folder, {"transfer": run, "cnn": run})."""
     root = tmp_path_factory.mktemp("look") / "project"
     with make_client(root) as c:
-        for name in COLOURS:
-            c.post("/api/classes", json={"name": name})
-            assert upload(c, name, class_images(name)).status_code == 201
+        colour_classes(c)
         made = {}
         for kind, body in (("transfer", {"size": 64}), ("cnn", {"kind": "cnn", "size": 32,
                                                                 "epochs": 3})):  # fmt: skip
