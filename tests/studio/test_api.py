@@ -410,6 +410,18 @@ def test_a_second_training_is_refused_and_cancel_keeps_the_finished_epochs(clien
     assert client.post("/api/jobs/nope/cancel").status_code == 404
     assert client.get("/api/jobs/nope").status_code == 404
     assert client.get("/api/jobs/nope/events").status_code == 404
+    # Resume goes on from the checkpoint (resume_transfer), and stops again on Cancel
+    summary = client.get(f"/api/runs/{job['run']}").json()
+    assert summary["resumable"] and summary["epochs"] == 500
+    resumed = client.post(f"/api/runs/{job['run']}/resume")
+    assert resumed.status_code == 202 and resumed.json()["kind"] == "transfer", resumed.text
+    state = wait_for(client, resumed.json()["id"], past_epoch(summary["epochs_done"] + 2))
+    assert state["status"] == "running" and state["history"][0]["epoch"] == 1, state
+    client.post(f"/api/jobs/{resumed.json()['id']}/cancel")
+    state = wait_for(client, resumed.json()["id"], lambda s: False)
+    assert state["status"] == "cancelled", state
+    after = client.get(f"/api/runs/{job['run']}").json()["epochs_done"]
+    assert after >= summary["epochs_done"] + 1
 
 
 def test_a_cnn_from_scratch_is_the_second_choice(client, tmp_path):
