@@ -367,7 +367,8 @@ def run_summary(path: Path) -> dict[str, Any]:
         with contextlib.suppress(OSError, ValueError, AttributeError, KeyError, TypeError):
             out["size"] = int(read_json(path / model_file)["preprocess"]["size"])
     return {**out, "state": "finished", "predictable": predictable, "network": network,
-            "classes": classes, "has_predictions": predictable and (path / PREDICTIONS).is_file(),
+            "classes": classes, "has_predictions": (path / PREDICTIONS).is_file() and (
+                out["kind"] in (*NETWORK_KINDS, "classic")),
             "onnx": network and (path / "model.onnx").is_file(),
             "commands": _commands(path, network) if predictable else None,
             **{k: m[k] for k in keys if k in m}}  # fmt: skip
