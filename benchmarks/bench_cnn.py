@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_cnn.py [--out .bench/cnn.json] [--ref-epochs 14]
         [--ref-max-seconds 900] [--long-epochs 0] [--long-model M] [--long-augment A] [--threads N]
         [--budget-ref-epochs 8] [--budget-model M] [--budget-option KEY=VALUE ...]
+        [--budget-train-option KEY=VALUE ...]
         [--share-of-ref 0.25]
 
 Trains, one after the other on the official 60,000 / 10,000 split:
@@ -19,7 +20,8 @@ Trains, one after the other on the official 60,000 / 10,000 split:
 (d) unless ``--budget-ref-epochs 0``: the default recipe given the time of that many reference
     epochs (their mean time, measured in (a)) as its ``budget_s`` -- what
     ``pixelab cnn train --budget-s S`` runs; ``--budget-model`` and ``--budget-option`` (model
-    constructor options as KEY=VALUE, JSON values) change its model;
+    constructor options as KEY=VALUE, JSON values) change its model, ``--budget-train-option``
+    its training options (``batch_size=128``);
 (e) unless ``--share-of-ref 0``: the default recipe given that share of the reference's time to
     0.92 as its ``budget_s``: with 0.25, whether pixelab reaches 0.92 in a quarter of the time.
 
@@ -165,6 +167,7 @@ def run_pixelab(train: Any, test: Any, cfg: CNNConfig, *, label: str) -> dict[st
         num_classes=len(train.classes),
         in_channels=train.channels,
         image_size=train.shape[0],
+        **cfg.model_options,
     )  # fmt: skip -- exactly what pixelab.apps.cnn.train_cnn builds
     flops = forward_flops(model)
 
@@ -200,6 +203,11 @@ def run_pixelab(train: Any, test: Any, cfg: CNNConfig, *, label: str) -> dict[st
 
 
 # ---- helpers -----------------------------------------------------------------------------------
+
+
+def _pairs(pairs: list[str]) -> dict[str, Any]:
+    """KEY=VALUE arguments as a dict, the values read as JSON."""
+    return {k: json.loads(v) for k, v in (p.split("=", 1) for p in pairs)}
 
 
 def time_to(curve: list[dict[str, Any]], target: float) -> float | None:
@@ -292,6 +300,8 @@ def main() -> None:
     parser.add_argument("--budget-ref-epochs", type=float, default=8, help="0 skips run (d)")
     parser.add_argument("--budget-model", default=None, help="default: the default model")
     parser.add_argument("--budget-option", action="append", default=[], help="KEY=VALUE (JSON)")
+    parser.add_argument("--budget-train-option", action="append", default=[],
+                        help="KEY=VALUE (JSON) of the training config, e.g. batch_size=128")  # fmt: skip
     parser.add_argument("--share-of-ref", type=float, default=0.25, help="0 skips run (e)")
     args = parser.parse_args()
     if args.threads:
@@ -322,9 +332,10 @@ def main() -> None:
         budget = args.budget_ref_epochs * ref_curve[-1]["seconds"] / len(ref_curve)
         print(f"(d) pixelab within {args.budget_ref_epochs:g} reference epochs ({budget:.0f} s)",
               file=sys.stderr)  # fmt: skip
-        options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.budget_option)}
-        budget_cfg = CNNConfig().replace(model=args.budget_model, budget_s=round(budget, 1))
-        budget_cfg = budget_cfg.replace(model_options=options or None)
+        options = _pairs(args.budget_option)
+        budget_cfg = CNNConfig(**_pairs(args.budget_train_option)).replace(
+            model=args.budget_model, budget_s=round(budget, 1), model_options=options or None
+        )
         runs["pixelab_budget"] = run_pixelab(train, test, budget_cfg, label="budget")
         runs["pixelab_budget"]["reference_epochs"] = args.budget_ref_epochs
         write_json(args.out, summarize(runs, cpu, train, test))
