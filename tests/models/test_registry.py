@@ -50,7 +50,9 @@ def test_kwargs_shape_the_model():
     assert model.get_classifier().in_features == 16 * 7 * 7  # flat head, 14 x 14 pooled to 7 x 7
     assert model(torch.rand(2, 1, 28, 28)).shape == (2, 4)
     model = create_model("small_cnn", num_classes=4, widths=(8, 16), convs_per_block=[1, 3])
-    convs = [sum(isinstance(m, torch.nn.Conv2d) for m in b.modules()) for b in model.blocks.values()]
+    convs = [
+        sum(isinstance(m, torch.nn.Conv2d) for m in b.modules()) for b in model.blocks.values()
+    ]
     assert convs == [1, 3]
     assert model.config["convs_per_block"] == [1, 3]  # saved as given: the model rebuilds
     assert create_model(**model.config).config == model.config
