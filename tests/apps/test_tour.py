@@ -167,6 +167,7 @@ def _check_transfer(m, html, root):
     # finetuning starts from the probe and keeps most of what it knew
     assert m["fashion_mnist"]["finetune"]["20"]["mean"] > 0.6
     assert "Finetuning goes one step further" in html
+    assert "pixelab studio my_project/" in html  # where to do the same on one's own images
 
 
 def _check_generalisation(m, html, root):

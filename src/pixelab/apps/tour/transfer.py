@@ -120,6 +120,13 @@ def chapter(ctx: TourContext) -> dict[str, Any]:
             "are far from the photos it learned from (BENCHMARKS.md)."
         )
     )
+    ch.text(
+        "The same on your own images, without typing: `pixelab studio my_project/` opens a local "
+        "web page (Teachable Machine's gather, train and try, webcam included) that trains "
+        "this pretrained head on the classes you make, then shows why it decides (saliency, "
+        "feature maps), lets you turn, move, darken or cover an image and watch the prediction "
+        "move, and compares and exports the runs it made."
+    )
     return {
         "imagenet": {p["path"]: p["top"][:3] for p in pred["predictions"]},
         "fashion_mnist": {k: clothes[k] for k in methods},
