@@ -2,7 +2,7 @@
 wall-clock budget, judged by the same network.
 
     .venv/bin/python benchmarks/bench_generate.py [--budget-s 180] [--seeds 0,1,2] [--out .bench/generate.json]
-        [--mode-seeking 1] [--only mode-seeking]
+        [--mode-seeking 1] [--only unconditional,tutorial]
 
 The tutorial's recipe (pytorch.org/tutorials/beginner/dcgan_faces_tutorial.html), sized for
 28-pixel images: transposed convolutions with batch norm in the generator (noise of 100),
@@ -81,8 +81,16 @@ def _init(m: nn.Module) -> None:
         nn.init.zeros_(m.bias)
 
 
-def train_tutorial(images: np.ndarray, budget_s: float, seed: int) -> tuple[Any, dict[str, Any]]:
-    """The tutorial's training loop (D on real + fake, then G, BCE), stopped at the budget."""
+def train_tutorial(
+    images: np.ndarray, budget_s: float, seed: int, *, bf16: bool = False
+) -> tuple[Any, dict[str, Any]]:
+    """The tutorial's training loop (D on real + fake, then G, BCE), stopped at the budget;
+    ``bf16``: its networks under bfloat16 autocast, as pixelab runs its own on such a CPU."""
+    from functools import partial
+
+    from pixelab.train.loop import _autocast
+
+    cast = partial(_autocast, torch.device("cpu"), bf16)
     torch.manual_seed(seed)
     g, d = TutorialG(), TutorialD()
     g.apply(_init)
@@ -98,12 +106,16 @@ def train_tutorial(images: np.ndarray, budget_s: float, seed: int) -> tuple[Any,
         for i in range(len(x_all) // 64):
             t0 = time.perf_counter()
             real = x_all[order[i * 64 : (i + 1) * 64]].float().div(127.5).sub(1)
-            fake = g(torch.randn(64, g.nz, generator=gen))
-            loss_d = bce(d(real), torch.ones(64)) + bce(d(fake.detach()), torch.zeros(64))
+            with cast():
+                fake = g(torch.randn(64, g.nz, generator=gen))
+                s_real, s_fake = d(real).float(), d(fake.detach()).float()
+            loss_d = bce(s_real, torch.ones(64)) + bce(s_fake, torch.zeros(64))
             opt_d.zero_grad()
             loss_d.backward()
             opt_d.step()
-            loss_g = bce(d(fake), torch.ones(64))
+            with cast():
+                s_fake = d(fake).float()
+            loss_g = bce(s_fake, torch.ones(64))
             opt_g.zero_grad()
             loss_g.backward()
             opt_g.step()
@@ -155,42 +167,50 @@ def recipes(mode_seeking: float) -> list[tuple[str, bool, float]]:
 TUTORIAL = "DCGAN tutorial recipe"
 
 
+def _wanted(name: str, only: str | None) -> bool:
+    """Whether recipe ``name`` runs: every one, or those holding one of ``only``'s words."""
+    return only is None or any(w.strip() in name for w in only.split(","))
+
+
 def run_seed(
     seed: int, budget_s: float, train: Any, judge_model: Any, real_feats: np.ndarray, *,
     mode_seeking: float = 1.0, only: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:  # fmt: skip
-    """Every recipe (or those whose name holds ``only``) once with ``seed``: (results by
-    recipe, 60 samples by recipe)."""
+    """Every recipe (or those whose name holds one of ``only``'s comma-separated words) once
+    with ``seed``: (results by recipe, 60 samples by recipe). pixelab's GANs run in the
+    precision pixelab picks for this machine (bf16 where the CPU has it); the tutorial's
+    recipe as written (float32) and, on such a CPU, also under bf16 autocast."""
     from pixelab.generate import GANConfig, fit_gan, sample
     from pixelab.generate.gan import build
+    from pixelab.train.loop import choose_precision
 
+    bf16 = choose_precision(None, torch.device("cpu"))["bf16"]
     results: dict[str, Any] = {}
     grids = {}
     n = 2000
     for name, conditional, ms in recipes(mode_seeking):
-        if only is not None and only not in name:
+        if not _wanted(name, only):
             continue
         cfg = GANConfig(conditional=conditional, epochs=1000, seed=seed, mode_seeking=ms)
         g, d = build(cfg, 1, 28, 10)
         t0 = time.perf_counter()
-        res = fit_gan(g, d, train.images, train.labels, cfg, max_seconds=budget_s)
+        res = fit_gan(g, d, train.images, train.labels, cfg, max_seconds=budget_s, bf16=bf16)
         asked = np.arange(n) % 10 if conditional else None
         z = torch.randn(n, cfg.latent, generator=torch.Generator().manual_seed(seed + 3))
         fakes = sample(g, z, None if asked is None else torch.as_tensor(asked))
-        results[name] = {"train_seconds": round(res.train_seconds, 1),
-                         "epochs": round(len(res.history), 2),
-                         "wall_seconds": round(time.perf_counter() - t0, 1),
+        results[name] = {"train_seconds": round(res.train_seconds, 1), "steps": res.steps,
+                         "bf16": bf16, "wall_seconds": round(time.perf_counter() - t0, 1),
                          **measure(fakes, asked, judge_model, real_feats)}  # fmt: skip
         grids[name] = fakes[:60]
         print(seed, name, results[name], flush=True)
-    if only is not None and only not in TUTORIAL:
-        return results, grids
-    g, info_t = train_tutorial(train.images, budget_s, seed)
-    fakes = _tutorial_samples(g, n, seed)
-    name = TUTORIAL
-    results[name] = {**info_t, **measure(fakes, None, judge_model, real_feats)}
-    grids[name] = fakes[:60]
-    print(seed, name, results[name], flush=True)
+    for name, cast in ((TUTORIAL, False), (f"{TUTORIAL}, bf16", True)):
+        if not _wanted(name, only) or (cast and not bf16):
+            continue
+        g, info_t = train_tutorial(train.images, budget_s, seed, bf16=cast)
+        fakes = _tutorial_samples(g, n, seed)
+        results[name] = {**info_t, "bf16": cast, **measure(fakes, None, judge_model, real_feats)}
+        grids[name] = fakes[:60]
+        print(seed, name, results[name], flush=True)
     return results, grids
 
 
@@ -210,7 +230,8 @@ def main() -> None:
     ap.add_argument("--seeds", default="0", help="seeds separated by commas, e.g. 0,1,2")
     ap.add_argument("--out", default=".bench/generate.json")
     ap.add_argument("--mode-seeking", type=float, default=1.0, help="its recipe's weight")
-    ap.add_argument("--only", default=None, help="only the recipes whose name holds this")
+    ap.add_argument("--only", default=None,
+                    help="only the recipes whose name holds one of these comma-separated words")  # fmt: skip
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     torch.set_num_threads(max(1, torch.get_num_threads()))

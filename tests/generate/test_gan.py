@@ -45,6 +45,7 @@ def test_gan_train_writes_its_run_and_samples_by_class(capsys, tmp_path):
     q = m["quality"]
     assert q["fid_judge"] > q["fid_real_vs_real"] >= 0 and q["kid_judge"] > 0
     assert "judge" in m["quality_note"] and "Inception" in m["quality_note"]
+    assert m["precision"]["asked"] == "auto" and isinstance(m["precision"]["bf16"], bool)
     figures = {p.name for p in (out / "figures").iterdir()}
     assert {"losses.png", "monitor.png", "samples.png", "interpolation.png", "nearest.png",
             "training.gif"} <= figures  # fmt: skip
@@ -188,6 +189,24 @@ def test_fit_gan_stops_at_its_time_budget():
     res = fit_gan(g, d, images, labels, cfg, max_seconds=0.5)
     assert res.finished and 1 <= len(res.history) < 1000
     assert res.train_seconds < 5  # stopped at the first step past half a second
+
+
+def test_fit_gan_in_bf16_trains_the_same_networks_in_bfloat16_arithmetic():
+    from pixelab.generate import fit_gan
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (128, 16, 16, 1), dtype=np.uint8)
+    labels = np.arange(128) % 2
+    cfg = GANConfig(latent=8, width=4, epochs=1, batch_size=32, average=0)
+    runs = {}
+    for bf16 in (False, True):
+        g, d = build(cfg, 1, 16, 2)
+        res = fit_gan(g, d, images, labels, cfg, bf16=bf16)
+        assert res.finished and np.isfinite(res.history[0]["d_loss"])
+        assert all(p.dtype == torch.float32 for p in g.parameters())  # weights stay float32
+        runs[bf16] = torch.cat([p.detach().flatten() for p in g.parameters()])
+    gap = (runs[True] - runs[False]).abs().max()
+    assert 0 < gap < 0.05  # rounded arithmetic: near the float32 run, not equal to it
 
 
 def test_the_shipped_gan_is_in_the_package_and_answers_to_its_name(capsys, tmp_path,

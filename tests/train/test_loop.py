@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -362,7 +363,10 @@ def test_steps_end_training_mid_epoch_with_the_schedule_planned_for_them(digits)
     assert result.history[-1]["lr"] == lr_after(steps) < lr_after(2 * per_epoch) / 10
 
 
-def test_a_budget_plans_the_steps_without_touching_the_model(digits):
+def test_a_budget_plans_the_steps_without_touching_the_model(digits, monkeypatch):
+    from pixelab.train import loop
+
+    monkeypatch.setattr(loop, "REPLAN_SHARE", 0)  # the probe's plan alone, repeated exactly
     train, _ = digits
     torch.manual_seed(0)
     planned = Tiny()
@@ -384,6 +388,7 @@ def test_a_budgeted_run_resumes_with_the_steps_it_planned(digits, tmp_path, monk
     train, _ = digits
     per_epoch = len(train) // 64
     monkeypatch.setattr(loop, "_seconds_per_step", lambda *a, **k: 0.01)
+    monkeypatch.setattr(loop, "REPLAN_SHARE", 0)  # the probe's plan alone
     cfg = small_cfg(budget_s=0.01 * (2 * per_epoch + 5) / 0.95 + 0.001)
     torch.manual_seed(0)
     straight = Tiny()
@@ -402,6 +407,30 @@ def test_a_budgeted_run_resumes_with_the_steps_it_planned(digits, tmp_path, monk
     assert again.plan["steps"] == done.plan["steps"] and len(again.history) == 3
     for a, b in zip(_weights(straight), _weights(resumed), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_budgeted_run_plans_again_when_its_steps_run_slower_than_the_probe(digits, tmp_path,
+                                                                         monkeypatch):  # fmt: skip
+    from pixelab.train import loop
+    from pixelab.train.checkpoint import STATE
+
+    train, _ = digits
+    per_epoch = len(train) // 64
+    real = loop._seconds_per_step
+    # a probe that claims steps 20x faster than they are: 20x too many steps planned
+    monkeypatch.setattr(loop, "_seconds_per_step", lambda *a, **k: real(*a, **k) / 20)
+    torch.manual_seed(0)
+    result = fit(Tiny(), train, config=small_cfg(budget_s=1.0), checkpoint_dir=tmp_path)
+    plan = result.plan
+    again = plan["replanned"]
+    assert again["after_steps"] == min(per_epoch, max(20, int(0.1 * again["steps_before"])))
+    assert plan["steps"] < again["steps_before"] / 4  # the run's own pace set the length
+    assert result.samples_seen == plan["steps"] * 64
+    assert len(result.history) == math.ceil(plan["steps"] / per_epoch)
+    saved = json.loads((tmp_path / STATE).read_text())["config"]
+    assert saved["steps"] == plan["steps"]  # what --resume continues
+    ratio = result.history[-1]["lr"] / result.history[0]["lr"]
+    assert ratio < 0.1  # the schedule of the new plan ran to its end (annealed)
 
 
 def test_test_time_augmentation_averages_the_shifted_views(digits):

@@ -128,6 +128,7 @@ def gan_train(
     judge: str | os.PathLike[str] | None = None,
     judge_model: tuple[Any, dict[str, Any]] | None = None,
     device: str = "auto",
+    bf16: bool | None = None,
     resume: bool = False,
     overwrite: bool = False,
     cache: str | os.PathLike[str] | None = None,
@@ -138,11 +139,12 @@ def gan_train(
     the mode-collapse monitor, a latent interpolation, nearest training images, and
     metrics.json with the quality numbers in the judge's features. Ctrl-C keeps the last
     finished epoch; ``resume=True`` continues it exactly. ``judge_model`` (a loaded model on
-    the same classes and its description) replaces the judge run, e.g. for the tour."""
+    the same classes and its description) replaces the judge run, e.g. for the tour.
+    ``bf16`` None: bfloat16 autocast where the hardware has it (as ``cnn train``)."""
     from pixelab.data import load_train_test
     from pixelab.generate import GANConfig
     from pixelab.generate.gan import build, check_enough, upsamplings
-    from pixelab.train.loop import resolve_device
+    from pixelab.train.loop import choose_precision, resolve_device
 
     out = Path(out)
     if resume:
@@ -155,6 +157,7 @@ def gan_train(
         judge = saved.get("judge_arg")
     cfg = (config or GANConfig()).check()
     dev = resolve_device(device)
+    precision = choose_precision(bf16, dev)
     train, test = load_train_test(data, size=size, gray=gray, limit=limit, seed=cfg.seed,
                                   progress=progress)  # fmt: skip
     side, channels = train.shape[0], train.shape[2]
@@ -179,7 +182,7 @@ def gan_train(
         rd.keep_on_error = True
         try:
             return _train_and_report(rd, cfg, g, d, train, test, judge_model, judge_info, dev,
-                                     resume, progress)  # fmt: skip
+                                     precision, resume, progress)  # fmt: skip
         except KeyboardInterrupt:
             return _interrupted(out, "pixelab gan train")
 
@@ -238,7 +241,8 @@ def collapse_warning(
 
 def _train_and_report(
     rd: RunDir, cfg: Any, g: Any, d: Any, train: Any, test: Any, judge_model: Any,
-    judge_info: dict[str, Any], dev: Any, resume: bool, progress: ProgressFn | None,
+    judge_info: dict[str, Any], dev: Any, precision: dict[str, Any], resume: bool,
+    progress: ProgressFn | None,
 ) -> dict[str, Any]:  # fmt: skip
     import torch
 
@@ -263,7 +267,7 @@ def _train_and_report(
     result = fit_gan(g, d, train.images, train.labels, cfg, device=str(dev), checkpoint_dir=rd.path,
                      resume=resume and has_checkpoint(rd.path),
                      on_epoch=_monitor(rd, cfg, n_classes, judge_model, real_feats),
-                     progress=progress)  # fmt: skip
+                     bf16=precision["bf16"], progress=progress)  # fmt: skip
     if not result.finished:
         return _interrupted(rd.path, "pixelab gan train")
     q = gan_quality(g, cfg, train, real, judge_model, real_feats=real_feats, real_pred=real_pred)
@@ -306,6 +310,7 @@ def _train_and_report(
                         "Inception's: compare them only with numbers from the same judge",
         "collapse_warning": warning,
         "epochs": len(result.history), "train_seconds": round(result.train_seconds, 2),
+        "precision": precision,
         "sample_images_per_second": round(QUALITY_SAMPLES / max(sample_seconds, 1e-9), 1),
         "n_train": len(train), "n_real_eval": len(real), "conditional": cfg.conditional,
         "history": result.history,

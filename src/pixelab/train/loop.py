@@ -50,6 +50,13 @@ TTA = ("none", "shift", "shift+flip")
 #: not see (the first steps of the real model, the epochs' shuffles; bench_cnn found plans 3-6 %
 #: over when they used it all).
 BUDGET_SHARE = 0.95
+#: A budgeted run times its own first steps (the first epoch, or this share of the plan if
+#: sooner) and plans again, for REPLAN_BUDGET_SHARE of the budget, when the plan they give is
+#: more than REPLAN_TOLERANCE off the probe's (bench_cnn saw real steps 8 % slower than the
+#: probe's in one run and 10 % faster in another).
+REPLAN_SHARE = 0.1
+REPLAN_BUDGET_SHARE = 0.97
+REPLAN_TOLERANCE = 0.02
 #: Options added after runs were first saved, with the value a run saved before then trained with:
 #: resuming such a run goes on exactly as it started.
 OPTIONS_ADDED: dict[str, Any] = {
@@ -474,6 +481,10 @@ def fit(
         plan.update(budget_s=cfg.budget_s, steps=total, epochs=round(total / steps, 3))
     opt = _make_optimizer(model, cfg)
     sched = _make_scheduler(opt, cfg, total)
+    replan_at = 0  # the step after which a fresh plan replaces the probe's (0: never)
+    if "probe_seconds_per_step" in plan and REPLAN_SHARE > 0:
+        replan_at = min(steps, max(20, int(REPLAN_SHARE * total)))
+        replan_at = replan_at if replan_at < total else 0
     average = WeightAverage(model, cfg.average) if cfg.average > 0 else None
     kept = model if average is None else average.module  # what is validated and returned
     history: list[dict[str, float]] = []
@@ -504,7 +515,8 @@ def fit(
         stopped_early = bool(state.get("stopped_early", False))
     epoch = start_epoch - 1
     try:
-        for epoch in range(start_epoch, epochs):
+        while epoch + 1 < epochs:
+            epoch += 1
             t0 = time.perf_counter()
             gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
             torch.manual_seed(cfg.seed * 100_003 + epoch)  # dropout and friends
@@ -512,7 +524,7 @@ def fit(
             model.train()
             run_loss, run_correct, count = 0.0, 0, 0
             this_epoch = min(steps, total - epoch * steps)  # a step count may end mid-epoch
-            for step in range(this_epoch):
+            for step in range(steps):  # until this_epoch (a new plan may change it)
                 idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
                 if group is not None:
                     idx = group.shard(idx)
@@ -522,10 +534,27 @@ def fit(
                     sched.step()
                 if average is not None:
                     average.update(epoch * steps + step + 1)
+                if epoch * steps + step + 1 == replan_at:  # the run's own pace, not the probe's
+                    pace = (time.perf_counter() - t0) / replan_at
+                    if group is not None:  # every process must plan the same number of steps
+                        pace = group.sum([pace])[0] / group.world
+                    again = replan_at + max(
+                        1, int(REPLAN_BUDGET_SHARE * cfg.budget_s / pace) - replan_at
+                    )
+                    if abs(again - total) > REPLAN_TOLERANCE * total:
+                        plan["replanned"] = {"after_steps": replan_at, "steps_before": total,
+                                             "seconds_per_step": round(pace, 6)}  # fmt: skip
+                        total, cfg = again, cfg.replace(steps=again)
+                        epochs = math.ceil(total / steps)
+                        plan.update(steps=total, epochs=round(total / steps, 3))
+                        sched = _resume_schedule(opt, cfg, total, replan_at)
+                        this_epoch = min(steps, total - epoch * steps)
                 run_loss += float(loss.detach()) * len(idx)
                 run_correct += int((logits.argmax(1) == y).sum())
                 count += len(idx)
                 report(progress, f"epoch {epoch + 1}/{epochs}", step + 1, this_epoch)
+                if step + 1 >= this_epoch:
+                    break
             if group is not None:  # the epoch's numbers over every process's share
                 run_loss, run_correct, count = group.sum([run_loss, run_correct, count])
                 run_correct, count = int(run_correct), int(count)
@@ -581,6 +610,21 @@ def fit(
         history, best_epoch, elapsed, seen, finished=True, stopped_early=stopped_early,
         augment=augment, precision=precision, plan=plan,
     )  # fmt: skip
+
+
+def _resume_schedule(opt: Any, cfg: TrainConfig, total: int, done: int) -> Any:
+    """The learning-rate schedule of a ``total``-step run, already ``done`` steps in (for a
+    plan remade mid-run: from the next step on, the rate is that of the new plan)."""
+    import warnings
+
+    for group in opt.param_groups:  # the cosine schedule steps from the rate it starts at
+        group["lr"] = group.get("initial_lr", group["lr"])
+    sched = _make_scheduler(opt, cfg, total)
+    with warnings.catch_warnings():  # "scheduler stepped before the optimizer": on purpose
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(done if sched is not None else 0):
+            sched.step()
+    return sched
 
 
 def _train_step(
