@@ -40,12 +40,6 @@ def train(
     mode_seeking: float = typer.Option(
         0.0, "--mode-seeking", help="Weight of a reward for varied samples (0: off; try 1)."
     ),
-    upsample: str = typer.Option(
-        "nearest",
-        "--upsample",
-        help="How the generator enlarges: nearest (2x2 copies, then a "
-        "3x3 convolution) or transposed (a 4x4 transposed convolution: about 1.3x faster steps).",
-    ),
     size: int = typer.Option(
         None, "--size", help="Image side (a multiple of 4; default: the data's)."
     ),
@@ -62,7 +56,7 @@ def train(
         None,
         "--bf16/--fp32",
         help="bfloat16 autocast (default: only where the hardware has "
-        "it, about 1.8x faster there; metrics.json says which).",
+        "it, about 1.6x faster steps there; metrics.json says which).",
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     out: str = typer.Option(None, "--out", help="Run folder (default runs/gan-<time>)."),

@@ -269,7 +269,7 @@ def fit_gan(
     from the seed and the epoch); Ctrl-C returns ``finished=False`` after the last epoch saved.
     ``max_seconds`` ends training (finished) at the first step past that much training time,
     for comparisons on equal time; where it stops depends on the machine. ``bf16`` runs the
-    networks under bfloat16 autocast (about 1.8x faster per step on a CPU with bf16 hardware;
+    networks under bfloat16 autocast (about 1.6x faster per step on a CPU with bf16 hardware;
     the weights, optimiser and losses stay in float32).
     """
     import time
