@@ -71,11 +71,10 @@ def test_robust_ablate_on_a_time_budget_plans_epochs_per_policy(capsys, monkeypa
         assert row["epochs"] == plan["epochs"] >= 1 and plan["epoch_seconds"] > 0
         seconds = plan["epoch_seconds"]  # as many epochs as fit in the budget, at least one
         assert plan["epochs"] == 1 or abs(plan["epochs"] * seconds - 0.2) <= seconds * 1.01
-    # an attacked batch costs more than a plain one: adversarial epochs take longer
-    assert m["plan"]["adversarial"]["epoch_seconds"] > m["plan"]["none"]["epoch_seconds"]
+    assert measured == ["none", "adversarial"]  # each policy's epochs were timed with it
     code, _, err = cli(capsys, *args)  # run again: the finished runs are reused as planned
     assert code == 0, err
-    assert measured == ["none", "adversarial"]  # the plan was kept, not measured again
+    assert len(measured) == 2  # the plan was kept, not measured again
     code, _, err = cli(capsys, "robust", "ablate", "--data", str(data), "--epochs", "2",
                        "--budget-s", "10", "--out", str(tmp_path / "both"))  # fmt: skip
     assert code == 2 and "--epochs or --budget-s, not both" in err
