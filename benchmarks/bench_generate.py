@@ -88,9 +88,9 @@ def train_tutorial(
     ``bf16``: its networks under bfloat16 autocast, as pixelab runs its own on such a CPU."""
     from functools import partial
 
-    from pixelab.train.loop import _autocast
+    from pixelab.train.loop import bf16_autocast
 
-    cast = partial(_autocast, torch.device("cpu"), bf16)
+    cast = partial(bf16_autocast, torch.device("cpu"), bf16)
     torch.manual_seed(seed)
     g, d = TutorialG(), TutorialD()
     g.apply(_init)

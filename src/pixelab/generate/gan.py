@@ -279,7 +279,7 @@ def fit_gan(
     from pixelab.data.tensors import to_signed, to_tensor_uint8
     from pixelab.train.averaging import WeightAverage
     from pixelab.train.checkpoint import OptimizerPair, resume_epochs, save_checkpoint
-    from pixelab.train.loop import _autocast
+    from pixelab.train.loop import bf16_autocast
 
     cfg = cfg.check()
     n = check_enough(len(images), cfg.batch_size)
@@ -327,14 +327,14 @@ def fit_gan(
                 half = len(idx) // 2
                 if cfg.mode_seeking and cond:  # pairs of noise vectors for one class each
                     y = torch.cat([y[:half], y[:half], y[2 * half :]])
-                with _autocast(dev, bf16):
+                with bf16_autocast(dev, bf16):
                     fake = generator(z, y)
                     s_real, s_fake = discriminator(real, y), discriminator(fake.detach(), y)
                     loss_d = d_loss(cfg.loss, s_real.float(), s_fake.float())
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
                 opt_d.step()
-                with _autocast(dev, bf16):
+                with bf16_autocast(dev, bf16):
                     loss_g = g_loss(cfg.loss, discriminator(fake, y).float())
                     if cfg.mode_seeking:
                         ms = mode_seeking_penalty(fake.float(), z, half)

@@ -149,7 +149,7 @@ def embed(
     """
     import torch
 
-    from pixelab.train.loop import _autocast, resolve_device
+    from pixelab.train.loop import bf16_autocast, resolve_device
 
     dev = resolve_device(device)
     bf16 = resolve_precision(precision, dev) == "bf16"
@@ -173,7 +173,7 @@ def embed(
             if batch:
                 x = torch.from_numpy(np.stack(batch).transpose(0, 3, 1, 2).copy()).float() / 255
                 x = x.to(dev).contiguous(memory_format=torch.channels_last)
-                with torch.inference_mode(), _autocast(dev, bf16):
+                with torch.inference_mode(), bf16_autocast(dev, bf16):
                     v = model.forward_head(model.forward_features(x), pre_logits=True)
                 vectors = v.float().cpu().numpy()
                 for i, vec in zip(index, vectors, strict=True):

@@ -324,7 +324,7 @@ def predict_logits(
         batch_size = max(16, min(512, 2**22 // max(1, images.shape[1] * images.shape[2])))
     model.to(dev).eval()
     out = []
-    with torch.inference_mode(), _autocast(dev, bf16):
+    with torch.inference_mode(), bf16_autocast(dev, bf16):
         for i in range(0, len(x_all), batch_size):
             x = x_all[i : i + batch_size].to(dev).float().div_(255)
             if tta == "none":
@@ -352,7 +352,7 @@ def tta_views(x: Any, tta: str) -> list[Any]:
     return views
 
 
-def _autocast(dev: Any, bf16: bool) -> Any:
+def bf16_autocast(dev: Any, bf16: bool) -> Any:
     """bfloat16 autocast on ``dev`` when asked for, else nothing (any device type works)."""
     import contextlib
 
@@ -369,7 +369,7 @@ def _evaluate(
 
     model.eval()
     total_loss, correct = 0.0, 0
-    with torch.inference_mode(), _autocast(dev, bf16):
+    with torch.inference_mode(), bf16_autocast(dev, bf16):
         for i in range(0, len(x_all), 512):
             x = x_all[i : i + 512].to(dev).float().div_(255)
             y = y_all[i : i + 512].to(dev)
@@ -633,7 +633,7 @@ def _train_step(
     """One forward, backward and optimizer step; the loss and the logits."""
     import torch.nn.functional as F
 
-    with _autocast(dev, bf16):
+    with bf16_autocast(dev, bf16):
         logits = net(x)
     loss = F.cross_entropy(logits.float(), target, label_smoothing=cfg.label_smoothing)
     opt.zero_grad(set_to_none=True)
