@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from pixelab.cli._options import JsonFlag
 from pixelab.cli._ui import default_out, out_console, print_json, table
 
 app = typer.Typer(
@@ -30,7 +31,7 @@ def show(
     index: int = typer.Option(0, "--index", help="Which image of a dataset or folder."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random parts (noise, boxes)."),
     out: str = typer.Option(None, "--out", help="Run folder (default runs/augment-<time>)."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """One image through each op at rising strengths (0 leaves it unchanged), as a figure."""
     from pixelab.apps.augment import augment_show

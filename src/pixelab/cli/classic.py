@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from pixelab.cli._options import JsonFlag
 from pixelab.cli._ui import default_of, default_out, out_console, print_json, progress_bar, table
 from pixelab.cli.data import DATA_HELP
 from pixelab.train import ClassicConfig
@@ -66,7 +67,7 @@ def train_cmd(
     seed: int = typer.Option(
         None, "--seed", help=f"Random seed. {default_of(ClassicConfig, 'seed')}"
     ),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """Train and evaluate one classic pipeline; writes config.json, metrics.json, figures/."""
     from pixelab.apps import run_classic

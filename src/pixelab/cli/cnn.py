@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from pixelab.cli._options import JsonFlag
 from pixelab.cli._ui import (
     default_of,
     default_out,
@@ -151,7 +152,7 @@ def train_cmd(
     ),
     out: str = typer.Option(None, "--out", help="Run folder (default runs/cnn-<time>)."),
     seed: int = typer.Option(None, "--seed", help=f"Random seed. {default_of(CNNConfig, 'seed')}"),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
     nproc: int = typer.Option(
         None,
         "--nproc",
@@ -292,7 +293,7 @@ def evaluate_cmd(
         help="Also score test-time augmentation: shift (the image and its four one-pixel "
         "shifts, predictions averaged) or shift+flip (and their mirrors); reported apart.",
     ),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """Evaluate a trained run on a dataset or folder with the same classes."""
     from pixelab.apps.cnn import evaluate_run

@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from pixelab.cli._options import JsonFlag
 from pixelab.cli._ui import default_out, out_console, print_json
 
 app = typer.Typer(
@@ -51,7 +52,7 @@ def conv_cmd(
     ),
     max_side: int = typer.Option(256, "--max-side", help="Shrink larger images to this side."),
     out: str = typer.Option(None, "--out", help="Run folder (default runs/explain-conv-<time>)."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """Slide a kernel over IMAGE: input, kernel and feature map, with the output-size formula."""
     from pixelab.apps.explain import explain_conv
@@ -69,7 +70,7 @@ def filters_cmd(
     out: str = typer.Option(
         None, "--out", help="Run folder (default runs/explain-filters-<time>)."
     ),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """First-layer kernels, and the share that are oriented edge detectors (vs untrained)."""
     from pixelab.apps.explain import explain_filters
@@ -93,7 +94,7 @@ def maps_cmd(
     ),
     per_layer: int = typer.Option(12, "--per-layer", help="Maps shown per layer."),
     out: str = typer.Option(None, "--out", help="Run folder (default runs/explain-maps-<time>)."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """Feature maps layer by layer for IMAGE (prepared as the run's training images)."""
     from pixelab.apps.explain import explain_maps
@@ -125,7 +126,7 @@ def saliency_cmd(
         None, "--out", help="Run folder (default runs/explain-saliency-<time>)."
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed (random deletion, data slices)."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """Which pixels a prediction rests on, overlaid on IMAGES; with --data, how faithful that is."""
     from pixelab.apps.explain import explain_saliency
@@ -162,7 +163,7 @@ def embed_cmd(
     ),
     out: str = typer.Option(None, "--out", help="Run folder (default runs/explain-embed-<time>)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (slices, projections)."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """The same images in pixel, HOG and CNN space: k-NN accuracy, silhouette, 2-D maps."""
     from pixelab.apps.explain import explain_embed
@@ -204,7 +205,7 @@ def top_cmd(
     limit: int = typer.Option(2000, "--limit", help="Images searched (class-balanced)."),
     out: str = typer.Option(None, "--out", help="Run folder (default runs/explain-top-<time>)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (which images are searched)."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """The images each unit likes most, cropped to what the unit can see (Zeiler & Fergus)."""
     from pixelab.apps.explain import explain_top
@@ -239,7 +240,7 @@ def dream_cmd(
     limit: int = typer.Option(2000, "--limit", help="Real images compared (class-balanced)."),
     out: str = typer.Option(None, "--out", help="Run folder (default runs/explain-dream-<time>)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (starts, transforms)."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """Make up the image a unit or a class likes most (feature visualisation)."""
     from pixelab._core.errors import PixelabError
@@ -275,7 +276,7 @@ def dissect_cmd(
         None, "--out", help="Run folder (default runs/explain-dissect-<time>)."
     ),
     seed: int = typer.Option(1, "--seed", help="Seed of the shapes drawn (other than training's)."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """Network dissection: which units detect which shape, object part or background."""
     from pixelab.apps.explain import explain_dissect

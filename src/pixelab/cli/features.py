@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from pixelab.cli._options import JsonFlag
 from pixelab.cli._ui import out_console, print_json
 
 app = typer.Typer(help="Hand-made features: HOG, SIFT, edges, corners.", no_args_is_help=True)
@@ -47,7 +48,7 @@ def show_cmd(
     ),
     cell: int = typer.Option(8, "--cell", help="HOG cell size in pixels."),
     seed: int = typer.Option(0, "--seed", help="Random seed (these features are deterministic)."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """Draw what a feature extractor sees in IMAGE; writes OUT/figures/KIND.png and metrics.json."""
     from pixelab._core.checks import check_choice

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from pixelab.cli._options import DeviceOption, JsonFlag, OverwriteFlag, ResumeFlag
 from pixelab.cli._ui import (
     default_out,
     err_console,
@@ -58,11 +59,11 @@ def train(
         help="bfloat16 autocast (default: only where the hardware has "
         "it, about 1.6x faster steps there; metrics.json says which).",
     ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(None, "--out", help="Run folder (default runs/gan-<time>)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    resume: ResumeFlag = False,
+    overwrite: OverwriteFlag = False,
+    json: JsonFlag = False,
 ) -> None:
     """Train a GAN: the same noise drawn after every epoch (figures/epochs/, training.gif),
     losses, a mode-collapse monitor, and quality numbers measured by a judge network."""
@@ -119,7 +120,7 @@ def sample(
     seed: int = typer.Option(
         0, "--seed", help="Seed of the noise: the same seed, the same images."
     ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(
         None,
         "--out",
@@ -143,10 +144,10 @@ def detect(
     n: int = typer.Option(1000, "--n", help="Real and generated images per side and split."),
     epochs: int = typer.Option(3, "--epochs", help="Epochs of the small CNN detector."),
     seed: int = typer.Option(0, "--seed", help="Seed of the samples, the quiz and the CNN."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(None, "--out", help="Run folder (default runs/gan-detect-<time>)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    overwrite: OverwriteFlag = False,
+    json: JsonFlag = False,
 ) -> None:
     """Which image is real? The GAN's discriminator and a small CNN trained on real against
     generated images, measured on held-out real and fresh generated ones, and a quiz figure."""
@@ -213,11 +214,11 @@ def vae_train(
         "pixelab's own, trained once and cached).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the weights, data order and noise."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(None, "--out", help="Run folder (default runs/vae-<time>)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    resume: ResumeFlag = False,
+    overwrite: OverwriteFlag = False,
+    json: JsonFlag = False,
 ) -> None:
     """Train a VAE (and a plain autoencoder) per latent size: reconstructions, bits per image
     against the raw pixels and PNG, the decoded map of a 2-D latent space, prior samples."""
@@ -272,7 +273,7 @@ def vae_sample(
     seed: int = typer.Option(
         0, "--seed", help="Seed of the codes: the same seed, the same images."
     ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(None, "--out", help="PNG file (default RUN/samples-<seed>.png)."),
 ) -> None:
     """New images from a trained VAE: codes drawn from the prior and decoded, as one grid PNG."""
@@ -305,8 +306,8 @@ def diffusion_forward(
     out: str = typer.Option(
         None, "--out", help="Run folder (default runs/diffusion-forward-<time>)."
     ),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    overwrite: OverwriteFlag = False,
+    json: JsonFlag = False,
 ) -> None:
     """The forward process: the image at t = 0 ... T under both schedules, how much of it is
     left at each step, and a GIF."""
@@ -375,11 +376,11 @@ def diffusion_train(
         None, "--vae-latent", help="Which of its VAEs (default: the smallest latent size)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the weights, data order and noise."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(None, "--out", help="Run folder (default runs/diffusion-<time>)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    resume: ResumeFlag = False,
+    overwrite: OverwriteFlag = False,
+    json: JsonFlag = False,
 ) -> None:
     """Train a denoiser (a small U-Net) to remove noise: the same noise denoised after every
     epoch (figures/epochs/, training.gif), the loss, and quality numbers from a judge."""
@@ -453,7 +454,7 @@ def diffusion_sample(
     seed: int = typer.Option(
         0, "--seed", help="Seed of the noise: the same seed, the same images."
     ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(
         None,
         "--out",
@@ -508,12 +509,12 @@ def diffusion_inpaint(
         None, "--guidance", help="Guidance towards --class (default 2)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the noise."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(
         None, "--out", help="Run folder (default runs/diffusion-inpaint-<time>)."
     ),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    overwrite: OverwriteFlag = False,
+    json: JsonFlag = False,
 ) -> None:
     """Fill a region of an image so that it fits the rest; every other pixel stays exactly as
     it was (RePaint)."""
@@ -562,12 +563,12 @@ def diffusion_img2img(
         None, "--guidance", help="Guidance towards --class (default 2)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the noise."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(
         None, "--out", help="Run folder (default runs/diffusion-img2img-<time>)."
     ),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    overwrite: OverwriteFlag = False,
+    json: JsonFlag = False,
 ) -> None:
     """Image to image (SDEdit): noise an image part of the way and denoise it again, perhaps
     towards another class; low strength keeps its layout, high strength makes a new image."""
@@ -600,12 +601,12 @@ def diffusion_guidance(
     n: int = typer.Option(200, "--n", help="Samples per scale."),
     steps: int = typer.Option(25, "--steps", help="DDIM steps per sample."),
     seed: int = typer.Option(0, "--seed", help="Seed of the noise (the same for every scale)."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(
         None, "--out", help="Run folder (default runs/diffusion-guidance-<time>)."
     ),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    overwrite: OverwriteFlag = False,
+    json: JsonFlag = False,
 ) -> None:
     """A guidance sweep: the same noise sampled at each classifier-free guidance scale, with
     class-consistency and FID (judge features) per scale."""

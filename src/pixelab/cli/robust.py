@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from pixelab.cli._options import DeviceOption, JsonFlag
 from pixelab.cli._ui import default_out, err_console, out_console, print_json, progress_bar, table
 
 app = typer.Typer(
@@ -34,9 +35,9 @@ def sweep(
     ),
     limit: int = typer.Option(3000, "--limit", help="At most this many images (every class)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the changes (the same for every model)."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(None, "--out", help="Run folder (default runs/robust-sweep-<time>)."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """Accuracy and confidence against the amount of each change, in one figure.
 
@@ -74,9 +75,9 @@ def attack(
     steps: int = typer.Option(10, "--steps", help="PGD steps."),
     limit: int = typer.Option(1000, "--limit", help="At most this many images (every class)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the image choice."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(None, "--out", help="Run folder (default runs/robust-attack-<time>)."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """Adversarial examples: accuracy when every pixel may move by up to eps, in the direction
     that hurts the model most (FGSM: one step; PGD: several), and pictures of the attack."""
@@ -118,11 +119,11 @@ def challenges(
     ),
     limit: int = typer.Option(1000, "--limit", help="At most this many images (every class)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the changes (the same for every model)."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(
         None, "--out", help="Run folder (default runs/robust-challenges-<time>)."
     ),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """The lecture's challenges of vision (viewpoint, deformation, occlusion, illumination,
     scale, clutter) plus noise and blur, five severities each, as a heat map of accuracy."""
@@ -170,9 +171,9 @@ def ablate(
     limit: int = typer.Option(None, "--limit", help="Train on at most this many images."),
     eval_limit: int = typer.Option(1000, "--eval-limit", help="Images each measurement uses."),
     seed: int = typer.Option(0, "--seed", help="One seed for every run and measurement."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(None, "--out", help="Folder (default runs/robust-ablate-<time>)."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """What each augmentation buys: one run per policy, then clean accuracy, invariance, the
     challenge suite (mCE against the first policy) and PGD accuracy side by side. Interrupted,

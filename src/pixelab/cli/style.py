@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from pixelab.cli._options import DeviceOption, JsonFlag, OverwriteFlag, ResumeFlag
 from pixelab.cli._ui import default_out, floats, out_console, print_json, progress_bar, table
 
 
@@ -71,10 +72,10 @@ def style(
     lr: float = typer.Option(0.05, "--lr", help="Adam's step (L-BFGS sets its own)."),
     init: str = typer.Option("content", "--init", help="Start from the content or from noise."),
     seed: int = typer.Option(0, "--seed", help="Seed of the noise start."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(None, "--out", help="Run folder (default runs/style-<time>)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    overwrite: OverwriteFlag = False,
+    json: JsonFlag = False,
 ) -> None:
     """Repaint a photo in a painting's style (Gatys et al.): the picture itself is optimised
     so that VGG16 sees the photo's layout and the painting's textures."""
@@ -139,11 +140,11 @@ def train(
     ),
     lr: float = typer.Option(1e-3, "--lr", help="Learning rate (Adam)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the weights and the crops."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(None, "--out", help="Run folder (default runs/style-net-<time>)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    resume: ResumeFlag = False,
+    overwrite: OverwriteFlag = False,
+    json: JsonFlag = False,
 ) -> None:
     """Train a fast style network (Johnson et al.) for one painting on random crops of photos;
     then 'pixelab style apply RUN IMAGE' repaints any photo in one pass."""
@@ -191,10 +192,10 @@ def apply(
     size: int = typer.Option(
         None, "--size", help="Longer side to paint at (default: the image's, at most 1024)."
     ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(None, "--out", help="Run folder (default runs/style-apply-<time>)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    overwrite: OverwriteFlag = False,
+    json: JsonFlag = False,
 ) -> None:
     """Repaint photos with a trained style network, one forward pass each."""
     from pixelab.apps.style import style_apply

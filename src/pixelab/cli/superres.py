@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from pixelab.cli._options import DeviceOption, JsonFlag, OverwriteFlag, ResumeFlag
 from pixelab.cli._ui import default_out, out_console, print_json, progress_bar, table
 
 app = typer.Typer(
@@ -32,11 +33,11 @@ def train(
     blocks: int = typer.Option(6, "--blocks", help="srresnet's residual blocks."),
     lr: float = typer.Option(1e-3, "--lr", help="Learning rate (Adam, cosine to a tenth)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the weights and the patches."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(None, "--out", help="Run folder (default runs/superres-<time>)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    resume: ResumeFlag = False,
+    overwrite: OverwriteFlag = False,
+    json: JsonFlag = False,
 ) -> None:
     """Train a super-resolution network on random patches of photos, shrunk and enlarged
     back; measured against bicubic on photos it never saw."""
@@ -92,11 +93,11 @@ def gan(
     ),
     lr: float = typer.Option(1e-4, "--lr", help="Learning rate of both networks (Adam)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the discriminator and the patches."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(None, "--out", help="Run folder (default runs/superres-gan-<time>)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    resume: ResumeFlag = False,
+    overwrite: OverwriteFlag = False,
+    json: JsonFlag = False,
 ) -> None:
     """Sharpen a trained network the SRGAN way: VGG16 features instead of pixels, and a
     discriminator to fool. Closer to the eye (and to VGG16), lower in PSNR; both measured."""
@@ -137,7 +138,7 @@ def apply(
     ),
     image: str = typer.Argument(..., help="An image file or a sample photo (chelsea)."),
     tile: int = typer.Option(128, "--tile", help="Low-resolution pixels per tile (memory)."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(None, "--out", help="PNG file (default runs/superres-<time>.png)."),
     json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
 ) -> None:
@@ -174,10 +175,10 @@ def evaluate(
         "its pretrained RDN is measured too (default: $PIXELAB_ESRGAN_SLIM).",
     ),
     limit: int = typer.Option(None, "--limit", help="Measure only the first N pictures."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: DeviceOption = "auto",
     out: str = typer.Option(None, "--out", help="Run folder (default runs/superres-eval-<time>)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run in --out."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    overwrite: OverwriteFlag = False,
+    json: JsonFlag = False,
 ) -> None:
     """PSNR and SSIM (luma, border cropped), a VGG16 feature distance and speed of each run
     against bicubic, with crops side by side."""

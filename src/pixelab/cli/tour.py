@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from pixelab.cli._options import JsonFlag
 from pixelab.cli._ui import out_console, print_json, progress_bar
 
 
@@ -15,7 +16,7 @@ def tour(
         "runs/tour", "--out", help="Folder for report.html, figures and metrics."
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """Walk through the lecture on real data and write OUT/report.html (figures embedded)."""
     from pixelab.apps.tour import run_tour

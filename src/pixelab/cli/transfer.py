@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from pixelab.cli._options import JsonFlag
 from pixelab.cli._ui import (
     default_out,
     err_console,
@@ -102,7 +103,7 @@ def train(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace the run folder if it holds another run."
     ),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """Train a classifier on your images with the ImageNet backbone: a linear probe on its
     frozen features, or (--mode finetune) its last layers trained too.
@@ -187,7 +188,7 @@ def curve(
         "what 'transfer train --mode finetune' does; slower).",
     ),
     out: str = typer.Option(None, "--out", help="Run folder (default runs/transfer-curve-<time>)."),
-    json: bool = typer.Option(False, "--json", help="Print metrics as JSON on stdout."),
+    json: JsonFlag = False,
 ) -> None:
     """Accuracy against images per class: the pretrained backbone with a new head against a
     small CNN trained from scratch on the same images, over several random picks."""
