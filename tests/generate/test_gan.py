@@ -226,3 +226,16 @@ def test_the_shipped_gan_is_in_the_package_and_answers_to_its_name(capsys, tmp_p
     code, _, err = cli(capsys, "gan", "sample", "shipped", "--n", "4", "--class", "Sandal")
     assert code == 0, err
     assert (tmp_path / "runs" / "shipped-gan" / "samples-0.png").is_file()
+
+
+def test_the_generator_rate_defaults_by_whether_classes_are_given():
+    from pixelab.generate.gan import LR_G
+
+    assert GANConfig().lr_g == LR_G[True] == 2e-4  # with classes: a faster one collapses them
+    assert GANConfig(conditional=False).lr_g == LR_G[False] == 4e-4
+    assert GANConfig(conditional=False, lr_g=1e-3).lr_g == 1e-3  # a given rate is kept
+    saved = GANConfig(conditional=False).to_dict()
+    assert saved["lr_g"] == 4e-4 and GANConfig.from_dict(saved) == GANConfig(conditional=False)
+    assert GANConfig.from_dict({**saved, "lr_g": None}).lr_g == 4e-4
+    with pytest.raises(PixelabError, match="--lr-g"):
+        GANConfig(lr_g=0.0).check()

@@ -34,7 +34,9 @@ def train(
     unconditional: bool = typer.Option(
         False, "--unconditional", help="Do not tell the networks the class (no --class later)."
     ),
-    lr_g: float = typer.Option(2e-4, "--lr-g", help="Generator learning rate."),
+    lr_g: float = typer.Option(
+        None, "--lr-g", help="Generator learning rate (default: 2e-4 with classes, 4e-4 without)."
+    ),
     lr_d: float = typer.Option(8e-4, "--lr-d", help="Discriminator learning rate."),
     batch_size: int = typer.Option(64, "--batch-size", help="Images per step."),
     loss: str = typer.Option("hinge", "--loss", help="hinge, or bce (the DCGAN tutorial's)."),
