@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+import numbers
+from typing import TYPE_CHECKING, Any
 
 from pixelab._core.errors import PixelabError
+
+if TYPE_CHECKING:
+    import numpy as np
+# numpy is imported inside the array checks only: the config checks below serve the command
+# line's start-up, which reads option defaults and must not wait for numpy.
 
 
 def check_image(image: Any, *, name: str = "image") -> np.ndarray:
@@ -14,9 +18,12 @@ def check_image(image: Any, *, name: str = "image") -> np.ndarray:
 
     A 2-D array is returned as (H, W, 1); nothing is rescaled silently.
 
+    >>> import numpy as np
     >>> check_image(np.zeros((4, 5), np.uint8)).shape
     (4, 5, 1)
     """
+    import numpy as np
+
     if not isinstance(image, np.ndarray):
         raise PixelabError(
             f"{name} must be a NumPy array, got {type(image).__name__}",
@@ -43,6 +50,8 @@ def check_images(images: Any, *, name: str = "images") -> np.ndarray:
 
     A 3-D array (N, H, W) is returned as (N, H, W, 1).
     """
+    import numpy as np
+
     if not isinstance(images, np.ndarray):
         raise PixelabError(f"{name} must be a NumPy array, got {type(images).__name__}")
     if images.dtype != np.uint8:
@@ -70,7 +79,7 @@ def check_choice(value: str, choices: tuple[str, ...] | list[str], *, name: str)
 
 def check_positive_int(value: int, *, name: str, minimum: int = 1) -> int:
     """Check that ``value`` is an int of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise PixelabError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
@@ -83,7 +92,7 @@ def check_positive_number(value: float | None, *, name: str, optional: bool = Tr
         return None
     if (
         isinstance(value, bool)
-        or not isinstance(value, (int, float, np.number))
+        or not isinstance(value, numbers.Real)
         or not (value > 0 and math.isfinite(value))
     ):
         raise PixelabError(f"{name} must be a positive number, got {value!r}")

@@ -7,7 +7,7 @@ import typer
 from pixelab.cli._options import JsonFlag
 from pixelab.cli._ui import default_of, default_out, out_console, print_json, progress_bar, table
 from pixelab.cli.data import DATA_HELP
-from pixelab.train import ClassicConfig
+from pixelab.train.config import ClassicConfig
 
 app = typer.Typer(help="Classic pipelines: features -> scaler -> classifier.", no_args_is_help=True)
 

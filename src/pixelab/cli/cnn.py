@@ -17,7 +17,7 @@ from pixelab.cli._ui import (
     table,
 )
 from pixelab.cli.data import DATA_HELP
-from pixelab.train import CNNConfig
+from pixelab.train.config import CNNConfig
 
 app = typer.Typer(help="Convolutional networks: train and evaluate.", no_args_is_help=True)
 

@@ -9,7 +9,6 @@ True
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from pathlib import Path
@@ -17,21 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from pixelab._core.checks import check_choice, check_positive_int
-from pixelab._core.config import Config, flag
+from pixelab._core.checks import check_choice
 from pixelab._core.errors import PixelabError
 from pixelab._core.progress import ProgressFn, report
 from pixelab.data.imageset import ImageSet
-
-#: Classifier names and what they are, in the words of the lecture.
-CLASSIFIERS: dict[str, str] = {
-    "logreg": "logistic regression: one linear score per class",
-    "linear_svm": "linear support-vector machine",
-    "svm": "support-vector machine with an RBF kernel (a curved decision boundary)",
-    "rf": "random forest: many decision trees voting",
-    "knn": "k-nearest neighbours: the label of the most similar training images",
-    "mlp": "a small fully-connected neural network",
-}
+from pixelab.train.config import CLASSIFIERS as CLASSIFIERS
+from pixelab.train.config import ClassicConfig as ClassicConfig
 
 
 def make_classifier(name: str, *, seed: int = 0, **kwargs: Any):
@@ -109,50 +99,6 @@ def classic_pipeline(
         ("classifier", make_classifier(classifier, seed=seed, **(classifier_kwargs or {})))
     )
     return Pipeline(steps)
-
-
-@dataclasses.dataclass(frozen=True)
-class ClassicConfig(Config):
-    """Options of a classic run: which data, features and classifier, and how much data.
-
-    The defaults are the best pipeline measured on Fashion-MNIST (BENCHMARKS.md).
-    """
-
-    data: str = "fashion-mnist"
-    features: str = "hog+pixels"
-    classifier: str = "svm"
-    size: int | None = None
-    gray: bool | None = None
-    limit: int | None = None
-    test_size: float = 0.2
-    pca: int | None = 96
-    seed: int = 0
-
-    def check(self) -> ClassicConfig:
-        """Raise PixelabError for impossible values, naming the flag and the value; return self.
-
-        Only what can be told without the data: names, counts and shares.
-        """
-        from pixelab.features import FEATURES
-
-        self.check_types()
-        if not self.data.strip():
-            raise PixelabError(f"{flag('data')} is empty", hint="give a dataset name or a folder")
-        check_choice(self.features, FEATURES, name=flag("features"))
-        check_choice(self.classifier, tuple(CLASSIFIERS), name=flag("classifier"))
-        if self.size is not None:
-            check_positive_int(self.size, name=flag("size"))
-        if self.limit is not None:
-            check_positive_int(self.limit, name=flag("limit"))
-        if self.pca is not None:
-            check_positive_int(self.pca, name=flag("pca"), minimum=0)
-        check_positive_int(self.seed, name=flag("seed"), minimum=0)
-        if not 0.0 < self.test_size < 1.0:
-            raise PixelabError(
-                f"{flag('test_size')} must lie between 0 and 1 (a share), got {self.test_size}",
-                hint="0.2 holds out a fifth of the images for testing",
-            )
-        return self
 
 
 def fit_classic(
